@@ -1,0 +1,61 @@
+"""Terminal output: the batch progress bar and the summary table (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from arflow import progress
+from arflow.reasons import describe
+
+console = Console(stderr=True)
+
+
+class _RichListener:
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.task = bar.add_task("extracting", total=None)
+
+    def started(self, total: int) -> None:
+        self.bar.update(self.task, total=total)
+
+    def advanced(self, item: str) -> None:
+        self.bar.update(self.task, advance=1, description=f"extracting {Path(item).name[:40]}")
+
+
+@contextmanager
+def progress_bar() -> Iterator[None]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar, \
+            progress.listening(_RichListener(bar)):
+        yield
+
+
+def print_summary(summary: Any, report_path: Path) -> None:
+    out = Console()
+    table = Table(title=f"arflow batch {summary.batch_id}: {summary.inbox}")
+    table.add_column("outcome")
+    table.add_column("documents", justify="right")
+    table.add_row("processed now", str(summary.processed))
+    for status in ("auto_approved", "needs_review", "failed"):
+        table.add_row(f"  {status}", str(summary.by_status.get(status, 0)))
+    table.add_row("skipped (already processed)", str(summary.skipped))
+    table.add_row("repeated bytes in this batch", str(summary.repeats))
+    out.print(table)
+    if summary.by_reason:
+        reasons = Table(title="needing review, by reason")
+        for col in ("reason", "documents", "meaning"):
+            reasons.add_column(col)
+        for code, count in sorted(summary.by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
+            reasons.add_row(code, str(count), describe(code))
+        out.print(reasons)
+    out.print(f"report: {report_path}")
+    for path in summary.quarantined:
+        out.print(f"quarantined: {path}")

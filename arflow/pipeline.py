@@ -1,0 +1,131 @@
+"""The batch pipeline as plain, typed steps. `flows/batch.py` orchestrates them with
+Prefect; tests and `arflow run --engine plain` call them directly.
+
+    discover → fingerprint → skip known → extract → decide (validate + match) → persist → route
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from arflow import progress
+from arflow.intake import InboxFile, discover, fingerprint, unique_by_content
+from arflow.quality import quality_problems
+from arflow.settings import Settings
+from extractors.api import extract_file
+from matching.engine import evaluate_batch
+from matching.types import Candidate, Decision, MasterData
+from models import repo
+from models.domain import DocumentStatus, ExtractionResult, ExtractionStatus
+
+ProgressFn = Callable[[str], None]
+
+
+@dataclass
+class DocumentOutcome:
+    file: InboxFile
+    extraction: ExtractionResult
+    decision: Decision
+
+
+@dataclass
+class BatchPlan:
+    todo: list[InboxFile] = field(default_factory=list)
+    already_done: list[InboxFile] = field(default_factory=list)
+    repeats: list[InboxFile] = field(default_factory=list)
+
+
+def plan_batch(session: Session, inbox: Path) -> BatchPlan:
+    """Fingerprint every candidate file; keep the ones whose bytes were never seen."""
+    files = [fingerprint(p) for p in discover(inbox)]
+    first, repeats = unique_by_content(files)
+    known = repo.known_hashes(session, [f.sha256 for f in first])
+    todo = [f for f in first if f.sha256 not in known]
+    done = [f for f in first if f.sha256 in known]
+    return BatchPlan(todo=todo, already_done=done, repeats=repeats)
+
+
+def _extract_one(path: Path, settings: Settings) -> ExtractionResult:
+    return extract_file(path, settings)
+
+
+def extract_all(
+    files: Sequence[InboxFile], settings: Settings, on_done: ProgressFn = progress.advanced
+) -> list[ExtractionResult]:
+    """Extract every file; CPU-bound, so several worker processes when there is work for them."""
+    workers = max(1, min(settings.workers, len(files)))
+    if workers == 1:
+        return [_tick(_extract_one(f.path, settings), on_done) for f in files]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_extract_one, f.path, settings) for f in files]
+        return [_tick(fut.result(), on_done) for fut in futures]
+
+
+def _tick(result: ExtractionResult, on_done: ProgressFn) -> ExtractionResult:
+    on_done(result.source)
+    return result
+
+
+def decide_all(
+    results: Sequence[ExtractionResult], master: MasterData, settings: Settings,
+    today: date | None = None,
+) -> list[Decision]:
+    """Validate and match the readable documents; unreadable ones are `failed` decisions."""
+    readable = [(i, r) for i, r in enumerate(results) if r.status != ExtractionStatus.FAILED]
+    candidates = [
+        Candidate(key=r.source, invoice=r.invoice,
+                  problems=r.errors + quality_problems(r, settings.min_confidence))
+        for _, r in readable
+    ]
+    decided = evaluate_batch(candidates, master, settings.tolerances, today=today)
+    decisions = [Decision(status=DocumentStatus.FAILED, reasons=list(r.errors)) for r in results]
+    for (index, _), decision in zip(readable, decided, strict=True):
+        decisions[index] = decision
+    return decisions
+
+
+def persist_all(
+    session: Session, batch_id: int, outcomes: Sequence[DocumentOutcome]
+) -> None:
+    """Store every document with its extraction and decision (review items included)."""
+    for outcome in outcomes:
+        repo.save_outcome(
+            session, batch_id=batch_id, file=outcome.file,
+            extraction=outcome.extraction, decision=outcome.decision,
+        )
+
+
+def quarantine_failed(outcomes: Sequence[DocumentOutcome], settings: Settings) -> list[Path]:
+    """Keep a byte-exact copy of every unreadable file under quarantine/, with a reason file."""
+    target = settings.quarantine_dir
+    kept: list[Path] = []
+    for outcome in outcomes:
+        if outcome.decision.status != DocumentStatus.FAILED:
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        copy = target / f"{outcome.file.sha256[:12]}-{outcome.file.name}"
+        shutil.copy2(outcome.file.path, copy)
+        reasons = [p.to_json() for p in outcome.decision.reasons]
+        copy.with_name(copy.name + ".reason.json").write_text(
+            repo.dumps({"source": str(outcome.file.path), "reasons": reasons}), encoding="utf-8"
+        )
+        kept.append(copy)
+    return kept
+
+
+def combine(
+    files: Sequence[InboxFile], results: Sequence[ExtractionResult], decisions: Sequence[Decision]
+) -> list[DocumentOutcome]:
+    return [
+        DocumentOutcome(file=f, extraction=r, decision=d)
+        for f, r, d in zip(files, results, decisions, strict=True)
+    ]

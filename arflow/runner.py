@@ -1,0 +1,58 @@
+"""Run one batch with plain function calls (no Prefect): the same steps as `flows/batch.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arflow import pipeline, progress
+from arflow.db import session_scope
+from arflow.engines import engine_for
+from arflow.pipeline import BatchPlan, DocumentOutcome
+from arflow.settings import Settings
+from models import repo
+
+
+@dataclass
+class BatchSummary:
+    batch_id: int
+    inbox: str
+    processed: int = 0
+    skipped: int = 0
+    repeats: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_reason: dict[str, int] = field(default_factory=dict)
+    quarantined: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls, batch_id: int, inbox: Path, plan: BatchPlan, outcomes: list[DocumentOutcome],
+        quarantined: list[Path],
+    ) -> BatchSummary:
+        summary = cls(batch_id=batch_id, inbox=str(inbox), processed=len(outcomes),
+                      skipped=len(plan.already_done), repeats=len(plan.repeats),
+                      quarantined=[str(p) for p in quarantined])
+        for outcome in outcomes:
+            status = str(outcome.decision.status)
+            summary.by_status[status] = summary.by_status.get(status, 0) + 1
+            for code in outcome.decision.reason_codes:
+                summary.by_reason[code] = summary.by_reason.get(code, 0) + 1
+        return summary
+
+
+def run_batch(settings: Settings, inbox: Path) -> BatchSummary:
+    engine = engine_for(settings.database_url)
+    with session_scope(engine) as session:
+        plan = pipeline.plan_batch(session, inbox)
+        batch_id = repo.start_batch(session, str(inbox))
+    progress.started(len(plan.todo))
+    results = pipeline.extract_all(plan.todo, settings)
+    with session_scope(engine) as session:
+        master = repo.load_master_data(session)
+    decisions = pipeline.decide_all(results, master, settings)
+    outcomes = pipeline.combine(plan.todo, results, decisions)
+    with session_scope(engine) as session:
+        pipeline.persist_all(session, batch_id, outcomes)
+        repo.finish_batch(session, batch_id)
+    quarantined = pipeline.quarantine_failed(outcomes, settings)
+    return BatchSummary.build(batch_id, inbox, plan, outcomes, quarantined)

@@ -1,0 +1,58 @@
+"""Settings in one object, read from the environment when asked for (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    unit_price_pct: Decimal = Decimal("1.0")     # ±1 % on unit price
+    total_pct: Decimal = Decimal("0.5")          # ±0.5 % on invoice total
+    total_abs: Decimal = Decimal("0.05")         # or 5 cents, whichever is larger
+    line_rounding: Decimal = Decimal("0.01")     # one cent per line
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    ocr_lang: str = "spa+eng"
+    ocr_timeout_s: float = 120.0
+    ocr_dpi: int = 300
+    min_confidence: float = 0.6
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 200
+    pdf_engine: str = "pdfium"  # words of digital PDFs: "pdfium" (fast) or "pdfplumber"
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    tolerances: Tolerances = field(default_factory=Tolerances)
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    home = Path(env.get("ARFLOW_HOME", ".arflow")).expanduser().resolve()
+    url = env.get("ARFLOW_DATABASE_URL") or f"sqlite:///{home / 'arflow.db'}"
+    return Settings(
+        home=home,
+        database_url=url,
+        ocr_lang=env.get("ARFLOW_OCR_LANG", "spa+eng"),
+        ocr_timeout_s=float(env.get("ARFLOW_OCR_TIMEOUT", "120")),
+        min_confidence=float(env.get("ARFLOW_MIN_CONFIDENCE", "0.6")),
+        pdf_engine=env.get("ARFLOW_PDF_ENGINE", "pdfium"),
+        workers=int(env.get("ARFLOW_WORKERS", str(os.cpu_count() or 1))),
+    )

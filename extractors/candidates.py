@@ -1,0 +1,131 @@
+"""Candidate values for header fields, read next to every label hit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from extractors.labels import LabelHit
+from extractors.layout import Line, norm
+from extractors.parse import ISO_CURRENCIES
+from extractors.regions import below, rest_of_line, right_of
+from extractors.values import (
+    Read,
+    read_amounts,
+    read_currency,
+    read_date,
+    read_iban,
+    read_identifier,
+    read_text,
+)
+from models.domain import WordBox
+
+AMOUNT_FIELDS = ("subtotal", "tax_total", "total")
+_BELOW_FACTOR = 0.85  # a value under its label is a little less sure than one beside it
+_QUALIFIED = 0.7  # a label followed by unknown words before its value
+
+
+@dataclass(frozen=True)
+class Candidate:
+    field: str
+    value: Any
+    score: float
+    words: list[WordBox]
+    hit: LabelHit
+
+
+@dataclass(frozen=True)
+class DocContext:
+    lines: Sequence[Line]
+    mark: str | None  # decimal mark of the document, "," or "."
+    day_first: bool
+
+
+Reader = Callable[[list[WordBox], DocContext], Read[Any] | None]
+
+
+def _date_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
+    return read_date(words, ctx.day_first)
+
+
+def _id_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
+    return read_identifier(words)
+
+
+def _currency_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
+    return read_currency(words)
+
+
+def _iban_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
+    return read_iban(words)
+
+
+def _text_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
+    return read_text(words)
+
+
+def _amount_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
+    amounts = read_amounts(words, ctx.mark)
+    return amounts[-1] if amounts else None
+
+
+READERS: dict[str, Reader] = {
+    "invoice_number": _id_reader,
+    "order_number": _id_reader,
+    "issue_date": _date_reader,
+    "due_date": _date_reader,
+    "currency": _currency_reader,
+    "iban": _iban_reader,
+    "payment_terms": _text_reader,
+    "subtotal": _amount_reader,
+    "tax_total": _amount_reader,
+    "total": _amount_reader,
+}
+
+
+def _qualified(beside: list[WordBox], value: list[WordBox]) -> bool:
+    """Words between the label and its value ("Date de facture *associée*: ...") mean the
+    label is part of a longer phrase this vocabulary does not know."""
+    if not value or value[0] not in beside:
+        return False
+    between = beside[: beside.index(value[0])]
+    return any(_is_word(w.text) for w in between)
+
+
+def _is_word(text: str) -> bool:
+    token = norm(text)
+    return len(token) > 1 and token.isalpha() and token.upper() not in ISO_CURRENCIES
+
+
+def collect(hits: Sequence[LabelHit], ctx: DocContext) -> dict[str, list[Candidate]]:
+    """Every readable candidate per field, right of and below each label."""
+    by_line: dict[int, list[LabelHit]] = {}
+    for hit in hits:
+        by_line.setdefault(hit.line.index, []).append(hit)
+    out: dict[str, list[Candidate]] = {}
+    for hit in hits:
+        reader = READERS.get(hit.field)
+        if reader is None:
+            continue
+        found = _read_hit(hit, reader, by_line[hit.line.index], ctx)
+        if found is not None:
+            out.setdefault(hit.field, []).append(found)
+    return out
+
+
+def _read_hit(
+    hit: LabelHit, reader: Reader, same_line: list[LabelHit], ctx: DocContext
+) -> Candidate | None:
+    others = [h for h in same_line if h is not hit]
+    read_beside = rest_of_line if hit.field in AMOUNT_FIELDS else right_of
+    beside = read_beside(hit, others)
+    found = reader(beside, ctx) if beside else None
+    if found is not None:
+        score = hit.strength * (_QUALIFIED if _qualified(beside, found.words) else 1.0)
+        return Candidate(hit.field, found.value, score, found.words, hit)
+    under = below(hit, ctx.lines, others)
+    found = reader(under, ctx) if under else None
+    if found is not None:
+        return Candidate(hit.field, found.value, hit.strength * _BELOW_FACTOR, found.words, hit)
+    return None

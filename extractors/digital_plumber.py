@@ -1,0 +1,80 @@
+"""The pdfplumber word engine: `read_pdf(path, engine="pdfplumber")` lands here.
+
+Words come from pdfplumber's ``extract_words`` (pdfminer's characters grouped at spaces and at
+gaps wider than a fraction of the character size, the same fraction the pdfium engine uses), so
+both engines hand the field extractor comparable `WordBox` lists in points, top-left origin.
+Each page is closed as soon as its words are read (pdfplumber keeps ~2 MiB of objects per open
+page otherwise). pdfminer's failures become the typed errors of ``arflow.errors``.
+
+pdfminer is pure Python: no lock is needed, unlike pdfium. `extractors.digital` imports this
+module only when the engine is chosen (pdfplumber's import costs ~100 ms).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pdfplumber
+from pdfminer.pdfdocument import PDFEncryptionError
+from pdfminer.psexceptions import PSException
+from pdfplumber.utils.exceptions import PdfminerException
+
+from arflow.errors import DocumentError, DocumentTooLarge, EmptyDocument, EncryptedDocument
+from extractors.digital import GAP_FACTOR, PdfWords
+from models.domain import WordBox
+
+if TYPE_CHECKING:
+    from pdfplumber.page import Page
+
+_CID = re.compile(r"\(cid:\d+\)")  # a glyph without a Unicode mapping
+
+
+def read_pdf_plumber(path: Path, max_pages: int | None = None) -> PdfWords:
+    """Every page's words via pdfplumber; more than ``max_pages`` raises `DocumentTooLarge`."""
+    try:
+        with pdfplumber.open(path) as pdf:
+            return _read_pages(path, pdf.pages, max_pages)
+    except (PdfminerException, PSException) as exc:
+        raise _load_error(path, exc) from exc
+
+
+def _read_pages(path: Path, pages: list[Page], max_pages: int | None) -> PdfWords:
+    count = len(pages)
+    if count == 0:
+        raise EmptyDocument(f"{path.name}: the PDF has no pages")
+    if max_pages is not None and count > max_pages:
+        raise DocumentTooLarge(f"{path.name}: {count} pages exceeds the limit of {max_pages}")
+    words: list[list[WordBox]] = []
+    widths: list[float] = []
+    heights: list[float] = []
+    for index, page in enumerate(pages):
+        try:
+            words.append(_page_words(page, index))
+            widths.append(float(page.width))
+            heights.append(float(page.height))
+        finally:
+            page.close()
+    return PdfWords(words, widths, heights)
+
+
+def _page_words(page: Page, index: int) -> list[WordBox]:
+    raw = page.extract_words(x_tolerance_ratio=GAP_FACTOR, use_text_flow=True)
+    return [box for word in raw if (box := _word_box(word, index)) is not None]
+
+
+def _word_box(word: dict[str, Any], index: int) -> WordBox | None:
+    text = _CID.sub("", str(word["text"]))
+    if not text.strip():
+        return None
+    return WordBox(text, float(word["x0"]), float(word["top"]), float(word["x1"]),
+                   float(word["bottom"]), index)
+
+
+def _load_error(path: Path, exc: Exception) -> DocumentError:
+    """pdfplumber wraps pdfminer's errors in `PdfminerException`: classify the cause."""
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    if isinstance(cause, PDFEncryptionError):
+        return EncryptedDocument(f"{path.name}: the PDF is password-protected")
+    return DocumentError(f"{path.name}: not a readable PDF ({type(cause).__name__}: {cause})")

@@ -1,0 +1,142 @@
+"""UN/CEFACT Cross Industry Invoice: CII D16B (Factur-X / ZUGFeRD 2.x / XRechnung CII) and
+ZUGFeRD 1.0 ``CrossIndustryDocument``. Both share local element names for most business
+terms; where 1.0 named a group differently the paths list both spellings (2.x first)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from xml.etree.ElementTree import Element
+
+from extractors.einvoice.xmlsafe import (
+    clean_iban,
+    find,
+    find_all,
+    join_address,
+    text,
+    to_date,
+    to_decimal,
+)
+from models.domain import Invoice, InvoiceLine, Party
+
+_DOC = ("ExchangedDocument", "HeaderExchangedDocument")
+_TX = ("SupplyChainTradeTransaction", "SpecifiedSupplyChainTradeTransaction")
+_AGREEMENT = ("ApplicableHeaderTradeAgreement", "ApplicableSupplyChainTradeAgreement")
+_SETTLEMENT = ("ApplicableHeaderTradeSettlement", "ApplicableSupplyChainTradeSettlement")
+_DUE_DATE = "SpecifiedTradePaymentTerms/DueDateDateTime/DateTimeString"
+_PAYEE_ACCOUNT = "SpecifiedTradeSettlementPaymentMeans/PayeePartyCreditorFinancialAccount"
+_SUMMATION = (
+    "SpecifiedTradeSettlementHeaderMonetarySummation",
+    "SpecifiedTradeSettlementMonetarySummation",
+)
+
+
+def parse_cii(root: Element) -> Invoice:
+    doc = find(root, *_DOC)
+    tx = find(root, *_TX)
+    agreement = find(tx, *_AGREEMENT)
+    settlement = find(tx, *_SETTLEMENT)
+    summation = find(settlement, *_SUMMATION)
+    currency = text(settlement, "InvoiceCurrencyCode")
+    return Invoice(
+        invoice_number=text(doc, "ID"),
+        issue_date=to_date(text(doc, "IssueDateTime/DateTimeString")),
+        due_date=to_date(text(settlement, _DUE_DATE)),
+        currency=currency,
+        seller=_party(find(agreement, "SellerTradeParty")),
+        buyer=_party(find(agreement, "BuyerTradeParty")),
+        order_number=text(
+            agreement,
+            "BuyerOrderReferencedDocument/IssuerAssignedID",
+            "BuyerOrderReferencedDocument/ID",
+        ),
+        subtotal=amount_in(summation, "TaxBasisTotalAmount", currency),
+        tax_total=amount_in(summation, "TaxTotalAmount", currency),
+        total=amount_in(summation, "GrandTotalAmount", currency),
+        iban=_iban(settlement),
+        payment_terms=text(settlement, "SpecifiedTradePaymentTerms/Description"),
+        lines=[_line(item) for item in find_all(tx, "IncludedSupplyChainTradeLineItem")],
+    )
+
+
+def amount_in(parent: Element | None, path: str, currency: str | None) -> Decimal | None:
+    """The amount in the invoice currency when the element repeats per currency."""
+    hits = find_all(parent, path)
+    if not hits:
+        return None
+    same = [h for h in hits if h.get("currencyID") == currency]
+    bare = [h for h in hits if h.get("currencyID") is None]
+    chosen = (same or bare or hits)[0]
+    return to_decimal(text(chosen), path)
+
+
+def _party(el: Element | None) -> Party:
+    if el is None:
+        return Party()
+    addr = find(el, "PostalTradeAddress")
+    return Party(
+        name=text(el, "Name"),
+        tax_id=_tax_id(el),
+        address=join_address(
+            text(addr, "LineOne"),
+            text(addr, "LineTwo"),
+            text(addr, "LineThree"),
+            " ".join(p for p in (text(addr, "PostcodeCode"), text(addr, "CityName")) if p) or None,
+            text(addr, "CountryID"),
+        ),
+    )
+
+
+def _tax_id(party: Element) -> str | None:
+    """VAT id (schemeID VA) preferred, then the national tax number (FC)."""
+    regs = [r for r in find_all(party, "SpecifiedTaxRegistration/ID") if text(r)]
+    for scheme in ("VA", "FC"):
+        for reg in regs:
+            if reg.get("schemeID") == scheme:
+                return text(reg)
+    return text(regs[0]) if regs else None
+
+
+def _iban(settlement: Element | None) -> str | None:
+    for acct in find_all(settlement, _PAYEE_ACCOUNT):
+        iban = clean_iban(text(acct, "IBANID"))
+        if iban:
+            return iban
+    return None
+
+
+def _line(item: Element) -> InvoiceLine:
+    return InvoiceLine(
+        description=text(item, "SpecifiedTradeProduct/Name", "SpecifiedTradeProduct/Description"),
+        quantity=to_decimal(
+            text(
+                item,
+                "SpecifiedLineTradeDelivery/BilledQuantity",
+                "SpecifiedSupplyChainTradeDelivery/BilledQuantity",
+            ),
+            "quantity",
+        ),
+        unit_price=to_decimal(
+            text(
+                item,
+                "SpecifiedLineTradeAgreement/NetPriceProductTradePrice/ChargeAmount",
+                "SpecifiedSupplyChainTradeAgreement/NetPriceProductTradePrice/ChargeAmount",
+            ),
+            "unit price",
+        ),
+        amount=to_decimal(
+            text(
+                item,
+                "SpecifiedLineTradeSettlement/SpecifiedTradeSettlementLineMonetarySummation/LineTotalAmount",
+                "SpecifiedSupplyChainTradeSettlement/SpecifiedTradeSettlementMonetarySummation/LineTotalAmount",
+            ),
+            "line amount",
+        ),
+        tax_rate=to_decimal(
+            text(
+                item,
+                "SpecifiedLineTradeSettlement/ApplicableTradeTax/RateApplicablePercent",
+                "SpecifiedSupplyChainTradeSettlement/ApplicableTradeTax/ApplicablePercent",
+            ),
+            "tax rate",
+        ),
+    )

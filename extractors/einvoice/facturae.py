@@ -1,0 +1,84 @@
+"""Spanish Facturae 3.2.x (FACe / B2B). Only the first invoice of a batch file is read.
+
+The invoice number is ``InvoiceNumber``, prefixed by ``InvoiceSeriesCode`` and a hyphen when a
+series is given (Spanish invoices are identified by series + number). ``total`` is
+``InvoiceTotal`` (tax inclusive, before IRPF withholding); the amount due after withholding
+is ``TotalExecutableAmount`` and is not a contract field."""
+
+from __future__ import annotations
+
+from xml.etree.ElementTree import Element
+
+from extractors.einvoice.xmlsafe import (
+    clean_iban,
+    find,
+    find_all,
+    join_address,
+    text,
+    to_date,
+    to_decimal,
+)
+from models.domain import Invoice, InvoiceLine, Party
+
+
+def parse_facturae(root: Element) -> Invoice:
+    inv = find(root, "Invoices/Invoice")
+    totals = find(inv, "InvoiceTotals")
+    installment = find(inv, "PaymentDetails/Installment")
+    return Invoice(
+        invoice_number=_number(find(inv, "InvoiceHeader")),
+        issue_date=to_date(text(inv, "InvoiceIssueData/IssueDate")),
+        due_date=to_date(text(installment, "InstallmentDueDate")),
+        currency=text(inv, "InvoiceIssueData/InvoiceCurrencyCode"),
+        seller=_party(find(root, "Parties/SellerParty")),
+        buyer=_party(find(root, "Parties/BuyerParty")),
+        order_number=text(inv, "Items/InvoiceLine/ReceiverTransactionReference"),
+        subtotal=to_decimal(text(totals, "TotalGrossAmountBeforeTaxes")),
+        tax_total=to_decimal(text(totals, "TotalTaxOutputs")),
+        total=to_decimal(text(totals, "InvoiceTotal")),
+        iban=clean_iban(text(installment, "AccountToBeCredited/IBAN")),
+        payment_terms=text(installment, "CollectionAdditionalInformation"),
+        lines=[_line(item) for item in find_all(inv, "Items/InvoiceLine")],
+    )
+
+
+def _number(header: Element | None) -> str | None:
+    number = text(header, "InvoiceNumber")
+    series = text(header, "InvoiceSeriesCode")
+    return f"{series}-{number}" if series and number else number
+
+
+def _party(el: Element | None) -> Party:
+    if el is None:
+        return Party()
+    entity = find(el, "LegalEntity", "Individual")
+    addr = find(entity, "AddressInSpain", "OverseasAddress")
+    return Party(
+        name=_name(entity),
+        tax_id=text(el, "TaxIdentification/TaxIdentificationNumber"),
+        address=join_address(
+            text(addr, "Address"),
+            " ".join(p for p in (text(addr, "PostCode"), text(addr, "Town")) if p) or None,
+            text(addr, "PostCodeAndTown"),
+            text(addr, "Province"),
+            text(addr, "CountryCode"),
+        ),
+    )
+
+
+def _name(entity: Element | None) -> str | None:
+    corporate = text(entity, "CorporateName")
+    if corporate:
+        return corporate
+    parts = (text(entity, "Name"), text(entity, "FirstSurname"), text(entity, "SecondSurname"))
+    return " ".join(p for p in parts if p) or None
+
+
+def _line(item: Element) -> InvoiceLine:
+    return InvoiceLine(
+        description=text(item, "ItemDescription"),
+        quantity=to_decimal(text(item, "Quantity"), "quantity"),
+        unit_price=to_decimal(text(item, "UnitPriceWithoutTax"), "unit price"),
+        amount=to_decimal(text(item, "GrossAmount", "TotalCost"), "line amount"),
+        tax_rate=to_decimal(text(item, "TaxesOutputs/Tax/TaxRate"), "tax rate"),
+    )

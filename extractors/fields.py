@@ -1,0 +1,210 @@
+"""Template-free field extraction from positioned words (digital text layer or OCR).
+
+``extract_fields`` groups words into lines, reads the line-item table, finds ES/EN labels,
+reads each label's value to its right or below it, chooses between candidates (label
+strength, checksums, arithmetic) and returns the invoice with per-field confidence and the
+words each field was read from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from extractors.candidates import Candidate, DocContext, collect
+from extractors.currency_columns import prefer_currency_column
+from extractors.dates import numeric_order_votes
+from extractors.ids import normalize_iban
+from extractors.labels import LabelHit, find_labels
+from extractors.layout import Line, build_lines
+from extractors.party_fields import read_parties
+from extractors.table_rows import read_table
+from extractors.totals import amount_confidence, choose_totals
+from extractors.values import read_amounts, read_currency, read_date, read_iban
+from models.domain import Invoice, InvoiceLine, WordBox
+
+_COMMA_DEC = re.compile(r"\d,\d{2}(?!\d)|\d\.\d{3},\d")
+_DOT_DEC = re.compile(r"\d\.\d{2}(?!\d)|\d,\d{3}\.\d")
+_SPANISH = frozenset(
+    ("factura", "fecha", "iva", "cliente", "importe", "vencimiento", "pedido", "total")
+)
+_CURRENCY_TOKEN = re.compile(r"^(?:[A-Z]{3}|Rs\.?)$|[€£]")
+_SCALARS = ("invoice_number", "issue_date", "due_date", "order_number", "payment_terms")
+
+
+@dataclass
+class FieldResult:
+    invoice: Invoice = field(default_factory=Invoice)
+    confidence: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, list[WordBox]] = field(default_factory=dict)
+
+    def set(self, name: str, value: object, confidence: float, words: list[WordBox]) -> None:
+        if value is None:
+            return
+        head, _, rest = name.partition(".")
+        setattr(getattr(self.invoice, head) if rest else self.invoice, rest or head, value)
+        self.confidence[name] = round(confidence * _word_conf(words), 4)
+        self.evidence[name] = list(words)
+
+
+def extract_fields(
+    pages: Sequence[Sequence[WordBox]], *, page_width: float | None = None
+) -> FieldResult:
+    """Read invoice fields from the words of each page (points, top-left origin)."""
+    lines = build_lines(pages)
+    result = FieldResult()
+    if not lines:
+        return result
+    width = page_width or max(w.x1 for line in lines for w in line.words)
+    mark = decimal_mark(lines)
+    table = read_table(lines, mark)
+    hits = [h for line in lines if line.index not in table.used for h in find_labels(line)]
+    ctx = DocContext(lines, mark, _day_first(lines, hits))
+    cands = collect(hits, ctx)
+    _scalars(result, cands)
+    if result.invoice.issue_date is None:
+        _issue_date_fallback(result, ctx, table.used)
+    _check_date_order(result, ctx)
+    _amounts(result, cands, table.lines)
+    _currency(result, cands, lines)
+    prefer_currency_column(result, lines, mark)
+    _iban(result, cands, lines)
+    read_parties(result, lines, hits, width, table.used)
+    result.invoice.lines = table.lines
+    if table.lines:
+        result.confidence["lines"] = 0.9
+        result.evidence["lines"] = [w for row in table.rows for w in row]
+    return result
+
+
+def decimal_mark(lines: Sequence[Line]) -> str | None:
+    """The document's decimal mark by majority of amount-looking words."""
+    comma = dot = 0
+    for line in lines:
+        for word in line.words:
+            comma += bool(_COMMA_DEC.search(word.text))
+            dot += bool(_DOT_DEC.search(word.text))
+    if comma == dot:
+        return None
+    return "," if comma > dot else "."
+
+
+def _day_first(lines: Sequence[Line], hits: Sequence[LabelHit]) -> bool:
+    text = "\n".join(line.text for line in lines)
+    day, month = numeric_order_votes(text)
+    if day != month:
+        return day > month
+    spanish = any(h.line.words[h.start].text.lower() in _SPANISH for h in hits)
+    us = "$" in text or "USD" in text
+    return spanish or not us
+
+
+def _issue_date_fallback(result: FieldResult, ctx: DocContext, skip: set[int]) -> None:
+    """No dated label: a date on the invoice-number line, else the first date on page 1."""
+    number_words = result.evidence.get("invoice_number", [])
+    first_page = [ln for ln in ctx.lines if ln.page == ctx.lines[0].page and ln.index not in skip]
+    number_lines = [ln for ln in first_page if number_words and number_words[0] in ln.words]
+    for lines, confidence in ((number_lines, 0.6), (first_page, 0.4)):
+        for line in lines:
+            found = read_date(line.words, ctx.day_first)
+            if found is not None and found.value != result.invoice.due_date:
+                result.set("issue_date", found.value, confidence, found.words)
+                return
+
+
+def _check_date_order(result: FieldResult, ctx: DocContext) -> None:
+    """A due date before the issue date under the chosen day/month order: if the other order
+    puts them the right way round, the document uses the other order."""
+    inv = result.invoice
+    if inv.issue_date is None or inv.due_date is None or inv.due_date >= inv.issue_date:
+        return
+    issue = read_date(result.evidence["issue_date"], not ctx.day_first)
+    due = read_date(result.evidence["due_date"], not ctx.day_first)
+    if issue is not None and due is not None and due.value >= issue.value:
+        inv.issue_date, inv.due_date = issue.value, due.value
+
+
+def _best(cands: list[Candidate]) -> Candidate | None:
+    if not cands:
+        return None
+    return max(cands, key=lambda c: (c.score, -c.hit.line.index))
+
+
+def _scalars(result: FieldResult, cands: dict[str, list[Candidate]]) -> None:
+    for name in _SCALARS:
+        best = _best(cands.get(name, []))
+        if best is not None:
+            result.set(name, best.value, min(best.score, 1.0) * 0.95, best.words)
+
+
+def _amounts(
+    result: FieldResult, cands: dict[str, list[Candidate]], lines: list[InvoiceLine]
+) -> None:
+    totals = choose_totals(cands, lines)
+    for name in ("subtotal", "tax_total", "total"):
+        cand = getattr(totals, name)
+        if cand is not None:
+            result.set(name, cand.value, amount_confidence(totals, cand), cand.words)
+
+
+def _currency(
+    result: FieldResult, cands: dict[str, list[Candidate]], lines: Sequence[Line]
+) -> None:
+    best = _best(cands.get("currency", []))
+    if best is not None:
+        result.set("currency", best.value, 0.95, best.words)
+        return
+    total_words = result.evidence.get("total", [])
+    found = read_currency(total_words) or read_currency(_line_of(lines, total_words))
+    if found is not None:
+        result.set("currency", found.value, 0.9, found.words)
+        return
+    votes = _currency_votes(lines, beside_amounts=True) or _currency_votes(lines, False)
+    if votes:
+        code, words = max(votes.items(), key=lambda kv: len(kv[1]))
+        result.set("currency", code, 0.6, words[:3])
+
+
+def _currency_votes(lines: Sequence[Line], beside_amounts: bool) -> dict[str, list[WordBox]]:
+    """Currency symbols/codes printed with amounts, or (fallback) anywhere as a word."""
+    votes: dict[str, list[WordBox]] = {}
+    for line in lines:
+        if beside_amounts:
+            groups = [a.words for a in read_amounts(line.words, None)]
+        else:
+            groups = [[w] for w in line.words if _CURRENCY_TOKEN.search(w.text)]
+        for words in groups:
+            found = read_currency(words)
+            if found is not None:
+                votes.setdefault(found.value, []).extend(found.words)
+    return votes
+
+
+def _line_of(lines: Sequence[Line], words: list[WordBox]) -> list[WordBox]:
+    if not words:
+        return []
+    for line in lines:
+        if words[0] in line.words:
+            return line.words
+    return []
+
+
+def _iban(result: FieldResult, cands: dict[str, list[Candidate]], lines: Sequence[Line]) -> None:
+    labelled = sorted(cands.get("iban", []), key=lambda c: -c.score)
+    for cand in labelled:
+        result.set("iban", cand.value, 0.97 if _valid_iban(cand.value) else 0.6, cand.words)
+        return
+    for line in lines:
+        found = read_iban(line.words)
+        if found is not None and _valid_iban(found.value):
+            result.set("iban", found.value, 0.85, found.words)
+            return
+
+
+def _valid_iban(value: str) -> bool:
+    return normalize_iban(value) is not None
+
+
+def _word_conf(words: Sequence[WordBox]) -> float:
+    return min((w.conf for w in words), default=1.0)

@@ -1,0 +1,92 @@
+"""OCR of a whole document: pages in parallel, one single-threaded Tesseract process per worker.
+
+Pages are rendered/decoded one at a time in the calling thread (pdfium is not thread-safe) and
+handed to a pool of ``settings.workers`` threads; each thread cleans its page with OpenCV
+(which releases the GIL), writes it as an uncompressed PGM (PERF-NOTES trap 3: no re-encoding
+inside pytesseract) and drives one ``tesseract`` process. At most two pages per worker are in
+flight, so a 200-page scan never sits decoded in memory. Word boxes come back in PDF points of
+the cleaned (upright, level) page: pixels x 72 / dpi.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from arflow.errors import ToolError
+from arflow.settings import Settings
+from extractors.ocr import tesseract
+from extractors.ocr.images import IMAGE_SUFFIXES, PageImage, load_pages
+from extractors.ocr.preprocess import PreprocessOptions, preprocess
+from extractors.ocr.tesseract import TesseractOptions
+from extractors.ocr.textlayer import pdf_needs_ocr
+from models.domain import WordBox
+
+__all__ = ["IMAGE_SUFFIXES", "PageImage", "load_pages", "ocr_document", "ocr_page", "pdf_needs_ocr"]
+
+
+def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions | None,
+             workdir: Path) -> list[WordBox]:
+    """Clean one page image, OCR it and return its words (``page`` numbered from 0)."""
+    pagedir = workdir / f"page-{page.index}"
+    pagedir.mkdir()
+    image = preprocess(page.image, clean, pagedir) if clean is not None else page.image
+    path = pagedir / "page.pgm"
+    if not cv2.imwrite(str(path), image):
+        raise ToolError(f"page {page.index + 1}: could not write the page image for tesseract")
+    if page.dpi is not None:
+        opts = dataclasses.replace(opts, dpi=round(page.dpi))
+    try:
+        return tesseract.words_with_options(path, opts, page=page.index)
+    except ToolError as exc:
+        raise type(exc)(f"page {page.index + 1}: {exc.message}") from exc
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def tesseract_options(settings: Settings, **overrides: Any) -> TesseractOptions:
+    """Tesseract options from the settings; ``overrides`` (psm, thresholding ...) win."""
+    base = TesseractOptions(lang=settings.ocr_lang, dpi=settings.ocr_dpi,
+                            timeout_s=settings.ocr_timeout_s)
+    return dataclasses.replace(base, **overrides)
+
+
+def ocr_document(path: Path, settings: Settings, *,
+                 clean: PreprocessOptions | None = PreprocessOptions(),
+                 **tesseract_overrides: Any) -> list[list[WordBox]]:
+    """Words of every page of a scan/photo/image-only PDF, page by page, in page order.
+
+    ``clean=None`` skips the OpenCV clean-up; keyword overrides go to ``TesseractOptions``. Raises ``ToolMissing`` before any work if
+    tesseract or a language is missing, and the first page's ``ToolTimeout``/``ToolError``
+    (with its page number) if a page fails; pages not yet started are then cancelled.
+    """
+    tesseract.binary()
+    tesseract.check_languages(settings.ocr_lang)
+    opts = tesseract_options(settings, **tesseract_overrides)
+    workers = max(1, settings.workers)
+    with tempfile.TemporaryDirectory(prefix="arflow-ocr-") as tmp:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
+        futures: list[Future[list[WordBox]]] = []
+        try:
+            for page in load_pages(Path(path), dpi=settings.ocr_dpi, max_pages=settings.max_pages):
+                _wait_for_room(futures, 2 * workers)
+                futures.append(pool.submit(ocr_page, page, opts, clean, Path(tmp)))
+            return [f.result() for f in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _wait_for_room(futures: list[Future[list[WordBox]]], limit: int) -> None:
+    """Block until fewer than ``limit`` pages are in flight; re-raise a failed page's error."""
+    while True:
+        running = [f for f in futures if not f.done()]
+        for done in (f for f in futures if f.done() and f.exception() is not None):
+            done.result()
+        if len(running) < limit:
+            return
+        wait(running, return_when=FIRST_COMPLETED)

@@ -1,0 +1,127 @@
+"""Line-item tables: find the header row, map columns by x-position, read rows to the totals.
+
+A table that continues on the next page is joined whether or not its header is repeated
+there: without a header, the previous page's columns are used from the first row that reads
+as an item (page headers and footers before it are skipped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from extractors.labels import find_labels
+from extractors.layout import Line, norm
+from extractors.parse import parse_amount
+from models.domain import InvoiceLine, WordBox
+
+_HEADERS: dict[str, tuple[str, ...]] = {
+    "description": (
+        "description", "descripcion", "concepto", "articulo", "item", "items", "product",
+        "producto", "beschreibung", "bezeichnung", "designation", "omschrijving", "detalle",
+        "servicio", "service", "charge name", "product title", "leistung", "libelle", "artikel",
+        "article", "producto/servicio", "description of goods",
+    ),
+    "quantity": (
+        "qty", "quantity", "cantidad", "cant", "uds", "ud", "unidades", "units", "menge",
+        "aantal", "hoeveelheid", "nombre", "qte", "anzahl", "hours", "hrs", "horas", "unid",
+    ),
+    "unit_price": (
+        "unit price", "precio", "precio unitario", "precio unit", "price", "rate", "p.u",
+        "unit cost", "vk-preis", "einzelpreis", "prijs", "prijs per stuk", "prix unitaire",
+        "precio ud", "price per unit", "unit price (eur)", "p. unitario", "prix",
+    ),
+    "amount": (
+        "amount", "importe", "total", "line total", "betrag", "montant", "bedrag", "zeilenbetrag",
+        "gesamt", "gesamtpreis", "total price", "amount (usd)", "amount (eur)", "importe (eur)",
+        "prijs incl. btw", "montant ht", "subtotal", "net amount", "total (eur)",
+    ),
+    "tax_rate": (
+        "vat %", "iva %", "% iva", "tax %", "iva", "vat", "tax", "mwst", "btw", "tva",
+        "tax(%", "tax rate", "tipo iva", "% tax", "vat rate", "% vat", "tipo", "iva (%)",
+    ),
+}
+_INDEX: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _role, _phrases in _HEADERS.items():
+    for _phrase in _phrases:
+        _tokens = tuple(norm(t) for t in _phrase.split())
+        _INDEX.setdefault(_tokens[0], []).append((_tokens, _role))
+for _entries in _INDEX.values():
+    _entries.sort(key=lambda e: -len(e[0]))
+
+_END_FIELDS = {"subtotal", "total", "tax_total"}
+
+
+@dataclass
+class Column:
+    role: str
+    x0: float
+    x1: float
+
+
+@dataclass
+class Table:
+    lines: list[InvoiceLine] = field(default_factory=list)
+    rows: list[list[WordBox]] = field(default_factory=list)  # evidence per item
+    used: set[int] = field(default_factory=set)  # line indices consumed (header + body)
+
+
+def header_columns(line: Line) -> list[Column] | None:
+    """Columns if ``line`` reads as a line-item table header (column names, no figures)."""
+    if any(c.isdigit() for w in line.words for c in w.text):
+        return None
+    tokens = [norm(w.text) for w in line.words]
+    columns: list[Column] = []
+    matched = i = 0
+    while i < len(tokens):
+        hit = _match(tokens, i)
+        if hit is None:
+            i += 1
+            continue
+        length, role = hit
+        words = line.words[i : i + length]
+        columns.append(Column(role, words[0].x0, words[-1].x1))
+        matched += length
+        i += length
+    roles = {c.role for c in columns}
+    if len(roles) < 2 or not roles & {"amount", "unit_price"} or matched * 2 < len(tokens):
+        return None
+    return _dedupe(columns)
+
+
+def _match(tokens: list[str], i: int) -> tuple[int, str] | None:
+    for phrase, role in _INDEX.get(tokens[i], ()):
+        if tuple(tokens[i : i + len(phrase)]) == phrase:
+            return len(phrase), role
+    return None
+
+
+def _dedupe(columns: list[Column]) -> list[Column]:
+    """Keep the first column of each role except 'amount', where the rightmost wins."""
+    seen: dict[str, Column] = {}
+    for column in columns:
+        if column.role not in seen or column.role == "amount":
+            seen[column.role] = column
+    return sorted(seen.values(), key=lambda c: c.x0)
+
+
+def parse_quantity(text: str, mark: str | None) -> Decimal | None:
+    token = text.split(maxsplit=1)[0] if text.split() else ""
+    return parse_amount(token, mark)
+
+
+def parse_rate(text: str, mark: str | None) -> Decimal | None:
+    cleaned = text.replace("%", " ").strip()
+    value = parse_amount(cleaned.split()[0], mark) if cleaned else None
+    if value is None or not Decimal(0) <= value <= Decimal(100):
+        return None
+    return value
+
+
+def is_totals_line(line: Line, has_amount: bool) -> bool:
+    """A line that starts with a totals label (subtotal, tax, total) followed by an amount,
+    or a row of sure totals labels (values under them): the table has ended."""
+    hits = [h for h in find_labels(line) if h.field in _END_FIELDS]
+    if has_amount:
+        return any(h.start == 0 or h.strength >= 0.9 for h in hits)
+    return any(h.start == 0 and h.strength >= 0.9 for h in hits) or len(hits) >= 2

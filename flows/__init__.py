@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only; every step calls a plain function in `arflow.pipeline`."""

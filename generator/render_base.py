@@ -1,0 +1,175 @@
+"""Drawing helpers shared by the layouts: a top-down pen, value formatting, table paging."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from generator import fmt, ids
+from generator.model import Document, TaxLine
+
+PAGE_W, PAGE_H = 595.0, 842.0   # A4 in points
+MARGIN = 40.0
+RIGHT = PAGE_W - MARGIN
+BOTTOM = PAGE_H - 60.0          # lowest baseline used for content (above the page footer)
+
+
+class Pen:
+    """A reportlab canvas addressed from the top of the page (y grows downwards)."""
+
+    def __init__(self, canvas: Canvas) -> None:
+        self.canvas = canvas
+
+    def text(self, x: float, y: float, value: str, size: float = 9, *, bold: bool = False,
+             align: str = "left", gray: float = 0.0) -> None:
+        c = self.canvas
+        c.setFont("Helvetica-Bold" if bold else "Helvetica", size)
+        c.setFillGray(gray)
+        if align == "right":
+            c.drawRightString(x, PAGE_H - y, value)
+        elif align == "center":
+            c.drawCentredString(x, PAGE_H - y, value)
+        else:
+            c.drawString(x, PAGE_H - y, value)
+
+    def block(self, x: float, y: float, values: Sequence[str], size: float = 9,
+              leading: float = 12, *, bold_first: bool = False) -> float:
+        """Draw lines of text; returns the y below the block."""
+        for i, value in enumerate(values):
+            self.text(x, y + i * leading, value, size, bold=bold_first and i == 0)
+        return y + len(values) * leading
+
+    def rect(self, x: float, y: float, w: float, h: float, *, fill: float | None = None,
+             stroke: bool = True) -> None:
+        c = self.canvas
+        if fill is not None:
+            c.setFillGray(fill)
+        c.setStrokeGray(0.55)
+        c.setLineWidth(0.6)
+        c.rect(x, PAGE_H - y - h, w, h, stroke=int(stroke), fill=int(fill is not None))
+        c.setFillGray(0)
+
+    def hline(self, x0: float, x1: float, y: float, width: float = 0.6) -> None:
+        self.canvas.setStrokeGray(0.4)
+        self.canvas.setLineWidth(width)
+        self.canvas.line(x0, PAGE_H - y, x1, PAGE_H - y)
+
+
+def text_width(value: str, size: float, *, bold: bool = False) -> float:
+    return float(stringWidth(value, "Helvetica-Bold" if bold else "Helvetica", size))
+
+
+def fdate(doc: Document, value: date) -> str:
+    return fmt.format_date(value, doc.date_style)
+
+
+def famount(doc: Document, value: Decimal, *, bare: bool = False) -> str:
+    assert doc.invoice.currency is not None
+    return doc.amount_style.amount(value, doc.invoice.currency, bare=bare)
+
+
+def rate_text(rate: Decimal) -> str:
+    return f"{rate.normalize():f}%"
+
+
+def tax_label(doc: Document, tax: TaxLine) -> str:
+    """``IVA 21%``, ``VAT 20%``, ``Tax (0%)``..."""
+    word = doc.labels["tax"]
+    return f"{word} ({rate_text(tax.rate)})" if word == "Tax" else f"{word} {rate_text(tax.rate)}"
+
+
+def tax_id_label(country: str, language: str, tax_id: str = "") -> str:
+    """The word printed before a tax ID: CIF, NIF-IVA, EIN, VAT Reg. No. ..."""
+    if language == "es":
+        return "CIF" if country == "ES" and not tax_id.startswith("ES") else "NIF-IVA"
+    return {"US": "EIN", "GB": "VAT Reg. No.", "DE": "USt-IdNr.", "FR": "N° TVA"}.get(
+        country, "VAT No.")
+
+
+def party_lines(doc: Document, *, seller: bool) -> list[str]:
+    party = doc.invoice.seller if seller else doc.invoice.buyer
+    country = doc.seller_country if seller else doc.buyer_country
+    out = [party.name or ""]
+    out += (party.address or "").split(", ")
+    if party.tax_id:
+        out.append(f"{tax_id_label(country, doc.language, party.tax_id)}: {party.tax_id}")
+    return out
+
+
+def currency_note(doc: Document) -> str | None:
+    """A line naming the currency when the amounts carry no symbol or code."""
+    if doc.amount_style.currency != "none":
+        return None
+    return f"{doc.labels['currency']}: {doc.invoice.currency}"
+
+
+def label(doc: Document, key: str, *, colon: bool = True) -> str:
+    text = doc.labels[key]
+    return f"{text}:" if colon and not text.endswith(("#", ":")) else text
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    width: float
+    align: str = "left"
+
+
+def columns(doc: Document, widths: dict[str, float]) -> list[Column]:
+    """Description, quantity, unit price, [rate], amount — with the layout's widths."""
+    keys = ["description", "quantity", "unit_price"]
+    keys += ["rate"] if doc.line_rates_printed else []
+    keys += ["amount"]
+    extra = widths["rate"] if not doc.line_rates_printed else 0.0
+    return [Column(k, widths[k] + (extra if k == "description" else 0.0),
+                   "left" if k == "description" else "right") for k in keys]
+
+
+def row_cells(doc: Document, index: int) -> dict[str, str]:
+    line = doc.invoice.lines[index]
+    assert line.quantity is not None and line.unit_price is not None and line.amount is not None
+    return {
+        "description": line.description or "",
+        "quantity": doc.amount_style.quantity(line.quantity),
+        "unit_price": famount(doc, line.unit_price, bare=True),
+        "rate": rate_text(line.tax_rate) if line.tax_rate is not None else "",
+        "amount": famount(doc, line.amount, bare=True),
+    }
+
+
+def draw_row(pen: Pen, x: float, y: float, cols: Sequence[Column], cells: dict[str, str], *,
+             size: float, bold: bool = False) -> None:
+    for col in cols:
+        if col.align == "right":
+            pen.text(x + col.width - 4, y, cells[col.key], size, bold=bold, align="right")
+        else:
+            pen.text(x + 4, y, cells[col.key], size, bold=bold)
+        x += col.width
+
+
+def paginate(n_rows: int, first_top: float, next_top: float, *, row_h: float,
+             totals_h: float, first_max: int | None = None) -> list[tuple[int, int]]:
+    """Split rows over pages: [(start, end), ...]; the last page keeps room for the totals."""
+    pages: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        top = first_top if not pages else next_top
+        capacity = int((BOTTOM - top) / row_h)
+        if not pages and first_max is not None:
+            capacity = min(capacity, first_max)
+        remaining = n_rows - start
+        if remaining * row_h + totals_h <= BOTTOM - top and remaining <= capacity:
+            pages.append((start, n_rows))
+            return pages
+        take = min(capacity, remaining)
+        pages.append((start, start + take))
+        start += take
+
+
+def iban_text(value: str) -> str:
+    return ids.format_iban(value)

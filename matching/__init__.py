@@ -1,0 +1,1 @@
+"""Validation of extracted invoices and matching against orders and receipts."""

@@ -1,0 +1,119 @@
+"""Checks that need only the invoice itself: required fields, arithmetic, dates, identifiers.
+
+Each check returns every finding (never stops at the first) with expected/found evidence. Tax rates
+are percentages (21 means 21 %), as in EN 16931 / UBL `Percent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from stdnum import iban as std_iban
+from stdnum.es import cif, nie, nif
+from stdnum.eu import vat
+from stdnum.us import ein
+
+from arflow.reasons import Reason
+from arflow.settings import Tolerances
+from models.domain import REQUIRED_FIELDS, Invoice, InvoiceLine, Problem
+
+EARLIEST_DATE = date(2000, 1, 1)
+MAX_FUTURE = timedelta(days=365)
+_TAX_VALIDATORS: tuple[Callable[[str], bool], ...] = (
+    vat.is_valid, nif.is_valid, cif.is_valid, nie.is_valid, ein.is_valid,
+)
+_HUNDRED = Decimal(100)
+
+
+def missing_fields(invoice: Invoice) -> list[Problem]:
+    return [
+        Problem(Reason.MISSING_FIELD, f"required field {name} is missing", field=name,
+                expected="a value", found="nothing")
+        for name in REQUIRED_FIELDS
+        if invoice.get(name) in (None, "")
+    ]
+
+
+def arithmetic(invoice: Invoice, tol: Tolerances) -> list[Problem]:
+    out = [p for i, line in enumerate(invoice.lines) if (p := _line_amount(i, line, tol))]
+    amounts = [ln.amount for ln in invoice.lines]
+    allowance = tol.line_rounding * max(len(amounts), 1)
+    if invoice.subtotal is not None and amounts and None not in amounts:
+        out += _compare("subtotal", "sum of line amounts", _sum(amounts), invoice.subtotal,
+                        allowance)
+    if None not in (invoice.subtotal, invoice.tax_total, invoice.total):
+        expected = _sum([invoice.subtotal, invoice.tax_total])
+        out += _compare("total", "subtotal + tax", expected, invoice.total, tol.line_rounding)
+    if invoice.tax_total is not None and invoice.lines and _rated(invoice.lines):
+        tax = _sum([(ln.amount or Decimal(0)) * (ln.tax_rate or Decimal(0)) / _HUNDRED
+                    for ln in invoice.lines])
+        out += _compare("tax_total", "sum of line amount × tax rate", tax, invoice.tax_total,
+                        allowance)
+    return out
+
+
+def _rated(lines: list[InvoiceLine]) -> bool:
+    return all(ln.amount is not None and ln.tax_rate is not None for ln in lines)
+
+
+def _sum(values: list[Decimal | None]) -> Decimal:
+    return sum((v for v in values if v is not None), Decimal(0))
+
+
+def _line_amount(index: int, line: InvoiceLine, tol: Tolerances) -> Problem | None:
+    if line.quantity is None or line.unit_price is None or line.amount is None:
+        return None
+    found = _compare(f"lines[{index}].amount", "quantity × unit price",
+                     line.quantity * line.unit_price, line.amount, tol.line_rounding)
+    return found[0] if found else None
+
+
+def _compare(
+    field: str, what: str, expected: Decimal, found: Decimal | None, allowance: Decimal,
+) -> list[Problem]:
+    if found is None or abs(found - expected) <= allowance:
+        return []
+    return [Problem(Reason.ARITHMETIC_MISMATCH, f"{field} does not equal {what}", field=field,
+                    expected=format(expected, "f"), found=format(found, "f"))]
+
+
+def dates(invoice: Invoice, today: date) -> list[Problem]:
+    out = []
+    latest = today + MAX_FUTURE
+    for name in ("issue_date", "due_date"):
+        value: date | None = getattr(invoice, name)
+        if value is not None and not EARLIEST_DATE <= value <= latest:
+            out.append(Problem(Reason.INVALID_DATES, f"{name} is implausible", field=name,
+                               expected=f"{EARLIEST_DATE} … {latest}", found=value.isoformat()))
+    issue, due = invoice.issue_date, invoice.due_date
+    if issue is not None and due is not None and due < issue:
+        out.append(Problem(Reason.INVALID_DATES, "due date is before the issue date",
+                           field="due_date", expected=f">= {issue}", found=due.isoformat()))
+    return out
+
+
+@lru_cache(maxsize=65_536)
+def tax_id_valid(tax_id: str) -> bool:
+    """True when any supported scheme (EU VAT, Spanish NIF/CIF/NIE, US EIN) accepts the ID."""
+    return any(check(tax_id) for check in _TAX_VALIDATORS)
+
+
+@lru_cache(maxsize=65_536)
+def iban_valid(iban: str) -> bool:
+    return bool(std_iban.is_valid(iban))
+
+
+def identifiers(invoice: Invoice) -> list[Problem]:
+    out = []
+    for name in ("seller.tax_id", "buyer.tax_id"):
+        value = invoice.get(name)
+        if value and not tax_id_valid(value):
+            out.append(Problem(Reason.INVALID_TAX_ID, f"{name} fails its checksum or format",
+                               field=name, expected="a valid tax ID", found=value))
+    if invoice.iban and not iban_valid(invoice.iban):
+        out.append(Problem(Reason.INVALID_IBAN, "IBAN fails its checksum", field="iban",
+                           expected="a valid IBAN", found=invoice.iban))
+    return out

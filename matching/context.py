@@ -1,0 +1,44 @@
+"""Everything validation and matching read, built once per batch from `MasterData`.
+
+The context also carries the batch state: the duplicate ledger grows with every invoice and
+`billed` holds the quantities billed by earlier auto-approved invoices of the same batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from arflow.settings import Tolerances
+from matching.duplicates import DuplicateLedger
+from matching.orders import OrderBook
+from matching.parties import PartyIndex
+from matching.tolerance import ToleranceBook
+from matching.types import MasterData
+
+
+@dataclass
+class Context:
+    parties: PartyIndex
+    orders: OrderBook
+    ledger: DuplicateLedger
+    tolerances: ToleranceBook
+    today: date
+    billed: dict[int, Decimal] = field(default_factory=dict)  # order_line_id → quantity
+
+    def add_billed(self, order_line_id: int, quantity: Decimal) -> None:
+        self.billed[order_line_id] = self.billed.get(order_line_id, Decimal(0)) + quantity
+
+
+def build_context(
+    master: MasterData, tol: Tolerances | ToleranceBook | None = None, today: date | None = None,
+) -> Context:
+    parties = PartyIndex(master.parties)
+    return Context(
+        parties=parties,
+        orders=OrderBook(master.order_lines, parties),
+        ledger=DuplicateLedger.from_seen(master.seen_invoices, parties),
+        tolerances=ToleranceBook.of(tol),
+        today=today or date.today(),
+    )

@@ -1,0 +1,253 @@
+"""The database schema: SQLAlchemy 2.0 typed declarative models (SQLite and PostgreSQL).
+
+Money and quantities use `models.types.Amount` / `Quantity` (NUMERIC(18, 4), exact on both
+backends), datetimes are timezone-aware UTC, JSON columns are JSONB on PostgreSQL.
+The first Alembic revision (`migrations/versions/0001_initial.py`) creates exactly these tables;
+change both together.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from models.types import Amount, JSONDoc, Quantity, UTCDateTime, utcnow
+
+# Document lifecycle before a decision exists; afterwards the status is a `DocumentStatus`.
+DOC_RECEIVED = "received"
+
+
+class ReviewStatus(StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ON_HOLD = "on_hold"
+
+
+# Named constraints, so later migrations (and SQLite batch mode) can address them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
+        datetime: UTCDateTime(),
+        date: Date(),
+        Decimal: Amount(),
+        dict[str, Any]: JSONDoc,
+        list[Any]: JSONDoc,
+    }
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    source: Mapped[str | None] = mapped_column(String(1024))
+    total: Mapped[int] = mapped_column(default=0)
+    auto_approved: Mapped[int] = mapped_column(default=0)
+    needs_review: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    source_name: Mapped[str] = mapped_column(String(512))
+    original_path: Mapped[str | None] = mapped_column(String(2048))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20), default=DOC_RECEIVED, index=True)
+    extraction_status: Mapped[str | None] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    # ExtractionResult.to_json() plus "evidence" (word boxes per field) for the review UI.
+    extraction: Mapped[dict[str, Any] | None]
+    # The decision's reasons (or the failure), [Problem.to_json(), ...], for the report.
+    reasons: Mapped[list[Any] | None]
+
+    invoice: Mapped[Invoice | None] = relationship(back_populates="document")
+
+
+class Party(Base):
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(512))
+    tax_id: Mapped[str] = mapped_column(String(32), unique=True)
+    iban: Mapped[str | None] = mapped_column(String(34))
+    email: Mapped[str | None] = mapped_column(String(320))
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(64), unique=True)
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)
+    counterparty_tax_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    counterparty_name: Mapped[str] = mapped_column(String(512))
+    order_date: Mapped[date]
+    currency: Mapped[str] = mapped_column(String(3))
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.line_no"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    line_no: Mapped[int]
+    description: Mapped[str | None] = mapped_column(Text)
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit_price: Mapped[Decimal]
+    tax_rate: Mapped[Decimal | None] = mapped_column(Quantity())
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Receipt(Base):
+    """Goods received for an order line; one row per (order line, received date)."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (UniqueConstraint("order_line_id", "received_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"))
+    quantity_received: Mapped[Decimal] = mapped_column(Quantity())
+    received_date: Mapped[date]
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), unique=True
+    )
+    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    issue_date: Mapped[date | None]
+    due_date: Mapped[date | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    seller_name: Mapped[str | None] = mapped_column(String(512))
+    seller_tax_id: Mapped[str | None] = mapped_column(String(32))
+    seller_address: Mapped[str | None] = mapped_column(Text)
+    buyer_name: Mapped[str | None] = mapped_column(String(512))
+    buyer_tax_id: Mapped[str | None] = mapped_column(String(32))
+    buyer_address: Mapped[str | None] = mapped_column(Text)
+    subtotal: Mapped[Decimal | None]
+    tax_total: Mapped[Decimal | None]
+    total: Mapped[Decimal | None]
+    iban: Mapped[str | None] = mapped_column(String(34))
+    payment_terms: Mapped[str | None] = mapped_column(Text)
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
+    matched_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+
+    document: Mapped[Document] = relationship(back_populates="invoice")
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.line_no", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (Index("ix_invoices_seller_number", "seller_tax_id", "invoice_number"),)
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (UniqueConstraint("invoice_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    line_no: Mapped[int]  # 0-based index into Invoice.lines
+    description: Mapped[str | None] = mapped_column(Text)
+    quantity: Mapped[Decimal | None] = mapped_column(Quantity())
+    unit_price: Mapped[Decimal | None]
+    amount: Mapped[Decimal | None]
+    tax_rate: Mapped[Decimal | None] = mapped_column(Quantity())
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+    matches: Mapped[list[Match]] = relationship(cascade="all, delete-orphan")
+
+
+class Match(Base):
+    """An invoice line billed against an order line, for `quantity`."""
+
+    __tablename__ = "matches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_line_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice_lines.id", ondelete="CASCADE"), index=True
+    )
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[Decimal | None] = mapped_column(Quantity())  # None: not on the invoice
+
+
+class ReviewItem(Base):
+    """A document waiting for a person. `version` gives optimistic locking on every UPDATE."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.OPEN, index=True)
+    # [Problem.to_json(), ...]: code, message, field, page, expected, found
+    reasons: Mapped[list[Any]]
+    assigned_role: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained log. UPDATE and DELETE are refused by database triggers."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # unique: the chain cannot fork
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)

@@ -1,0 +1,211 @@
+"""Typed domain objects passed between pipeline steps.
+
+These are plain dataclasses: no ORM, no Prefect. Money is always `Decimal`; a value
+that is not on the document is `None` and is never invented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class DocumentKind(StrEnum):
+    DIGITAL = "digital"
+    SCANNED = "scanned"
+    EINVOICE = "einvoice"
+
+
+class ExtractionStatus(StrEnum):
+    OK = "ok"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class DocumentStatus(StrEnum):
+    AUTO_APPROVED = "auto_approved"
+    NEEDS_REVIEW = "needs_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+@dataclass
+class Party:
+    name: str | None = None
+    tax_id: str | None = None
+    address: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "tax_id": self.tax_id, "address": self.address}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Party:
+        data = data or {}
+        return cls(name=data.get("name"), tax_id=data.get("tax_id"), address=data.get("address"))
+
+
+@dataclass
+class InvoiceLine:
+    description: str | None = None
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    amount: Decimal | None = None
+    tax_rate: Decimal | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InvoiceLine:
+        return cls(
+            description=data.get("description"),
+            quantity=_dec(data.get("quantity")),
+            unit_price=_dec(data.get("unit_price")),
+            amount=_dec(data.get("amount")),
+            tax_rate=_dec(data.get("tax_rate")),
+        )
+
+
+# Header fields in the order of the public JSON contract (`arflow extract --json`).
+HEADER_FIELDS = (
+    "invoice_number", "issue_date", "due_date", "currency", "order_number",
+    "subtotal", "tax_total", "total", "iban", "payment_terms",
+)
+REQUIRED_FIELDS = ("invoice_number", "issue_date", "currency", "total", "seller.name")
+
+
+@dataclass
+class Invoice:
+    invoice_number: str | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+    currency: str | None = None
+    seller: Party = field(default_factory=Party)
+    buyer: Party = field(default_factory=Party)
+    order_number: str | None = None
+    subtotal: Decimal | None = None
+    tax_total: Decimal | None = None
+    total: Decimal | None = None
+    iban: str | None = None
+    payment_terms: str | None = None
+    lines: list[InvoiceLine] = field(default_factory=list)
+
+    def get(self, name: str) -> Any:
+        """Read a field by its dotted contract name, e.g. ``seller.tax_id``."""
+        head, _, rest = name.partition(".")
+        value = getattr(self, head)
+        return getattr(value, rest) if rest else value
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "invoice_number": self.invoice_number,
+            "issue_date": _jsonable(self.issue_date),
+            "due_date": _jsonable(self.due_date),
+            "currency": self.currency,
+            "seller": self.seller.to_json(),
+            "buyer": self.buyer.to_json(),
+            "order_number": self.order_number,
+            "subtotal": _jsonable(self.subtotal),
+            "tax_total": _jsonable(self.tax_total),
+            "total": _jsonable(self.total),
+            "iban": self.iban,
+            "payment_terms": self.payment_terms,
+            "lines": [line.to_json() for line in self.lines],
+        }
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Invoice:
+        return cls(
+            invoice_number=data.get("invoice_number"),
+            issue_date=_date(data.get("issue_date")),
+            due_date=_date(data.get("due_date")),
+            currency=data.get("currency"),
+            seller=Party.from_json(data.get("seller")),
+            buyer=Party.from_json(data.get("buyer")),
+            order_number=data.get("order_number"),
+            subtotal=_dec(data.get("subtotal")),
+            tax_total=_dec(data.get("tax_total")),
+            total=_dec(data.get("total")),
+            iban=data.get("iban"),
+            payment_terms=data.get("payment_terms"),
+            lines=[InvoiceLine.from_json(x) for x in data.get("lines") or []],
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One structured error or finding about a document (machine-readable code + text)."""
+
+    code: str
+    message: str
+    field: str | None = None
+    page: int | None = None
+    expected: str | None = None
+    found: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        for name in ("field", "page", "expected", "found"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class WordBox:
+    """A word with its position on a page, in PDF points from the top-left corner."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    page: int = 0
+    conf: float = 1.0  # OCR confidence 0..1; 1.0 for a digital text layer
+
+
+@dataclass
+class ExtractionResult:
+    source: str
+    status: ExtractionStatus
+    kind: DocumentKind
+    invoice: Invoice = field(default_factory=Invoice)
+    confidence: dict[str, float] = field(default_factory=dict)
+    errors: list[Problem] = field(default_factory=list)
+    pages: int = 0
+    # Which word boxes each field was read from (for highlighting in the review UI).
+    evidence: dict[str, list[WordBox]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "status": str(self.status),
+            "kind": str(self.kind),
+            "invoice": self.invoice.to_json(),
+            "confidence": {k: round(v, 3) for k, v in self.confidence.items()},
+            "errors": [e.to_json() for e in self.errors],
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))

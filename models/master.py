@@ -1,0 +1,77 @@
+"""Load the master data that validation and matching read (`matching.types.MasterData`).
+
+Frames follow the column contracts in `matching.types`; money and quantities are `Decimal`.
+Sums are computed by the database (exact on both backends, see `models.types`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from matching.types import ORDER_LINE_COLUMNS, PARTY_COLUMNS, SEEN_INVOICE_COLUMNS, MasterData
+from models import db
+from models.domain import DocumentStatus
+
+# Invoices whose matched quantities count as billed.
+ACCEPTED = (DocumentStatus.AUTO_APPROVED, DocumentStatus.APPROVED)
+ZERO = Decimal(0)
+
+
+def load_master_data(session: Session) -> MasterData:
+    return MasterData(
+        parties=_frame(session, _parties(), PARTY_COLUMNS),
+        order_lines=_order_lines(session),
+        seen_invoices=_frame(session, _seen_invoices(), SEEN_INVOICE_COLUMNS),
+    )
+
+
+def _frame(session: Session, query: Select[Any], columns: tuple[str, ...]) -> pd.DataFrame:
+    rows = [tuple(row) for row in session.execute(query)]
+    return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def _parties() -> Select[Any]:
+    p = db.Party
+    return select(p.id, p.name, p.tax_id, p.iban, p.email).order_by(p.id)
+
+
+def _seen_invoices() -> Select[Any]:
+    i = db.Invoice
+    return select(i.document_id, i.seller_tax_id, i.seller_name, i.invoice_number, i.total,
+                  i.issue_date).order_by(i.document_id)
+
+
+def _order_lines(session: Session) -> pd.DataFrame:
+    o, ol = db.Order, db.OrderLine
+    query = (select(ol.id, o.order_number, o.counterparty_tax_id, o.counterparty_name,
+                    o.order_date, o.currency, ol.line_no, ol.description, ol.quantity,
+                    ol.unit_price, ol.tax_rate)
+             .join(o, o.id == ol.order_id).order_by(o.order_number, ol.line_no))
+    frame = _frame(session, query, ORDER_LINE_COLUMNS[:-2])
+    received = _sums(session, select(db.Receipt.order_line_id,
+                                     func.sum(db.Receipt.quantity_received))
+                     .group_by(db.Receipt.order_line_id))
+    invoiced = _sums(session, _invoiced())
+    for column, sums in (("quantity_received", received), ("quantity_invoiced", invoiced)):
+        values = [sums.get(key, ZERO) for key in frame["order_line_id"]]
+        frame[column] = pd.Series(values, index=frame.index, dtype=object)
+    return frame
+
+
+def _invoiced() -> Select[Any]:
+    m = db.Match
+    return (select(m.order_line_id, func.sum(m.quantity))
+            .join(db.InvoiceLine, db.InvoiceLine.id == m.invoice_line_id)
+            .join(db.Invoice, db.Invoice.id == db.InvoiceLine.invoice_id)
+            .join(db.Document, db.Document.id == db.Invoice.document_id)
+            .where(db.Document.status.in_([str(s) for s in ACCEPTED]))
+            .group_by(m.order_line_id))
+
+
+def _sums(session: Session, query: Select[Any]) -> dict[int, Decimal]:
+    return {key: total if total is not None else ZERO for key, total in session.execute(query)}

@@ -1,0 +1,214 @@
+"""Repository functions for documents, invoices and their decisions.
+
+Every function takes a `Session` and only adds, flushes and selects: the caller owns the
+transaction (`arflow.db.session_scope`), so a document, its invoice, lines, matches and
+review item commit together or not at all. Batches, master data and the read-side queries
+live in `models.batches`, `models.master` and `models.queries`; they are re-exported here so
+callers need one module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from matching.types import Decision
+from models import db
+from models.batches import finish_batch, start_batch
+from models.domain import (
+    DocumentStatus,
+    ExtractionResult,
+    ExtractionStatus,
+    Invoice,
+    Problem,
+)
+from models.master import load_master_data
+from models.queries import dumps, report_rows, to_domain
+from models.upsert import chunks
+
+__all__ = [
+    "claim_document", "create_document", "dumps", "finish_batch", "get_document_by_sha256",
+    "known_hashes", "load_master_data", "record_failure", "report_rows", "save_extraction",
+    "save_outcome", "start_batch", "to_domain",
+]
+
+
+class StoredFile(Protocol):
+    """What storage needs to know about a received file (`arflow.intake.InboxFile`)."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+
+
+def known_hashes(session: Session, hashes: Sequence[str]) -> set[str]:
+    """The subset of `hashes` already stored as documents."""
+    found: set[str] = set()
+    for chunk in chunks(sorted(set(hashes))):
+        found.update(session.scalars(select(db.Document.sha256)
+                                     .where(db.Document.sha256.in_(chunk))))
+    return found
+
+
+def get_document_by_sha256(session: Session, sha256: str) -> db.Document | None:
+    return session.scalar(select(db.Document).where(db.Document.sha256 == sha256))
+
+
+def create_document(
+    session: Session, *, sha256: str, source_name: str, size_bytes: int,
+    original_path: str | None = None, batch_id: int | None = None,
+) -> db.Document:
+    """Record a newly received file (status `received`). A second insert of the same
+    sha256 fails at flush with a unique violation: check `get_document_by_sha256` first."""
+    document = db.Document(
+        sha256=sha256, source_name=source_name, size_bytes=size_bytes,
+        original_path=original_path, batch_id=batch_id, status=db.DOC_RECEIVED,
+    )
+    session.add(document)
+    session.flush()
+    return document
+
+
+def claim_document(
+    session: Session, *, sha256: str, source_name: str, size_bytes: int,
+    original_path: str | None = None, batch_id: int | None = None,
+) -> tuple[db.Document, bool]:
+    """The document with this content hash and whether this call created it. Safe against a
+    concurrent worker inserting the same file: the losing insert is undone by a savepoint."""
+    existing = get_document_by_sha256(session, sha256)
+    if existing is not None:
+        return existing, False
+    try:
+        with session.begin_nested():
+            document = create_document(session, sha256=sha256, source_name=source_name,
+                                       size_bytes=size_bytes, original_path=original_path,
+                                       batch_id=batch_id)
+    except IntegrityError:
+        winner = get_document_by_sha256(session, sha256)
+        if winner is None:
+            raise
+        return winner, False
+    return document, True
+
+
+def save_outcome(
+    session: Session, *, batch_id: int | None, file: StoredFile,
+    extraction: ExtractionResult, decision: Decision,
+) -> db.Document:
+    """Store one processed file: its document row (once per content hash), the extraction
+    and the decision (invoice, lines, matches, review item)."""
+    document, _ = claim_document(session, sha256=file.sha256, source_name=file.path.name,
+                                 size_bytes=file.size, original_path=str(file.path),
+                                 batch_id=batch_id)
+    save_extraction(session, document, extraction, decision)
+    return document
+
+
+def record_failure(session: Session, document: db.Document, problem: Problem) -> None:
+    """A document that could not be read at all: status `failed` with the error code."""
+    document.status = DocumentStatus.FAILED
+    document.extraction_status = ExtractionStatus.FAILED
+    document.error_code = problem.code
+    document.error_message = problem.message
+    document.reasons = [problem.to_json()]
+    session.flush()
+
+
+def save_extraction(
+    session: Session, document: db.Document, result: ExtractionResult, decision: Decision,
+    *, assigned_role: str | None = None,
+) -> db.Invoice | None:
+    """Store an extraction and its decision; replaces an earlier invoice of the document.
+
+    Creates the invoice with its lines, the line matches, and a review item when the
+    decision needs review. A failed extraction stores no invoice."""
+    _store_result(document, result, decision)
+    if document.invoice is not None:
+        session.delete(document.invoice)
+        session.flush()
+    invoice = None
+    if result.status != ExtractionStatus.FAILED:
+        invoice = _invoice_row(session, result.invoice, decision)
+        document.invoice = invoice
+        session.flush()
+        _add_matches(session, invoice, result.invoice, decision)
+    if decision.status == DocumentStatus.NEEDS_REVIEW:
+        _open_review(session, document, decision, assigned_role)
+    session.flush()
+    return invoice
+
+
+def _store_result(document: db.Document, result: ExtractionResult, decision: Decision) -> None:
+    document.kind = str(result.kind)
+    document.extraction_status = str(result.status)
+    document.pages = result.pages
+    document.status = str(decision.status)
+    document.extraction = extraction_json(result)
+    document.reasons = [p.to_json() for p in decision.reasons]
+    first_error = result.errors[0] if result.errors else None
+    failed = result.status == ExtractionStatus.FAILED and first_error is not None
+    document.error_code = first_error.code if failed and first_error else None
+    document.error_message = first_error.message if failed and first_error else None
+
+
+def extraction_json(result: ExtractionResult) -> dict[str, Any]:
+    """`ExtractionResult.to_json()` plus the evidence word boxes per field."""
+    out = result.to_json()
+    out["pages"] = result.pages
+    out["evidence"] = {name: [asdict(box) for box in boxes]
+                       for name, boxes in result.evidence.items()}
+    return out
+
+
+def _invoice_row(session: Session, inv: Invoice, decision: Decision) -> db.Invoice:
+    order_id = None
+    if decision.order_number is not None:
+        order_id = session.scalar(
+            select(db.Order.id).where(db.Order.order_number == decision.order_number))
+    return db.Invoice(
+        invoice_number=inv.invoice_number, issue_date=inv.issue_date, due_date=inv.due_date,
+        currency=inv.currency, order_number=inv.order_number,
+        seller_name=inv.seller.name, seller_tax_id=inv.seller.tax_id,
+        seller_address=inv.seller.address, buyer_name=inv.buyer.name,
+        buyer_tax_id=inv.buyer.tax_id, buyer_address=inv.buyer.address,
+        subtotal=inv.subtotal, tax_total=inv.tax_total, total=inv.total, iban=inv.iban,
+        payment_terms=inv.payment_terms, party_id=decision.party_id, matched_order_id=order_id,
+        lines=[
+            db.InvoiceLine(line_no=i, description=line.description, quantity=line.quantity,
+                           unit_price=line.unit_price, amount=line.amount, tax_rate=line.tax_rate)
+            for i, line in enumerate(inv.lines)
+        ],
+    )
+
+
+def _add_matches(session: Session, row: db.Invoice, inv: Invoice, decision: Decision) -> None:
+    for match in decision.line_matches:
+        if match.order_line_id is None or not 0 <= match.invoice_line < len(row.lines):
+            continue
+        quantity = (Decimal(match.quantity) if match.quantity is not None
+                    else inv.lines[match.invoice_line].quantity)
+        session.add(db.Match(invoice_line_id=row.lines[match.invoice_line].id,
+                             order_line_id=match.order_line_id, quantity=quantity))
+
+
+def _open_review(
+    session: Session, document: db.Document, decision: Decision, role: str | None,
+) -> db.ReviewItem:
+    item = session.scalar(select(db.ReviewItem).where(db.ReviewItem.document_id == document.id))
+    if item is None:
+        item = db.ReviewItem(document_id=document.id)
+        session.add(item)
+    item.status = db.ReviewStatus.OPEN
+    item.reasons = [p.to_json() for p in decision.reasons]
+    item.assigned_role = role
+    return item

@@ -1,0 +1,270 @@
+"""Template-free field extraction on positioned words (no PDF needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum import iban as std_iban
+from stdnum.es import cif
+
+from extractors.fields import extract_fields
+from models.domain import WordBox
+
+SELLER_CIF = "B1234567" + cif.calc_check_digits("B1234567")[0]
+BUYER_CIF = "A5881850" + cif.calc_check_digits("A5881850")[0]
+IBAN = "ES" + std_iban.calc_check_digits("ES00" + "21000418450200051332") + "21000418450200051332"
+
+
+def place(x: float, y: float, text: str, page: int = 0, size: float = 9.0) -> list[WordBox]:
+    """Words of ``text`` laid out from (x, y) like a PDF text layer would give them."""
+    out: list[WordBox] = []
+    for token in text.split():
+        width = len(token) * size * 0.5
+        out.append(WordBox(token, x, y, x + width, y + size, page))
+        x += width + size * 0.28
+    return out
+
+
+def page_of(rows: Sequence[tuple[float, float, str]], page: int = 0) -> list[WordBox]:
+    return [w for x, y, text in rows for w in place(x, y, text, page)]
+
+
+def spanish_invoice() -> list[WordBox]:
+    return page_of([
+        (40, 40, "Construcciones Ebro S.L."), (400, 40, "FACTURA"),
+        (40, 52, "Calle Mayor 12, 50001 Zaragoza"),
+        (40, 64, f"CIF: {SELLER_CIF}"), (330, 64, "Nº Factura: FV-2026-0042"),
+        (330, 76, "Fecha: 13/02/2026"),
+        (330, 88, "Vencimiento: 15 de marzo de 2026"),
+        (330, 100, "Su pedido: PED-7781"),
+        (40, 130, "Facturar a:"),
+        (40, 142, "Talleres Norte S.A."),
+        (40, 154, "Avenida del Puerto 3, Bilbao"),
+        (40, 166, f"NIF: {BUYER_CIF}"),
+        (40, 200, "Concepto"), (300, 200, "Cantidad"), (370, 200, "Precio"),
+        (430, 200, "IVA %"), (490, 200, "Importe"),
+        (40, 214, "Tornillos M8"), (320, 214, "100"), (370, 214, "0,50"), (440, 214, "21"),
+        (490, 214, "50,00"),
+        (40, 228, "Transporte urgente"), (325, 228, "2"), (370, 228, "600,00"),
+        (440, 228, "21"), (490, 228, "1.200,00"),
+        (350, 260, "Base imponible"), (490, 260, "1.250,00 €"),
+        (350, 272, "IVA 21%"), (490, 272, "262,50 €"),
+        (350, 284, "Total factura"), (490, 284, "1.512,50 €"),
+        (40, 320, "IBAN: " + " ".join(IBAN[i : i + 4] for i in range(0, len(IBAN), 4))),
+        (40, 332, "Condiciones de pago: 30 días"),
+    ])
+
+
+def test_spanish_labels_right_of_value() -> None:
+    result = extract_fields([spanish_invoice()], page_width=595)
+    inv = result.invoice
+    assert inv.invoice_number == "FV-2026-0042"
+    assert inv.issue_date == date(2026, 2, 13)
+    assert inv.due_date == date(2026, 3, 15)
+    assert inv.order_number == "PED-7781"
+    assert inv.currency == "EUR"
+    assert (inv.subtotal, inv.tax_total, inv.total) == (
+        Decimal("1250.00"), Decimal("262.50"), Decimal("1512.50"))
+    assert inv.iban == IBAN
+    assert inv.seller.name == "Construcciones Ebro S.L."
+    assert inv.seller.tax_id == SELLER_CIF
+    assert inv.buyer.name == "Talleres Norte S.A."
+    assert inv.buyer.tax_id == BUYER_CIF
+    assert inv.payment_terms == "30 días"
+
+
+def test_spanish_line_items_and_arithmetic_confidence() -> None:
+    result = extract_fields([spanish_invoice()], page_width=595)
+    lines = result.invoice.lines
+    got = [(ln.description, ln.quantity, ln.unit_price, ln.amount, ln.tax_rate) for ln in lines]
+    assert got == [
+        ("Tornillos M8", Decimal(100), Decimal("0.50"), Decimal("50.00"), Decimal(21)),
+        ("Transporte urgente", Decimal(2), Decimal("600.00"), Decimal("1200.00"), Decimal(21)),
+    ]
+    assert result.confidence["total"] >= 0.95  # subtotal + tax = total
+    assert result.evidence["total"][0].text == "1.512,50"
+
+
+def english_invoice_values_below() -> list[WordBox]:
+    return page_of([
+        (40, 40, "Acme Widgets Inc."), (450, 40, "INVOICE"),
+        (40, 52, "500 Market Street, San Francisco CA"),
+        (40, 64, "EIN 12-3456789"),
+        (40, 100, "Invoice No."), (150, 100, "Invoice Date"), (260, 100, "Due Date"),
+        (370, 100, "P.O. Number"),
+        (40, 112, "INV-10077"), (150, 112, "02/14/2026"), (260, 112, "March 16, 2026"),
+        (370, 112, "PO-5521"),
+        (40, 150, "Bill To"),
+        (40, 162, "Globex Corporation"),
+        (40, 174, "12 Elm Road, Springfield"),
+        (40, 210, "Description"), (330, 210, "Qty"), (390, 210, "Unit Price"),
+        (480, 210, "Amount"),
+        (40, 224, "Consulting hours"), (335, 224, "10"), (390, 224, "$150.00"),
+        (480, 224, "$1,500.00"),
+        (390, 260, "Subtotal"), (480, 260, "$1,500.00"),
+        (390, 272, "Tax (8%)"), (480, 272, "$120.00"),
+        (390, 284, "Total due"), (480, 284, "$1,620.00"),
+    ])
+
+
+def test_english_values_below_labels() -> None:
+    result = extract_fields([english_invoice_values_below()], page_width=612)
+    inv = result.invoice
+    assert inv.invoice_number == "INV-10077"
+    assert inv.issue_date == date(2026, 2, 14)
+    assert inv.due_date == date(2026, 3, 16)
+    assert inv.order_number == "PO-5521"
+    assert inv.currency == "USD"
+    assert (inv.subtotal, inv.tax_total, inv.total) == (
+        Decimal("1500.00"), Decimal("120.00"), Decimal("1620.00"))
+    assert inv.seller.name == "Acme Widgets Inc."
+    assert inv.seller.tax_id == "12-3456789"
+    assert inv.buyer.name == "Globex Corporation"
+    assert inv.buyer.tax_id is None
+    assert inv.iban is None
+    assert len(inv.lines) == 1 and inv.lines[0].amount == Decimal("1500.00")
+
+
+def _multi_page(repeat_header: bool) -> list[list[WordBox]]:
+    header = [(40, 200, "Description"), (330, 200, "Qty"), (390, 200, "Unit Price"),
+              (480, 200, "Amount")]
+    top = [(40, 40, "Acme Widgets Inc."), (330, 64, "Invoice #: A-77"),
+           (330, 76, "Date: 2026-01-05")]
+    first = top + header
+    rows1 = [(x, 214 + 14 * i, t) for i in range(3)
+             for x, t in ((40, f"Part {i}"), (335, "1"), (390, "10.00"), (480, "10.00"))]
+    page1 = page_of(first + rows1 + [(40, 800, "Page 1 of 2")], 0)
+    start = 214 if repeat_header else 60
+    rows2 = [(x, start + 14 * i, t) for i in range(2)
+             for x, t in ((40, f"Part {i + 3}"), (335, "2"), (390, "5.00"), (480, "10.00"))]
+    extra = header if repeat_header else []
+    totals = [(390, start + 60, "Subtotal"), (480, start + 60, "50.00"),
+              (390, start + 72, "Total"), (480, start + 72, "50.00")]
+    page2 = page_of([(40, 30, "Acme Widgets Inc. - continued"), *extra, *rows2, *totals], 1)
+    return [page1, page2]
+
+
+def test_table_continues_on_second_page_without_header() -> None:
+    result = extract_fields(_multi_page(repeat_header=False), page_width=595)
+    lines = result.invoice.lines
+    assert [ln.description for ln in lines] == [f"Part {i}" for i in range(5)]
+    assert sum(ln.amount or 0 for ln in lines) == result.invoice.subtotal == Decimal("50.00")
+
+
+def test_table_continues_on_second_page_with_repeated_header() -> None:
+    result = extract_fields(_multi_page(repeat_header=True), page_width=595)
+    assert [ln.quantity for ln in result.invoice.lines] == [Decimal(1)] * 3 + [Decimal(2)] * 2
+    assert result.invoice.total == Decimal("50.00")
+
+
+def test_no_words_gives_empty_invoice() -> None:
+    result = extract_fields([[]])
+    assert result.invoice.invoice_number is None and result.confidence == {}
+
+
+def test_ocr_confidence_lowers_field_confidence() -> None:
+    words = [WordBox(w.text, w.x0, w.top, w.x1, w.bottom, w.page, conf=0.5)
+             for w in spanish_invoice()]
+    result = extract_fields([words], page_width=595)
+    assert result.invoice.invoice_number == "FV-2026-0042"
+    assert result.confidence["invoice_number"] <= 0.5
+
+
+def test_number_mark_inside_a_title_line() -> None:
+    words = page_of([
+        (40, 40, "Lieferant GmbH"),
+        (40, 60, "Handelsrechnung (380) Nr. R18-31 vom 03.10.2018"),
+        (40, 90, "Zahlbetrag: 529,87 EUR"),
+    ])
+    inv = extract_fields([words]).invoice
+    assert inv.invoice_number == "R18-31"
+    assert inv.issue_date == date(2018, 10, 3)  # no date label: the date on the number line
+    assert inv.total == Decimal("529.87") and inv.currency == "EUR"
+
+
+def test_wrong_checksum_tax_id_is_kept_with_low_confidence() -> None:
+    wrong = SELLER_CIF[:-1] + ("0" if SELLER_CIF[-1] != "0" else "1")
+    words = [w for w in spanish_invoice() if w.text != SELLER_CIF] + place(70, 64, wrong)
+    result = extract_fields([words], page_width=595)
+    assert result.invoice.seller.tax_id == wrong
+    assert result.confidence["seller.tax_id"] <= 0.5
+    assert result.invoice.buyer.tax_id == BUYER_CIF
+
+
+def test_us_dates_flip_when_due_date_would_precede_issue_date() -> None:
+    words = page_of([
+        (40, 40, "Acme Widgets Inc."),
+        (330, 64, "Invoice #: 5521"), (330, 76, "Invoice Date: 03/04/2026"),
+        (330, 88, "Due Date: 02/05/2026"), (330, 120, "Total: $10.00"),
+    ])
+    inv = extract_fields([words]).invoice
+    assert (inv.issue_date, inv.due_date) == (date(2026, 4, 3), date(2026, 5, 2))
+
+
+def test_us_dates_are_month_first_when_ambiguous() -> None:
+    words = page_of([
+        (40, 40, "Acme Widgets Inc."), (330, 64, "Invoice #: 5521"),
+        (330, 76, "Invoice Date: 03/04/2026"), (330, 120, "Total: $10.00"),
+    ])
+    assert extract_fields([words]).invoice.issue_date == date(2026, 3, 4)
+
+
+def test_several_vat_rates_add_up_to_the_tax_total() -> None:
+    words = page_of([
+        (40, 40, "Papelería Levante S.L."), (330, 64, "Factura nº: F2026-0007"),
+        (330, 76, "Fecha: 02/03/2026"),
+        (350, 200, "Base imponible"), (490, 200, "300,00 €"),
+        (350, 212, "IVA 21%"), (490, 212, "42,00 €"),
+        (350, 224, "IVA 10%"), (490, 224, "10,00 €"),
+        (350, 236, "Total"), (490, 236, "352,00 €"),
+    ])
+    result = extract_fields([words])
+    assert result.invoice.tax_total == Decimal("52.00")
+    assert result.invoice.total == Decimal("352.00")
+    assert result.confidence["total"] >= 0.95
+
+
+def test_label_with_unknown_qualifier_loses_to_plain_label() -> None:
+    words = page_of([
+        (40, 40, "Le Fournisseur SARL"), (330, 40, "Facture N° : F20260023"),
+        (330, 52, "Date : 31/01/2026"),
+        (40, 120, "Date de facture associée : 01/01/2026"),
+        (330, 200, "Net à payer : 104,90 €"),
+    ])
+    assert extract_fields([words]).invoice.issue_date == date(2026, 1, 31)
+
+
+def test_amount_in_the_invoice_currency_column() -> None:
+    words = page_of([
+        (40, 40, "Semrush Inc."), (40, 60, "INVOICE: #XZZ5672"), (40, 72, "Date: 2023-04-23"),
+        (40, 84, "PAYMENT CURRENCY: USD"),
+        (330, 120, "USD"), (420, 120, "EUR"),
+        (40, 132, "PRO 1 month"), (330, 132, "119.95"), (420, 132, "109.15"),
+        (40, 144, "TOTAL AT CHECKOUT"), (330, 144, "119.95"), (420, 144, "109.15"),
+    ])
+    inv = extract_fields([words]).invoice
+    assert inv.currency == "USD" and inv.total == Decimal("119.95")
+
+
+TOKENS = st.sampled_from([
+    "Total", "IVA", "21%", "Fecha:", "13/02/2026", "1.234,56", "€", "$1,000.00", "Invoice",
+    "#", "Nº", "Factura", "Cliente", "Bill", "To", "Qty", "Amount", "Description", "(12.50)",
+    "IBAN", "ES91", "2100", "B12345674", "Subtotal", "Tax", "2026-02-30", "-", ":", "x",
+])
+WORD = st.builds(
+    lambda text, x, y, page: WordBox(text, x, y, x + 6 * len(text), y + 9, page),
+    TOKENS, st.floats(0, 560), st.floats(0, 800), st.integers(0, 2),
+)
+
+
+@given(words=st.lists(WORD, max_size=120))
+@settings(max_examples=150, deadline=None)
+def test_extract_fields_never_raises(words: list[WordBox]) -> None:
+    pages = [[w for w in words if w.page == p] for p in range(3)]
+    result = extract_fields(pages, page_width=595)
+    assert set(result.evidence) <= set(result.confidence)
+    assert all(0.0 <= c <= 1.0 for c in result.confidence.values())
