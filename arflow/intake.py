@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from arflow.errors import ConfigError
+
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp", "~")
 SIDECAR_SUFFIXES = (".gt.json", ".reason.json")
 
@@ -32,6 +34,8 @@ def is_candidate(path: Path) -> bool:
 
 def discover(inbox: Path) -> list[Path]:
     """Candidate files under `inbox` (recursively), in a stable order."""
+    if not inbox.is_dir():
+        raise ConfigError(f"inbox {inbox} is not a directory")
     return sorted(p for p in inbox.rglob("*") if is_candidate(p))
 
 

@@ -129,3 +129,10 @@ def combine(
         DocumentOutcome(file=f, extraction=r, decision=d)
         for f, r, d in zip(files, results, decisions, strict=True)
     ]
+
+
+def process_one(file: InboxFile, settings: Settings, master: MasterData) -> DocumentOutcome:
+    """Extract and decide one document (the per-document channels: drop folder, mailbox).
+    The caller persists it with `persist_all` inside its own transaction."""
+    results = [_extract_one(file.path, settings)]
+    return combine([file], results, decide_all(results, master, settings))[0]

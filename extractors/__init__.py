@@ -4,6 +4,16 @@
 from extractors.api import FileProbe, extract_file, register_extractor, unregister_extractor
 from extractors.fields import FieldResult, extract_fields
 
+
+def _register_builtin() -> None:
+    """Plug the built-in non-digital extractors into the registry (late: they import api)."""
+    from extractors.einvoice.extractor import register as register_einvoice  # noqa: PLC0415
+
+    register_einvoice()
+
+
+_register_builtin()
+
 __all__ = [
     "FieldResult",
     "FileProbe",

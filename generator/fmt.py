@@ -66,14 +66,26 @@ def pick_amount_style(rng: random.Random, language: str, currency: str) -> Amoun
     return rng.choice(options)
 
 
-def pick_date_style(rng: random.Random, language: str) -> str:
-    return rng.choice(_DATE_STYLES[language])
+_MONTH_FIRST = {"dmy_slash": "mdy_slash", "dmy_dash": "mdy_dash"}
+MONTH_FIRST_COUNTRIES = ("US",)
+
+
+def pick_date_style(rng: random.Random, language: str, country: str = "") -> str:
+    """A date style for the language; sellers in a month-first country (the US) print numeric
+    dates month-first (``02/14/2026``) and keep the textual styles. The draw is the same for
+    every country, so other sellers' documents do not change."""
+    style = rng.choice(_DATE_STYLES[language])
+    if country in MONTH_FIRST_COUNTRIES:
+        return _MONTH_FIRST.get(style, style)
+    return style
 
 
 def format_date(value: date, style: str) -> str:
     formats = {
         "dmy_slash": f"{value.day:02d}/{value.month:02d}/{value.year}",
         "dmy_dash": f"{value.day:02d}-{value.month:02d}-{value.year}",
+        "mdy_slash": f"{value.month:02d}/{value.day:02d}/{value.year}",
+        "mdy_dash": f"{value.month:02d}-{value.day:02d}-{value.year}",
         "es_long": f"{value.day} de {_MONTHS_ES[value.month - 1]} de {value.year}",
         "en_long": f"{_MONTHS_EN[value.month - 1]} {value.day}, {value.year}",
         "dmon": f"{value.day:02d}-{_MONTHS_EN[value.month - 1][:3]}-{value.year}",

@@ -161,7 +161,7 @@ def compose(rng: random.Random, seed: int, header: Header, specs: list[LineSpec]
         payment_terms=terms if rng.random() < p_terms else None, lines=lines)
     doc = Document(invoice=invoice, layout=header.layout, language=language,
                    amount_style=fmt.pick_amount_style(rng, language, currency),
-                   date_style=fmt.pick_date_style(rng, language),
+                   date_style=fmt.pick_date_style(rng, language, header.seller.country),
                    labels=fmt.pick_labels(rng, language), tax_lines=taxes, seed=seed,
                    seller_email=header.seller.email, seller_country=header.seller.country,
                    buyer_country=header.buyer.country,

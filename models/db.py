@@ -251,3 +251,85 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+
+# --- Approver's workplace (migration 0002_users): users, web sessions, approvals. ---
+
+
+class User(Base):
+    """A person who reviews; `approval_limit` None means no amount limit."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(512))
+    role: Mapped[str] = mapped_column(String(32))
+    approval_limit: Mapped[Decimal | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A logged-in browser: only the SHA-256 of the cookie token is stored."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class ReviewApproval(Base):
+    """One approver's sign-off on a review item (two are needed above the matrix threshold)."""
+
+    __tablename__ = "review_approvals"
+    __table_args__ = (UniqueConstraint("review_item_id", "actor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_item_id: Mapped[int] = mapped_column(
+        ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DropFile(Base):
+    """One file taken from the drop folder: the ledger of that channel (issue 6).
+
+    Written in the transaction that commits the file's document, with the path the original
+    moves to; `moved_at` is stamped after the move. A row with `moved_at` NULL is a move still
+    to be done (a crash came between commit and move): a restart finishes it."""
+
+    __tablename__ = "drop_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(512))
+    original_path: Mapped[str] = mapped_column(String(2048))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(16))  # processed | quarantined | duplicate
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    target_path: Mapped[str] = mapped_column(String(2048))
+    reasons: Mapped[list[Any] | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    moved_at: Mapped[datetime | None]
+
+
+class MailMessage(Base):
+    """One IMAP message seen by arflow: the mail ledger, unique per (mailbox, UIDVALIDITY, UID)."""
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(512))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    outcome: Mapped[str] = mapped_column(String(16))  # ingested | no_invoice | oversized | ...
+    error: Mapped[str | None] = mapped_column(Text)
+    documents: Mapped[list[Any] | None]  # sha256 of every attachment taken as a document
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]

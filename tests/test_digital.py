@@ -12,10 +12,11 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from stdnum.es import cif
 
+from arflow.errors import ConfigError
 from arflow.reasons import Reason
-from arflow.settings import Settings
+from arflow.settings import Settings, load_settings
 from extractors import FileProbe, extract_file, register_extractor, unregister_extractor
-from extractors.digital import extract_pdf_words, pdf_page_count, read_pdf
+from extractors.digital import PDF_ENGINES, extract_pdf_words, pdf_page_count, read_pdf
 from models.domain import DocumentKind, ExtractionResult, ExtractionStatus
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -236,3 +237,59 @@ def test_threads_share_pdfium_safely(tmp_path: Path) -> None:
     expected = [(Decimal("25.00") * (i + 1) * Decimal("1.21")).quantize(Decimal("0.01"))
                 for i in range(6)]
     assert totals == expected * 3
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    invoices = pytest.importorskip("generator.invoices")
+    paths: list[Path] = invoices.generate_documents(tmp_path_factory.mktemp("gen"), 8, 78)
+    return paths
+
+
+@pytest.mark.parametrize("engine", PDF_ENGINES)
+def test_both_engines_read_generated_invoices_exactly(
+    tmp_path: Path, generated: list[Path], engine: str
+) -> None:
+    from generator.invoices import load_ground_truth
+
+    settings = Settings(home=tmp_path, database_url="sqlite://", pdf_engine=engine)
+    wrong: list[str] = []
+    for path in generated:
+        truth = load_ground_truth(path)
+        got = extract_file(path, settings).invoice
+        wrong += [f"{path.name}:{f}" for f in HEADER if truth.get(f) != got.get(f)]
+        assert [ln.amount for ln in got.lines] == [ln.amount for ln in truth.lines], path.name
+    assert wrong == []
+
+
+def test_engines_differ_in_boxes_but_agree_on_words(tmp_path: Path) -> None:
+    path = write_invoice(tmp_path / "a.pdf")
+    pdfium_words, plumber_words = (read_pdf(path, engine=e) for e in PDF_ENGINES)
+    assert [w.text for w in plumber_words.pages[0]] == [w.text for w in pdfium_words.pages[0]]
+    first = {e: words.pages[0][0] for e, words in zip(PDF_ENGINES, (pdfium_words, plumber_words),
+                                                      strict=True)}
+    assert first["pdfplumber"].bottom - first["pdfplumber"].top == pytest.approx(9, abs=0.01)
+    assert first["pdfium"].bottom - first["pdfium"].top > 9.5  # pdfium's loose boxes are taller
+    assert plumber_words.widths == pytest.approx(pdfium_words.widths)
+    unmapped = CORPUS / "TeamGantt-May-no-unicode-map.pdf"
+    assert read_pdf(unmapped, engine="pdfplumber").char_count < 20  # "(cid:N)" is dropped
+
+
+def test_pdfplumber_engine_gives_the_same_codes_for_bad_inputs(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, database_url="sqlite://", pdf_engine="pdfplumber")
+    for code, path in _bad_inputs(tmp_path).items():
+        result = extract_file(path, settings)
+        expected = Reason.EMPTY_DOCUMENT if code == "zero" else code
+        assert [e.code for e in result.errors] == [expected], (code, result.errors)
+    long = write_invoice(tmp_path / "long.pdf", rows=60, per_page=45)
+    short = Settings(home=tmp_path, database_url="sqlite://", pdf_engine="pdfplumber", max_pages=1)
+    assert [e.code for e in extract_file(long, short).errors] == [Reason.FILE_TOO_LARGE]
+    assert len(extract_file(long, settings).invoice.lines) == 60
+
+
+def test_engine_comes_from_settings_and_unknown_engine_is_a_config_error(tmp_path: Path) -> None:
+    assert load_settings({}).pdf_engine == "pdfium"
+    assert load_settings({"ARFLOW_PDF_ENGINE": "pdfplumber"}).pdf_engine == "pdfplumber"
+    bad = Settings(home=tmp_path, database_url="sqlite://", pdf_engine="pdfminer")
+    with pytest.raises(ConfigError, match="unknown PDF engine"):
+        extract_file(write_invoice(tmp_path / "a.pdf"), bad)

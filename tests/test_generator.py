@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,6 +111,18 @@ def test_pdf_text_contains_ground_truth_values(docs: list[Path]) -> None:
         if inv.iban:
             assert format_iban(inv.iban) in text
         assert all((line.description or "?") in text for line in inv.lines)
+
+
+def test_us_sellers_print_numeric_dates_month_first() -> None:
+    styles: dict[bool, set[str]] = {True: set(), False: set()}
+    for seed in range(120):
+        doc = random_document(seed, "classic")
+        styles[doc.seller_country == "US"].add(doc.date_style)
+    assert styles[True] == {"mdy_slash", "en_long", "dmon", "iso"}
+    assert styles[False] == {"dmy_slash", "en_long", "dmon", "iso"}
+    assert format_date(date(2026, 2, 14), "mdy_slash") == "02/14/2026"
+    assert format_date(date(2026, 2, 14), "dmy_slash") == "14/02/2026"
+    assert format_date(date(2026, 2, 14), "en_long") == "February 14, 2026"
 
 
 def test_unprinted_fields_are_none(docs: list[Path]) -> None:

@@ -1,5 +1,8 @@
 from pathlib import Path
 
+import pytest
+
+from arflow.errors import ConfigError
 from arflow.intake import discover, fingerprint, is_candidate, unique_by_content
 
 
@@ -24,3 +27,8 @@ def test_same_bytes_under_two_names_are_one_document(tmp_path: Path) -> None:
     assert [f.name for f in first] == ["one.pdf", "three.pdf"]
     assert [f.name for f in repeats] == ["two.pdf"]
     assert files[0].sha256 == files[2].sha256 and files[0].size == 9
+
+
+def test_missing_inbox_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a directory"):
+        discover(tmp_path / "missing")

@@ -27,7 +27,7 @@ _MIN_ROTATION_DEG = 0.2   # a smaller skew is not worth a resampling of the page
 class PreprocessOptions:
     """Which clean-up steps run. Defaults keep only the steps measured to help."""
 
-    remove_border: bool = True
+    remove_border: bool = False
     orientation: str = "heuristic"   # "heuristic" | "osd" | "off"
     deskew: bool = True
     denoise: bool = False

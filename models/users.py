@@ -1,0 +1,114 @@
+"""Reviewers and their browser sessions: scrypt password hashes, hashed session tokens.
+
+Passwords are stored as `scrypt$n$r$p$salt$hash` (hex), verified in constant time. A session
+cookie carries a random token; the database keeps only its SHA-256 and a per-session CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from arflow.errors import ArflowError
+from models.db import User, WebSession
+from models.types import utcnow
+
+ROLES = ("clerk", "manager", "finance_lead")
+SESSION_TTL = timedelta(hours=12)
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+MIN_PASSWORD = 8
+
+
+class UserError(ArflowError):
+    code = "USER_ERROR"
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    """The user behind a session, with the session's CSRF token."""
+
+    user: User
+    csrf_token: str
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
+    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        found = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), dklen=32,
+                               n=int(n), r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(found.hex(), digest)
+
+
+def add_user(session: Session, name: str, password: str, role: str,
+             limit: Decimal | None) -> User:
+    """Create (or replace the password, role and limit of) a user."""
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password too short (at least {MIN_PASSWORD} characters)")
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        user = User(name=name)
+        session.add(user)
+    user.password_hash = hash_password(password)
+    user.role, user.approval_limit, user.active = role, limit, True
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, name: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.name == name, User.active.is_(True)))
+    if user is None:
+        verify_password(password, hash_password("timing-equaliser"))
+        return None
+    return user if verify_password(password, user.password_hash) else None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(session: Session, user: User) -> str:
+    """Start a browser session; returns the cookie token (stored only as a hash)."""
+    token = secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=_token_hash(token), user_id=user.id,
+                           csrf_token=secrets.token_urlsafe(32),
+                           expires_at=utcnow() + SESSION_TTL))
+    session.flush()
+    return token
+
+
+def session_user(session: Session, token: str | None) -> LoggedIn | None:
+    if not token:
+        return None
+    row = session.get(WebSession, _token_hash(token))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return LoggedIn(user=user, csrf_token=row.csrf_token)
+
+
+def close_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))

@@ -1,0 +1,63 @@
+"""The Prefect batch flow, run locally with no server configured (a temporary API)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from arflow.db import session_scope
+from arflow.engines import engine_for
+from arflow.masterdata import import_csv
+from models import repo
+
+pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("ARFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ARFLOW_WORKERS", "1")
+    yield tmp_path / "home"
+
+
+def _master(url: str) -> None:
+    with session_scope(engine_for(url)) as session:
+        for kind in ("parties", "orders", "receipts"):
+            import_csv(session, kind, DATA / f"{kind}.csv")
+
+
+def test_batch_flow_processes_inbox_once_and_publishes_artifacts(
+    home: Path, tmp_path: Path
+) -> None:
+    from prefect.artifacts import Artifact
+
+    from flows.batch import batch_run
+
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    _master(url)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for pdf in sorted((DATA / "invoices").glob("*.pdf"))[:4]:
+        shutil.copy(pdf, inbox)
+    state = batch_run(str(inbox), database_url=url, return_state=True)
+    assert state.is_completed()
+    summary = state.result()
+    assert summary.processed == 4 and sum(summary.by_status.values()) == 4
+    with session_scope(engine_for(url)) as session:
+        assert len(repo.report_rows(session)) == 4
+    table = Artifact.get("arflow-exceptions")
+    assert table is not None and table.type == "table"
+    again = batch_run(str(inbox), database_url=url)
+    assert again.processed == 0 and again.skipped == 4
+
+
+def test_batch_flow_fails_visibly_on_a_missing_inbox(home: Path, tmp_path: Path) -> None:
+    from flows.batch import batch_run
+
+    state = batch_run(str(tmp_path / "nope"), database_url=f"sqlite:///{tmp_path / 'x.db'}",
+                      return_state=True)
+    assert state.is_failed()
