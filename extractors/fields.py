@@ -26,9 +26,8 @@ from models.domain import Invoice, InvoiceLine, WordBox
 
 _COMMA_DEC = re.compile(r"\d,\d{2}(?!\d)|\d\.\d{3},\d")
 _DOT_DEC = re.compile(r"\d\.\d{2}(?!\d)|\d,\d{3}\.\d")
-_SPANISH = frozenset(
-    ("factura", "fecha", "iva", "cliente", "importe", "vencimiento", "pedido", "total")
-)
+# Label words that mark a Spanish document ("total" is English too: it must not count).
+_SPANISH = frozenset(("factura", "fecha", "iva", "cliente", "importe", "vencimiento", "pedido"))
 _CURRENCY_TOKEN = re.compile(r"^(?:[A-Z]{3}|Rs\.?)$|[€£]")
 _SCALARS = ("invoice_number", "issue_date", "due_date", "order_number", "payment_terms")
 
@@ -95,7 +94,7 @@ def _day_first(lines: Sequence[Line], hits: Sequence[LabelHit]) -> bool:
     day, month = numeric_order_votes(text)
     if day != month:
         return day > month
-    spanish = any(h.line.words[h.start].text.lower() in _SPANISH for h in hits)
+    spanish = any(h.line.words[h.start].text.lower().rstrip(":.") in _SPANISH for h in hits)
     us = "$" in text or "USD" in text
     return spanish or not us
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from stdnum import iban as std_iban
 from stdnum.es import cif, nie, nif
 from stdnum.eu import vat
+from stdnum.gb import vat as gb_vat
 from stdnum.us import ein
 
 from arflow.reasons import Reason
@@ -23,7 +24,7 @@ from models.domain import REQUIRED_FIELDS, Invoice, InvoiceLine, Problem
 EARLIEST_DATE = date(2000, 1, 1)
 MAX_FUTURE = timedelta(days=365)
 _TAX_VALIDATORS: tuple[Callable[[str], bool], ...] = (
-    vat.is_valid, nif.is_valid, cif.is_valid, nie.is_valid, ein.is_valid,
+    vat.is_valid, gb_vat.is_valid, nif.is_valid, cif.is_valid, nie.is_valid, ein.is_valid,
 )
 _HUNDRED = Decimal(100)
 
@@ -97,7 +98,8 @@ def dates(invoice: Invoice, today: date) -> list[Problem]:
 
 @lru_cache(maxsize=65_536)
 def tax_id_valid(tax_id: str) -> bool:
-    """True when any supported scheme (EU VAT, Spanish NIF/CIF/NIE, US EIN) accepts the ID."""
+    """True when any supported scheme (EU VAT, UK VAT, Spanish NIF/CIF/NIE, US EIN) accepts the
+    ID. UK numbers need their own validator: `stdnum.eu.vat` no longer accepts GB since Brexit."""
     return any(check(tax_id) for check in _TAX_VALIDATORS)
 
 

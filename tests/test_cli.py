@@ -36,7 +36,8 @@ def test_extract_reports_bad_files_and_goes_on(runner: CliRunner, tmp_path: Path
     corrupt.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 50)
     text = tmp_path / "notes.txt"
     text.write_text("hello, not an invoice")
-    result = runner.invoke(cli, ["extract", "--json", str(empty), str(good), str(corrupt), str(text)])
+    args = ["extract", "--json", str(empty), str(good), str(corrupt), str(text)]
+    result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     rows = _lines(result.output)
     assert [r["source"] for r in rows] == [str(empty), str(good), str(corrupt), str(text)]

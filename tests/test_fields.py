@@ -213,6 +213,14 @@ def test_us_dates_are_month_first_when_ambiguous() -> None:
     assert extract_fields([words]).invoice.issue_date == date(2026, 3, 4)
 
 
+def test_total_label_is_not_a_spanish_hint_but_fecha_is() -> None:
+    rows = [(40, 40, "Acme Widgets Inc."), (330, 64, "Invoice #: 5521"),
+            (330, 76, "Invoice Date: 03/04/2026"), (330, 120, "Total $10.00")]
+    assert extract_fields([page_of(rows)]).invoice.issue_date == date(2026, 3, 4)
+    rows[2] = (330, 76, "Fecha: 03/04/2026")
+    assert extract_fields([page_of(rows)]).invoice.issue_date == date(2026, 4, 3)
+
+
 def test_several_vat_rates_add_up_to_the_tax_total() -> None:
     words = page_of([
         (40, 40, "Papelería Levante S.L."), (330, 64, "Factura nº: F2026-0007"),
