@@ -18,7 +18,11 @@ from arflow.reasons import REASONS
 from arflow.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from arflow.runner import BatchSummary
+    from ingest.documents import IngestContext
+    from ingest.dropfolder import DropFolder
 
 EXIT_UNEXPECTED = 70
 
@@ -104,10 +108,79 @@ def _write_batch_report(settings: Settings, batch_id: int) -> Path:
     return path
 
 
+def _drop_folder(inbox: Path, stable_delay: float) -> tuple[IngestContext, DropFolder]:
+    from ingest.documents import open_context
+    from ingest.dropfolder import DropFolder
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    folder = DropFolder.from_settings(settings, inbox, stable_delay=stable_delay)
+    return open_context(settings, f"drop:{folder.inbox}"), folder
+
+
+_STABLE = click.option("--stable-delay", type=float, default=2.0, show_default=True,
+                       help="Seconds a file's size and mtime must stay unchanged.")
+_DIR = click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+
+
+@cli.command()
+@_DIR
+@_STABLE
+def poll(inbox: Path, stable_delay: float) -> None:
+    """One pass over the drop folder INBOX: take complete files, archive or quarantine them."""
+    from ingest.dropfolder import poll_once
+
+    ctx, folder = _drop_folder(inbox, stable_delay)
+    summary = poll_once(ctx, folder)
+    click.echo(f"taken {summary.taken}: {summary.outcomes}; busy elsewhere: {summary.busy}")
+    for error in summary.errors:
+        click.echo(f"left in place: {error}", err=True)
+    if summary.errors:
+        sys.exit(1)
+
+
+@cli.command()
+@_DIR
+@_STABLE
+@click.option("--interval", type=float, default=5.0, show_default=True,
+              help="Seconds between rescans (with events: the longest sleep).")
+@click.option("--polling", is_flag=True, help="No file-system events (network shares).")
+def watch(inbox: Path, stable_delay: float, interval: float, polling: bool) -> None:
+    """Watch the drop folder INBOX and take files as they become complete (Ctrl-C stops)."""
+    from ingest.watch import watch as run_watch
+
+    ctx, folder = _drop_folder(inbox, stable_delay)
+    run_watch(ctx, folder, interval=interval, polling=polling,
+              on_pass=lambda s: click.echo(f"taken {s.taken}: {s.outcomes}"))
+
+
+@cli.group()
+def mail() -> None:
+    """The mailbox channel (IMAP; settings from ARFLOW_IMAP_*)."""
+
+
+@mail.command(name="fetch")
+@click.option("--max-message-bytes", type=int, default=None,
+              help="Larger messages are recorded as oversized and not fetched.")
+def mail_fetch(max_message_bytes: int | None) -> None:
+    """One pass over the mailbox folder: take invoice attachments, record every message."""
+    from ingest.documents import open_context
+    from ingest.eml import MailLimits
+    from ingest.imap import ImapConfig
+    from ingest.mailbox import fetch_mailbox
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    config = ImapConfig.from_env(dict(os.environ))
+    limits = MailLimits(max_message_bytes=max_message_bytes) if max_message_bytes else None
+    summary = fetch_mailbox(open_context(settings, f"mail:{config.mailbox}"), config, limits)
+    click.echo(f"messages: {summary.outcomes}; re-acknowledged: {summary.acknowledged}")
+
+
 @cli.command(name="report")
 @click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx", "html"]),
+              default="json", show_default=True)
 @click.option("--status", default=None, help="Only documents with this status.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None)
 def report_(as_json: bool, fmt: str, status: str | None, output: Path | None) -> None:
@@ -118,12 +191,91 @@ def report_(as_json: bool, fmt: str, status: str | None, output: Path | None) ->
 
     with session_scope(engine_for(_settings().database_url)) as session:
         rows = repo.report_rows(session, status=status)
+        if fmt in ("xlsx", "html") and not as_json:
+            _write_file_report(session, rows, fmt, output)
+            return
     text = report.to_json_lines(rows) if as_json or fmt == "json" else report.to_csv(rows)
     if output is None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {len(rows)} record(s) to {output}", err=True)
+
+
+def _write_file_report(session: Session, rows: list[dict[str, object]], fmt: str,
+                       output: Path | None) -> None:
+    from arflow.reports_html import render
+
+    content = render(session, rows, fmt)
+    if output is None:
+        sys.stdout.buffer.write(content)
+    else:
+        output.write_bytes(content)
+        click.echo(f"wrote {len(rows)} record(s) to {output}", err=True)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the review web UI (login, queue, items, dashboard)."""
+    import uvicorn
+
+    from webapp.app import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+
+
+@cli.group()
+def users() -> None:
+    """Reviewers who log in to the web UI."""
+
+
+@users.command(name="add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["clerk", "manager", "finance_lead"]))
+@click.option("--limit", "limit", default=None, help="Approval limit (amount); none: unlimited.")
+@click.option("--password-env", default="ARFLOW_PASSWORD", show_default=True,
+              help="Environment variable holding the password; prompted when unset.")
+def users_add(name: str, role: str, limit: str | None, password_env: str) -> None:
+    """Create a user, or reset their password, role and limit."""
+    from decimal import Decimal, InvalidOperation
+
+    from arflow.db import session_scope
+    from arflow.engines import engine_for
+    from models.users import add_user
+
+    try:
+        amount = None if limit is None else Decimal(limit)
+    except InvalidOperation as err:
+        raise click.BadParameter(f"not an amount: {limit!r}", param_hint="--limit") from err
+    password = os.environ.get(password_env) or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    with session_scope(engine_for(_settings().database_url)) as session:
+        add_user(session, name, password, role, amount)
+    click.echo(f"user {name}: {role}, limit {limit or 'none'}")
+
+
+@cli.group()
+def audit() -> None:
+    """The append-only, hash-chained audit log."""
+
+
+@audit.command(name="verify")
+@click.option("--head", default=None, help="A head hash recorded earlier; it must still exist.")
+def audit_verify(head: str | None) -> None:
+    """Check every event's hash and link; exit 1 when an event was edited or removed."""
+    from arflow.db import session_scope
+    from arflow.engines import engine_for
+    from models.approvals import audit_status
+
+    with session_scope(engine_for(_settings().database_url)) as session:
+        count, last, broken = audit_status(session, head)
+    if broken is not None:
+        where = "the recorded head is gone" if broken == 0 else f"at event {broken}"
+        raise ArflowError(f"audit chain broken ({where}): an event was edited or removed",
+                          code="AUDIT_TAMPERED")
+    click.echo(f"audit chain intact: {count} event(s), head {last}")
 
 
 @cli.command()

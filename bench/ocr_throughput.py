@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,22 +28,29 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
+import pypdfium2 as pdfium
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from arflow.errors import ToolTimeout  # noqa: E402
-from arflow.settings import load_settings  # noqa: E402
-from extractors.ocr import synthetic as syn  # noqa: E402
-from extractors.ocr.pages import ocr_document  # noqa: E402
-from extractors.ocr.preprocess import PreprocessOptions  # noqa: E402
+from arflow.errors import ToolTimeout
+from arflow.settings import Settings, load_settings
+from extractors.ocr import synthetic as syn
+from extractors.ocr.pages import ocr_document
+from extractors.ocr.preprocess import PreprocessOptions
 
+T = TypeVar("T")
 SROIE = Path("/work/shared/corpus/sroie2019")
-OFF = PreprocessOptions(remove_border=False, orientation="off", deskew=False)
-# name: (clean-up options, Tesseract thresholding_method: 0 Otsu, 2 Sauvola)
+OFF = PreprocessOptions(remove_border=False, orientation="off", deskew=False,
+                        sauvola_if_uneven=False)
+DEFAULT = PreprocessOptions()
+# name: (clean-up options, Tesseract thresholding_method: 0 Otsu, 2 Sauvola); "auto" switches
+# to Sauvola on unevenly lit pages (the default).
 CONFIGS: dict[str, tuple[PreprocessOptions | None, int]] = {
     "none/otsu": (None, 0),
     "none/sauvola": (None, 2),
@@ -52,10 +60,12 @@ CONFIGS: dict[str, tuple[PreprocessOptions | None, int]] = {
     "orient/sauvola": (replace(OFF, orientation="heuristic"), 2),
     "denoise/sauvola": (replace(OFF, denoise=True), 2),
     "binarize(cv)": (replace(OFF, binarize=True), 0),
-    "default/otsu": (PreprocessOptions(), 0),
-    "default/sauvola": (PreprocessOptions(), 2),
-    "default+denoise": (PreprocessOptions(denoise=True), 2),
-    "default+binarize": (PreprocessOptions(binarize=True), 0),
+    "default/otsu": (replace(DEFAULT, sauvola_if_uneven=False), 0),
+    "default/sauvola": (DEFAULT, 2),
+    "default/auto": (DEFAULT, 0),
+    "default+border": (replace(DEFAULT, remove_border=True), 0),
+    "default+denoise": (replace(DEFAULT, denoise=True), 0),
+    "default+binarize": (replace(DEFAULT, binarize=True, sauvola_if_uneven=False), 0),
 }
 DEGRADATIONS = {
     "scanner": syn.SCANNER,
@@ -66,7 +76,8 @@ DEGRADATIONS = {
 }
 
 
-def make_pages(out: Path, count: int, spec: syn.Degradation, seed0: int = 100) -> list[tuple[Path, list[str]]]:
+def make_pages(out: Path, count: int, spec: syn.Degradation,
+               seed0: int = 100) -> list[tuple[Path, list[str]]]:
     pages = []
     for i in range(count):
         img, words = syn.scanned_page(out, seed0 + i, spec, items=6 + i % 6)
@@ -76,42 +87,84 @@ def make_pages(out: Path, count: int, spec: syn.Degradation, seed0: int = 100) -
     return pages
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def generator_pages(out: Path, count: int) -> list[tuple[Path, list[str]]]:
+    """First pages of the generator's invoices, scanned by its ``render_scanned`` (PNG)."""
+    from generator.invoices import generate_documents
+    from generator.scanned import render_scanned
+
+    pages = []
+    for i, pdf in enumerate(generate_documents(out / "pdf", count, seed=11)):
+        doc = pdfium.PdfDocument(pdf)
+        try:
+            textpage = doc[0].get_textpage()
+            words = textpage.get_text_range().split()
+            textpage.close()
+        finally:
+            doc.close()
+        png = render_scanned(pdf, out / f"scan-{i}.png", seed=i, dpi=300, noise=10.0)
+        pages.append((png, words))
+    return pages
 
 
-def bare(path: Path) -> None:
+def cpu_seconds() -> float:
+    """CPU time of this process and its waited-for children (robust to other load)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn: Callable[[], T]) -> tuple[float, float, T]:
+    """(wall seconds, CPU seconds, result) of ``fn()``."""
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    result = fn()
+    return time.perf_counter() - wall, cpu_seconds() - cpu, result
+
+
+def bare(path: Path) -> list[str]:
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    subprocess.run(["tesseract", str(path), "stdout", "--dpi", "300", "-l", "spa+eng"],
-                   capture_output=True, check=True, env=env)
+    proc = subprocess.run(["tesseract", str(path), "stdout", "--dpi", "300", "-l", "spa+eng"],
+                          capture_output=True, check=True, env=env)
+    return proc.stdout.decode("utf-8", "replace").split()
 
 
-def throughput(pages: int) -> None:
+def per_page(files: list[tuple[Path, list[str]]], settings: Settings) -> None:
+    rows: dict[str, list[tuple[float, float, float]]] = {"bare": [], "arflow": []}
+    for path, words in files:  # interleaved, so drift on a shared machine hits both alike
+        wall, cpu, found = timed(partial(bare, path))
+        rows["bare"].append((wall, cpu, syn.word_recall(words, found)))
+        wall, cpu, pages = timed(partial(ocr_document, path, settings))
+        texts = [w.text for page in pages for w in page]
+        rows["arflow"].append((wall, cpu, syn.word_recall(words, texts)))
+    for name, vals in rows.items():
+        print(f"{name:>6} wall s/page: " + " ".join(f"{v[0]:.2f}" for v in vals)
+              + f" | mean wall {statistics.mean(v[0] for v in vals):.3f}"
+              f" cpu {statistics.mean(v[1] for v in vals):.3f} recall "
+              f"{statistics.mean(v[2] for v in vals):.3f}")
+    arf, bar = rows["arflow"], rows["bare"]
+    ratio = [statistics.mean(a[i] for a in arf) / statistics.mean(b[i] for b in bar)
+             for i in (0, 1)]
+    print(f"arflow / bare per page: wall {ratio[0]:.2f}, cpu {ratio[1]:.2f} (target <= 1.3)")
+
+
+def throughput(pages: int, source: str) -> None:
     settings = replace(load_settings(), workers=1)
     with tempfile.TemporaryDirectory() as tmp:
-        files = [p for p, _ in make_pages(Path(tmp), pages, syn.SCANNER)]
-        bare(files[0])
-        ocr_document(files[0], settings)  # warm caches and imports
-        t_bare, t_arflow = [], []
-        for path in files:  # interleaved, so drift on a shared machine hits both alike
-            t_bare.append(timed(lambda p=path: bare(p)))
-            t_arflow.append(timed(lambda p=path: ocr_document(p, settings)))
-        print(f"pages: {pages} (A4, 300 dpi, scanner-degraded PNG)")
-        print("bare tesseract s/page: " + " ".join(f"{t:.2f}" for t in t_bare))
-        print("arflow ocr     s/page: " + " ".join(f"{t:.2f}" for t in t_arflow))
-        b, a = statistics.mean(t_bare), statistics.mean(t_arflow)
-        print(f"mean bare {b:.3f} s, arflow {a:.3f} s, ratio {a / b:.2f} (target <= 1.3)")
+        files = (generator_pages(Path(tmp), pages) if source == "generator"
+                 else make_pages(Path(tmp), pages, syn.SCANNER))
+        print(f"pages: {pages} from {source} (300 dpi PNG), load average {os.getloadavg()[0]:.1f}")
+        bare(files[0][0])
+        ocr_document(files[0][0], settings)  # warm caches and imports
+        per_page(files, settings)
         tiff = Path(tmp) / "doc.tiff"
-        frames = [Image.open(p) for p in files]
+        frames = [Image.open(p) for p, _ in files]
         frames[0].save(tiff, save_all=True, append_images=frames[1:], compression="tiff_lzw",
                        dpi=(300, 300))
-        one = timed(lambda: ocr_document(tiff, replace(settings, workers=1)))
-        two = timed(lambda: ocr_document(tiff, replace(settings, workers=2)))
-        print(f"{pages}-page TIFF: 1 worker {one:.2f} s ({pages / one:.2f} pages/s), "
-              f"2 workers {two:.2f} s ({pages / two:.2f} pages/s), speed-up {one / two:.2f} "
-              "(target >= 1.7)")
+        for workers in (1, 2, 1, 2):
+            wall, cpu, _ = timed(partial(ocr_document, tiff, replace(settings, workers=workers)))
+            print(f"{pages}-page TIFF, {workers} worker(s): {wall:.2f} s, "
+                  f"{pages / wall:.2f} pages/s, CPU {cpu:.2f} s = {cpu / wall:.2f} cores busy, "
+                  f"load average {os.getloadavg()[0]:.1f}")
+        print("target: 2 workers >= 1.7x the pages/s of 1 (needs 2 idle cores)")
 
 
 def sroie_pages(count: int) -> list[tuple[Path, list[str]]]:
@@ -141,8 +194,10 @@ def recall(path: Path, words: list[str], config: tuple[PreprocessOptions | None,
 
 def steps(pages: int, sroie: int, names: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        sets = {name: make_pages(Path(tmp) / name, pages, spec, seed0=200)
-                for name, spec in DEGRADATIONS.items() if (Path(tmp) / name).mkdir() is None}
+        sets: dict[str, list[tuple[Path, list[str]]]] = {}
+        for name, spec in DEGRADATIONS.items():
+            (Path(tmp) / name).mkdir()
+            sets[name] = make_pages(Path(tmp) / name, pages, spec, seed0=200)
         if sroie and SROIE.exists():
             sets["sroie"] = sroie_pages(sroie)
         print("config            " + "  ".join(f"{n:>11}" for n in sets) + "   s/page")
@@ -162,11 +217,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=["throughput", "steps"])
     parser.add_argument("--pages", type=int, default=6)
+    parser.add_argument("--source", choices=["generator", "synthetic"], default="generator")
     parser.add_argument("--sroie", type=int, default=12)
     parser.add_argument("--configs", default="", help="comma-separated subset of CONFIGS")
     args = parser.parse_args()
     if args.mode == "throughput":
-        throughput(args.pages)
+        throughput(args.pages, args.source)
     else:
         steps(args.pages, args.sroie, [c for c in args.configs.split(",") if c] or list(CONFIGS))
 

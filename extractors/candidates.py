@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from extractors.dates import parse_date
 from extractors.labels import LabelHit
 from extractors.layout import Line, norm
 from extractors.parse import ISO_CURRENCIES
@@ -24,6 +26,7 @@ from models.domain import WordBox
 AMOUNT_FIELDS = ("subtotal", "tax_total", "total")
 _BELOW_FACTOR = 0.85  # a value under its label is a little less sure than one beside it
 _QUALIFIED = 0.7  # a label followed by unknown words before its value
+_DATE_SHAPED = re.compile(r"[/.\-]|[A-Za-z]{3}")  # separators or a month name: not 20260214
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,12 @@ def _date_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
 
 
 def _id_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
-    return read_identifier(words)
+    """An identifier, but not a date: under a bare "INVOICE" title the next line may be
+    "Date 21-Mar-2026", and a date is never the document's number."""
+    found = read_identifier(words)
+    if found is None or _DATE_SHAPED.search(str(found.value)) is None:
+        return found
+    return None if parse_date(str(found.value)) is not None else found
 
 
 def _currency_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:

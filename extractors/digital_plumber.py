@@ -3,6 +3,10 @@
 Words come from pdfplumber's ``extract_words`` (pdfminer's characters grouped at spaces and at
 gaps wider than a fraction of the character size, the same fraction the pdfium engine uses), so
 both engines hand the field extractor comparable `WordBox` lists in points, top-left origin.
+Characters are taken in content-stream order (``use_text_flow``), as pdfium does: sorted by x
+instead, a space drawn over a line's first letter split "F actuurnummer:" in a corpus invoice
+and lost its invoice number. Glyphs without a Unicode mapping (``(cid:N)``) are dropped, so
+such a text layer counts as empty and goes to OCR, as with pdfium.
 Each page is closed as soon as its words are read (pdfplumber keeps ~2 MiB of objects per open
 page otherwise). pdfminer's failures become the typed errors of ``arflow.errors``.
 
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 from pdfminer.psexceptions import PSException
-from pdfplumber.utils.exceptions import PdfminerException
+from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from arflow.errors import DocumentError, DocumentTooLarge, EmptyDocument, EncryptedDocument
 from extractors.digital import GAP_FACTOR, PdfWords
@@ -29,14 +33,18 @@ if TYPE_CHECKING:
     from pdfplumber.page import Page
 
 _CID = re.compile(r"\(cid:\d+\)")  # a glyph without a Unicode mapping
+# What pdfplumber/pdfminer raise on broken files: their own errors, and (seen when fuzzing
+# generated PDFs) plain Python errors from objects of the wrong type, e.g. a name as /Rotate.
+_PARSE_ERRORS = (PdfminerException, MalformedPDFException, PSException, TypeError, ValueError,
+                 KeyError, IndexError)
 
 
 def read_pdf_plumber(path: Path, max_pages: int | None = None) -> PdfWords:
     """Every page's words via pdfplumber; more than ``max_pages`` raises `DocumentTooLarge`."""
     try:
-        with pdfplumber.open(path) as pdf:
+        with path.open("rb") as stream, pdfplumber.open(stream) as pdf:
             return _read_pages(path, pdf.pages, max_pages)
-    except (PdfminerException, PSException) as exc:
+    except _PARSE_ERRORS as exc:
         raise _load_error(path, exc) from exc
 
 

@@ -199,6 +199,19 @@ def _iban(result: FieldResult, cands: dict[str, list[Candidate]], lines: Sequenc
         if found is not None and _valid_iban(found.value):
             result.set("iban", found.value, 0.85, found.words)
             return
+    for line in lines:  # an "IBAN" word inside a line: keep a bad checksum for validation
+        after = _after_iban_word(line.words)
+        found = read_iban(after) if after else None
+        if found is not None:
+            result.set("iban", found.value, 0.5, found.words)
+            return
+
+
+def _after_iban_word(words: Sequence[WordBox]) -> Sequence[WordBox]:
+    for index, word in enumerate(words):
+        if word.text.rstrip(":.").upper() == "IBAN":
+            return words[index + 1:]
+    return ()
 
 
 def _valid_iban(value: str) -> bool:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from arflow.settings import Tolerances
 from matching.duplicates import DuplicateLedger
+from matching.linesearch import LineIndex
 from matching.orders import OrderBook
 from matching.parties import PartyIndex
 from matching.tolerance import ToleranceBook
@@ -26,6 +27,13 @@ class Context:
     tolerances: ToleranceBook
     today: date
     billed: dict[int, Decimal] = field(default_factory=dict)  # order_line_id → quantity
+    _lines: LineIndex | None = None
+
+    def line_index(self) -> LineIndex:
+        """The order lines keyed by counterparty and item, built on first use."""
+        if self._lines is None:
+            self._lines = LineIndex(self.orders)
+        return self._lines
 
     def add_billed(self, order_line_id: int, quantity: Decimal) -> None:
         self.billed[order_line_id] = self.billed.get(order_line_id, Decimal(0)) + quantity

@@ -38,16 +38,17 @@ def number_hits(headers: pd.DataFrame, inv: pd.DataFrame) -> pd.DataFrame:
 
 
 def amount_candidates(headers: pd.DataFrame, inv: pd.DataFrame) -> pd.DataFrame:
-    """(inv_pos, order_code) for orders of the same counterparty whose total or unbilled rest
-    falls in the invoice's amount window and whose date is near the invoice date."""
+    """(inv_pos, order_code) for orders of the same counterparty whose total, unbilled rest or
+    received-but-unbilled rest falls in the invoice's amount window and whose date is near the
+    invoice date."""
     inv_party, ord_party = joint_codes(inv["party_key"], headers["party_key"])
     has_amount = inv["lo_units"].to_numpy() >= 0
     pieces = [
         _window_pairs(ord_party, headers[column].to_numpy(), inv_party, inv, has_amount)
-        for column in ("total_units", "remaining_units")
+        for column in ("total_units", "remaining_units", "received_units")
     ]
     pairs = pd.concat(pieces, ignore_index=True).drop_duplicates()
-    return _date_filter(pairs, headers, inv)
+    return date_filter(pairs, headers, inv)
 
 
 def _composite(party: np.ndarray, units: np.ndarray) -> np.ndarray:
@@ -72,7 +73,11 @@ def _window_pairs(
                          "order_code": perm[positions], "row": inv_rows})
 
 
-def _date_filter(pairs: pd.DataFrame, headers: pd.DataFrame, inv: pd.DataFrame) -> pd.DataFrame:
+def date_filter(
+    pairs: pd.DataFrame, headers: pd.DataFrame, inv: pd.DataFrame,
+) -> pd.DataFrame:
+    """Keep the (inv_pos, order_code) pairs whose order date is near the issue date of the
+    invoice in row `row` of `inv`; either date unknown keeps the pair."""
     order_day = headers["order_day"].to_numpy()[pairs["order_code"].to_numpy()]
     issue = inv["issue_day"].to_numpy()[pairs["row"].to_numpy()]
     earliest = issue - np.timedelta64(LOOKBACK_DAYS, "D")

@@ -1,9 +1,10 @@
 """Order matching: find the order an invoice bills, then check it line by line (2-way and 3-way).
 
 The order is found by its printed number (normalised), else by candidate search: same counterparty,
-order value or unbilled rest within the total tolerance of the invoice net, order date near the
-invoice date. Candidates come from the set-based lookups in `matching.prepare`; here they are
-confirmed with exact `Decimal` arithmetic.
+order value, unbilled rest or received-but-unbilled rest within the total tolerance of the invoice
+net, order date near the invoice date; failing that, the one order of the counterparty that lists
+every item billed (`matching.linesearch`). Candidates come from the set-based lookups in
+`matching.prepare`; here they are confirmed with exact `Decimal` arithmetic.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from arflow.reasons import Reason
 from arflow.settings import Tolerances
 from matching.context import Context, build_context
 from matching.lines import Billed, assign, billed_value, variances
+from matching.linesearch import narrow
 from matching.orders import Order, OrderLine
 from matching.prepare import Prepared, net_amount, prepare
 from matching.tolerance import ToleranceBook, total_ok
@@ -43,20 +45,38 @@ def find_order(
         return ctx.orders.order(same[0]), []
     if len(same) > 1:
         return None, [_ambiguous([ctx.orders.order(c) for c in same], "order number")]
+    fits = _by_amount(invoice, prep, ctx)
+    by = "counterparty, amount and date"
+    if not fits and prep.line_hits:
+        fits, by = _by_lines(invoice, prep, ctx), "counterparty, items and date"
+    if len(fits) == 1:
+        return fits[0], []
+    if len(fits) > 1:
+        return None, [_ambiguous(fits, by)]
+    return None, [_not_found(invoice, prep)]
+
+
+def _by_amount(invoice: Invoice, prep: Prepared, ctx: Context) -> list[Order]:
+    """Orders of the counterparty whose value, unbilled rest or received rest is the net."""
     net = net_amount(invoice)
     orders = [ctx.orders.order(c) for c in sorted(set(prep.amount_hits))]
     fits = [o for o in orders if net is not None and _fits(net, o, ctx.billed, prep.tol)]
     if len(fits) > 1 and net is not None:
         fits = _exact(fits, net, ctx.billed, prep.tol.line_rounding * max(len(invoice.lines), 1))
-    if len(fits) == 1:
-        return fits[0], []
-    if len(fits) > 1:
-        return None, [_ambiguous(fits, "counterparty, amount and date")]
-    return None, [_not_found(invoice, prep)]
+    if len(fits) > 1:  # the items billed may tell them apart
+        listed = [o for o in fits if o.code in set(prep.line_hits)]
+        fits = listed if len(listed) == 1 else fits
+    return fits
+
+
+def _by_lines(invoice: Invoice, prep: Prepared, ctx: Context) -> list[Order]:
+    """Orders of the counterparty listing every item billed (a partial invoice, say)."""
+    orders = [ctx.orders.order(c) for c in sorted(set(prep.line_hits))]
+    return narrow(invoice, orders, ctx.billed, prep.tol)
 
 
 def _fits(net: Decimal, order: Order, billed: dict[int, Decimal], tol: Tolerances) -> bool:
-    return total_ok(order.total, net, tol) or total_ok(order.remaining(billed), net, tol)
+    return any(total_ok(value, net, tol) for value in order.amounts(billed))
 
 
 def _exact(
@@ -65,7 +85,7 @@ def _exact(
     """Among several orders within tolerance, the only one that matches to the cent (line
     rounding aside) wins; otherwise all stay candidates."""
     exact = [o for o in orders
-             if min(abs(o.total - net), abs(o.remaining(billed) - net)) <= allowance]
+             if min(abs(value - net) for value in o.amounts(billed)) <= allowance]
     return exact if len(exact) == 1 else orders
 
 
@@ -104,13 +124,18 @@ def _whole_order(
     if total_ok(order.remaining(before), net, tol):
         return [Billed(-1, ln, _rest(ln, before), ln.unit_price) for ln in order.lines
                 if _rest(ln, before) > 0]
+    if total_ok(order.received_rest(before), net, tol):
+        return [Billed(-1, ln, _rest(ln, before, received=True), ln.unit_price)
+                for ln in order.lines if _rest(ln, before, received=True) > 0]
     if total_ok(order.total, net, tol):
         return [Billed(-1, ln, ln.quantity, ln.unit_price) for ln in order.lines]
     return []
 
 
-def _rest(line: OrderLine, before: dict[int, Decimal]) -> Decimal:
-    return line.quantity - line.quantity_invoiced - before.get(line.order_line_id, _ZERO)
+def _rest(line: OrderLine, before: dict[int, Decimal], *, received: bool = False) -> Decimal:
+    """Quantity not yet billed, of the order line or (`received`) of what was received."""
+    limit = min(line.quantity, line.quantity_received) if received else line.quantity
+    return limit - line.quantity_invoiced - before.get(line.order_line_id, _ZERO)
 
 
 def _total(
@@ -120,7 +145,7 @@ def _total(
     net = net_amount(invoice)
     if net is None:
         return []
-    expected = [order.total, order.remaining(before)]
+    expected = list(order.amounts(before))
     if any(b.order_line is not None for b in billed):
         expected.append(billed_value(billed))  # a partial invoice explains the difference
     if any(total_ok(value, net, tol) for value in expected):

@@ -58,6 +58,21 @@ class Order:
             _ZERO,
         )
 
+    def received_rest(self, billed: dict[int, Decimal]) -> Decimal:
+        """Value received (up to the ordered quantity) and not yet invoiced: what an invoice
+        billing the goods delivered so far is worth (the 3-way amount)."""
+        return sum(
+            (max(min(ln.quantity_received, ln.quantity) - ln.quantity_invoiced
+                 - billed.get(ln.order_line_id, _ZERO), _ZERO)
+             * ln.unit_price for ln in self.lines),
+            _ZERO,
+        )
+
+    def amounts(self, billed: dict[int, Decimal]) -> tuple[Decimal, Decimal, Decimal]:
+        """The values an invoice of this order may bill: all of it, the unbilled rest, and the
+        received-but-unbilled rest."""
+        return self.total, self.remaining(billed), self.received_rest(billed)
+
 
 def _dec(value: object) -> Decimal:
     """A master-data number as Decimal (the contract says Decimal; None/NaN count as 0)."""
@@ -86,11 +101,11 @@ class OrderBook:
 
     def _build_headers(self, head: pd.DataFrame, parties: PartyIndex) -> pd.DataFrame:
         """One row per order (from its first line), with integer amount keys summed over lines."""
-        _, _, _, qty, price, _, billed = self._cols
+        _, _, _, qty, price, received, billed = self._cols
         total = np.fromiter(map(to_units, map(operator.mul, qty, price)), np.int64, len(qty))
-        rest = total if not any(billed) else np.fromiter(
-            (to_units(max(q - b, _ZERO) * p) for q, b, p in zip(qty, billed, price, strict=True)),
-            np.int64, len(qty))
+        rest = total if not any(billed) else _rest_units(qty, billed, price)
+        got = rest if received == qty and not any(billed) else _rest_units(
+            list(map(min, received, qty)), billed, price)
         n = len(head)
         return pd.DataFrame({
             "order_code": np.arange(n),
@@ -100,6 +115,7 @@ class OrderBook:
             "currency": head["currency"].to_numpy(dtype=object),
             "total_units": self._group_sum(total),
             "remaining_units": self._group_sum(rest),
+            "received_units": self._group_sum(got),
         })
 
     def _group_sum(self, values: np.ndarray) -> np.ndarray:
@@ -108,6 +124,16 @@ class OrderBook:
             return np.zeros(0, dtype=np.int64)
         out: np.ndarray = np.add.reduceat(values, self._starts)
         return out
+
+    @property
+    def descriptions(self) -> list[str]:
+        """Every order line's description, lines sorted by order code."""
+        out: list[str] = self._cols[2]
+        return out
+
+    def line_order_codes(self) -> np.ndarray:
+        """The order code of every line, in the order of `descriptions`."""
+        return np.repeat(np.arange(len(self.numbers)), self._ends - self._starts)
 
     def order(self, code: int) -> Order:
         """The order with all its lines, as exact `Decimal` values."""
@@ -118,6 +144,13 @@ class OrderBook:
             code=code, order_number=self.numbers[code], party_key=self._party_keys[code],
             currency=self._currencies[code], order_date=self._days[code], lines=lines,
         )
+
+
+def _rest_units(qty: list[Any], billed: list[Any], price: list[Any]) -> np.ndarray:
+    """Per-line integer amount keys of max(quantity - billed, 0) × price."""
+    return np.fromiter(
+        (to_units(max(q - b, _ZERO) * p) for q, b, p in zip(qty, billed, price, strict=True)),
+        np.int64, len(qty))
 
 
 def _line_columns(lines: pd.DataFrame, perm: np.ndarray) -> list[list[Any]]:

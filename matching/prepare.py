@@ -11,6 +11,7 @@ import pandas as pd
 
 from arflow.settings import Tolerances
 from matching.context import Context
+from matching.linesearch import line_candidates
 from matching.lookup import amount_candidates, number_hits
 from matching.normalize import norm_order_number, seller_key, to_units
 from matching.parties import PartyHit
@@ -29,6 +30,7 @@ class Prepared:
     tol: Tolerances
     number_hits: list[tuple[int, bool]] = field(default_factory=list)  # (order code, same party)
     amount_hits: list[int] = field(default_factory=list)               # order codes
+    line_hits: list[int] = field(default_factory=list)  # order codes listing every item billed
 
 
 def net_amount(invoice: Invoice) -> Decimal | None:
@@ -52,7 +54,22 @@ def prepare(invoices: Sequence[Invoice], ctx: Context) -> list[Prepared]:
     cands = amount_candidates(ctx.orders.headers, frame)
     for pos, code in zip(cands["inv_pos"], cands["order_code"], strict=True):
         preps[pos].amount_hits.append(int(code))
+    _add_line_hits(invoices, preps, frame, ctx, wanted=frame["number_norm"].to_numpy() == "")
     return preps
+
+
+def _add_line_hits(invoices: Sequence[Invoice], preps: list[Prepared], frame: pd.DataFrame,
+                   ctx: Context, wanted: np.ndarray) -> None:
+    """Orders listing every item billed, for invoices that print no order number (a number
+    printed but not on file is a finding, not a reason to search by items)."""
+    wanted = wanted & np.array([bool(inv.lines) for inv in invoices], dtype=bool)
+    if not wanted.any():
+        return
+    keys = [p.party_key for p in preps]
+    hits = line_candidates(ctx.line_index(), ctx.orders.headers, invoices,
+                           party_keys=keys, frame=frame, wanted=wanted)
+    for pos, code in zip(hits["inv_pos"], hits["order_code"], strict=True):
+        preps[pos].line_hits.append(int(code))
 
 
 def seller_of(inv: Invoice, ctx: Context) -> Prepared:

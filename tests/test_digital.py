@@ -12,7 +12,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from stdnum.es import cif
 
-from arflow.errors import ConfigError
+from arflow.errors import ConfigError, DocumentError
 from arflow.reasons import Reason
 from arflow.settings import Settings, load_settings
 from extractors import FileProbe, extract_file, register_extractor, unregister_extractor
@@ -293,3 +293,29 @@ def test_engine_comes_from_settings_and_unknown_engine_is_a_config_error(tmp_pat
     bad = Settings(home=tmp_path, database_url="sqlite://", pdf_engine="pdfminer")
     with pytest.raises(ConfigError, match="unknown PDF engine"):
         extract_file(write_invoice(tmp_path / "a.pdf"), bad)
+
+
+@pytest.mark.parametrize("engine", PDF_ENGINES)
+def test_damaged_pdfs_give_typed_errors_never_raw_ones(tmp_path: Path, engine: str) -> None:
+    """Truncated and byte-flipped copies (fuzzing found raw PdfiumError from a page that
+    does not load, and raw TypeError / MalformedPDFException from pdfminer)."""
+    import random
+
+    source = write_invoice(tmp_path / "src.pdf", rows=30, per_page=20).read_bytes()
+    rng = random.Random(5)
+    outcomes: set[str] = set()
+    for i in range(40):
+        data = bytearray(source)
+        if i % 2:
+            data = data[: rng.randint(100, len(data))]
+        else:
+            for _ in range(20):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        path = tmp_path / f"bad{i}.pdf"
+        path.write_bytes(bytes(data))
+        try:
+            read_pdf(path, engine=engine)
+            outcomes.add("ok")
+        except DocumentError as exc:
+            outcomes.add(exc.code)
+    assert Reason.UNREADABLE_DOCUMENT in outcomes

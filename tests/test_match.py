@@ -108,7 +108,33 @@ def test_candidate_search_on_the_unbilled_rest() -> None:
     result = match(inv, master(invoiced={10: "100"}), today=TODAY)
     assert result.order is not None and result.order.order_number == "PO-1001"
     assert result.problems == []
-    assert match(inv, master(), today=TODAY).order is None
+    # Without the earlier billing no order value fits; the item search still finds the order
+    # (a partial invoice), and an item no order lists finds none.
+    assert match(inv, master(), today=TODAY).order.order_number == "PO-1001"  # type: ignore[union-attr]
+    stray = invoice(order=None, lines=[("Garden hose 20 m", "200", "0.10")])
+    assert match_codes(stray) == {Reason.ORDER_NOT_FOUND}
+
+
+def test_candidate_search_on_the_received_rest() -> None:
+    inv = invoice(order=None, lines=[("Paint white 5L", "5", "20.00")])  # 5 of 10 received
+    result = match(inv, master(), today=TODAY)
+    assert result.order is not None and result.order.order_number == "PO-1002"
+    assert result.problems == []
+
+
+def test_partial_invoice_found_by_its_items() -> None:
+    inv = invoice(order=None, lines=[("Steel bolts M8", "40", "0.50")])  # 40 of 100, no number
+    [decision] = evaluate_batch([Candidate("a", inv)], master(), None, TODAY)
+    assert (decision.status, decision.order_number) == (DocumentStatus.AUTO_APPROVED, "PO-1001")
+
+
+def test_items_on_two_open_orders_are_ambiguous() -> None:
+    twin = order_rows("PO-1004", ACME, date(2024, 3, 4), [("Steel bolts M8", "100", "0.50", "100")],
+                      first_id=50)
+    inv = invoice(order=None, lines=[("Steel bolts M8", "40", "0.50")])
+    assert match_codes(inv, master(twin)) == {Reason.AMBIGUOUS_ORDER}
+    taken = master(twin, invoiced={50: "100"})  # PO-1004 fully billed: only PO-1001 is open
+    assert match(inv, taken, today=TODAY).order.order_number == "PO-1001"  # type: ignore[union-attr]
 
 
 def test_ambiguous_candidates() -> None:

@@ -136,7 +136,7 @@ def test_invalid_tax_id(tax_id: str) -> None:
 
 
 @pytest.mark.parametrize("tax_id", ["A28015865", "ESA28015865", "12345678Z", "X1234567L",
-                                    "12-3456789", "DE136695976"])
+                                    "12-3456789", "DE136695976", "GB980780684"])
 def test_valid_tax_ids_of_every_scheme(tax_id: str) -> None:
     inv = clean_invoice()
     inv.buyer.tax_id = tax_id
@@ -164,6 +164,26 @@ def test_party_found_by_fuzzy_name_without_tax_id() -> None:
     assert Reason.UNKNOWN_PARTY not in codes(inv)
     inv.seller = Party("Acme Industrial", None)
     assert Reason.UNKNOWN_PARTY in codes(inv)
+
+
+def test_known_name_with_another_valid_tax_id_is_another_party() -> None:
+    inv = clean_invoice()
+    inv.seller = Party("Acme Supplies S.A.", "A28015865")  # valid CIF, not on file
+    assert Reason.UNKNOWN_PARTY in codes(inv)
+    inv.seller = Party("Acme Supplies S.A.", "B58378432")  # misprint of Acme's: still Acme
+    assert codes(inv) == {Reason.INVALID_TAX_ID}
+
+
+def test_two_parties_of_one_name_told_apart_by_the_misprinted_tax_id() -> None:
+    data = master()
+    twin = pd.DataFrame({"party_id": [3], "name": ["Acme Supplies GmbH"], "tax_id": ["DE136695976"],
+                         "iban": [OTHER_IBAN], "email": [None]})
+    data.parties = pd.concat([twin, data.parties], ignore_index=True)  # the twin comes first
+    inv = clean_invoice()
+    inv.seller = Party("Acme Supplies SL", "B58378432")  # one digit off Acme's B58378431
+    assert codes(inv, data) == {Reason.INVALID_TAX_ID}  # Acme's IBAN and order: no other finding
+    inv.seller = Party("Acme Supplies SL", None)  # nothing tells them apart
+    assert Reason.UNKNOWN_PARTY in codes(inv, data)
 
 
 def test_bank_details_changed() -> None:

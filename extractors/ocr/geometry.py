@@ -32,7 +32,11 @@ _FINE = np.arange(-0.5, 0.51, 0.05)
 
 
 def rotate(img: Image, angle_deg: float) -> Image:
-    """Rotate counter-clockwise by ``angle_deg`` around the centre, keeping the whole page."""
+    """Rotate counter-clockwise by ``angle_deg`` around the centre, keeping the whole page.
+
+    The new corners are filled with the paper colour (the median grey): replicating the edge
+    pixels drew noisy streaks there that made Tesseract ~60 % slower (measured CPU time).
+    """
     if abs(angle_deg - round(angle_deg / 90) * 90) < 1e-6:
         quarter = round(angle_deg / 90) % 4
         return np.ascontiguousarray(np.rot90(img, quarter)) if quarter else img
@@ -42,8 +46,9 @@ def rotate(img: Image, angle_deg: float) -> Image:
     nw, nh = round(h * sin + w * cos), round(h * cos + w * sin)
     matrix[0, 2] += nw / 2 - w / 2
     matrix[1, 2] += nh / 2 - h / 2
+    paper = int(np.median(img[::16, ::16]))
     out = cv2.warpAffine(img, matrix, (nw, nh), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
     return np.asarray(out, dtype=np.uint8)
 
 
@@ -112,7 +117,7 @@ def measure_skew(gray: Image) -> float:
 
 
 def baseline_score(small: Image) -> float:
-    """Mean over text lines of (spread of glyph tops - spread of glyph bottoms); < 0: upside down."""
+    """Mean over lines of (spread of glyph tops - spread of bottoms); below 0: upside down."""
     ink, stats = glyphs(small)
     tops = stats[:, cv2.CC_STAT_TOP].astype(np.float64)
     bottoms = tops + stats[:, cv2.CC_STAT_HEIGHT]

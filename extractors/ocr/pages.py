@@ -22,10 +22,12 @@ from arflow.errors import ToolError
 from arflow.settings import Settings
 from extractors.ocr import tesseract
 from extractors.ocr.images import IMAGE_SUFFIXES, PageImage, load_pages
-from extractors.ocr.preprocess import PreprocessOptions, preprocess
-from extractors.ocr.tesseract import TesseractOptions
+from extractors.ocr.preprocess import PreprocessOptions, preprocess, uneven_lighting
+from extractors.ocr.tesseract import SAUVOLA, TesseractOptions
 from extractors.ocr.textlayer import pdf_needs_ocr
 from models.domain import WordBox
+
+DEFAULT_CLEANUP = PreprocessOptions()
 
 __all__ = ["IMAGE_SUFFIXES", "PageImage", "load_pages", "ocr_document", "ocr_page", "pdf_needs_ocr"]
 
@@ -36,6 +38,8 @@ def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions |
     pagedir = workdir / f"page-{page.index}"
     pagedir.mkdir()
     image = preprocess(page.image, clean, pagedir) if clean is not None else page.image
+    if clean is not None and clean.sauvola_if_uneven and uneven_lighting(image):
+        opts = dataclasses.replace(opts, thresholding=SAUVOLA)
     path = pagedir / "page.pgm"
     if not cv2.imwrite(str(path), image):
         raise ToolError(f"page {page.index + 1}: could not write the page image for tesseract")
@@ -57,13 +61,14 @@ def tesseract_options(settings: Settings, **overrides: Any) -> TesseractOptions:
 
 
 def ocr_document(path: Path, settings: Settings, *,
-                 clean: PreprocessOptions | None = PreprocessOptions(),
+                 clean: PreprocessOptions | None = DEFAULT_CLEANUP,
                  **tesseract_overrides: Any) -> list[list[WordBox]]:
     """Words of every page of a scan/photo/image-only PDF, page by page, in page order.
 
-    ``clean=None`` skips the OpenCV clean-up; keyword overrides go to ``TesseractOptions``. Raises ``ToolMissing`` before any work if
-    tesseract or a language is missing, and the first page's ``ToolTimeout``/``ToolError``
-    (with its page number) if a page fails; pages not yet started are then cancelled.
+    ``clean=None`` skips the OpenCV clean-up; keyword overrides (``psm``, ``thresholding``)
+    go to ``TesseractOptions``. Raises ``ToolMissing`` before any work if tesseract or a
+    language is missing, and the first failed page's ``ToolTimeout``/``ToolError`` (with its
+    page number); pages not yet started are then cancelled.
     """
     tesseract.binary()
     tesseract.check_languages(settings.ocr_lang)

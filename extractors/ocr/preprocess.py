@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 
 from extractors.ocr import tesseract
-from extractors.ocr.geometry import Image, page_correction, rotate, upside_down
+from extractors.ocr.geometry import SMALL_WIDTH, Image, page_correction, rotate, upside_down
 
 _MIN_ROTATION_DEG = 0.2   # a smaller skew is not worth a resampling of the page
+_UNEVEN_LEVELS = 55       # paper brightness range (grey levels) that calls for Sauvola
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class PreprocessOptions:
     deskew: bool = True
     denoise: bool = False
     binarize: bool = False
+    sauvola_if_uneven: bool = True   # ask Tesseract for Sauvola thresholding on shaded pages
 
 
 def to_gray(img: Image) -> Image:
@@ -98,12 +100,27 @@ def straighten(gray: Image, opts: PreprocessOptions, workdir: Path) -> Image:
     return gray
 
 
+def uneven_lighting(gray: Image) -> bool:
+    """True if the paper brightness varies by more than ``_UNEVEN_LEVELS`` grey levels.
+
+    Paper brightness = a local maximum over text strokes, smoothed, on a small copy (~10 ms).
+    Measured p95 - p5: 0 on the generator's scans, 0-49 on SROIE receipts, 62-77 on pages
+    with a 30-35 % light gradient, 137 with 60 %.
+    """
+    scale = min(1.0, SMALL_WIDTH / gray.shape[1])
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    paper = cv2.blur(cv2.dilate(small, np.ones((15, 15), np.uint8)), (31, 31))
+    low, high = np.percentile(paper, [5, 95])
+    return bool(high - low > _UNEVEN_LEVELS)
+
+
 def denoise(gray: Image) -> Image:
     return np.asarray(cv2.medianBlur(gray, 3), dtype=np.uint8)
 
 
 def binarize(gray: Image) -> Image:
-    out = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 41, 15)
+    out = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY,
+                                41, 15)
     return np.asarray(out, dtype=np.uint8)
 
 

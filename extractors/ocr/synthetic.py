@@ -23,11 +23,13 @@ from reportlab.pdfgen import canvas
 Gray = npt.NDArray[np.uint8]
 
 _ITEMS = (
-    "Servicio de mantenimiento", "Consulting hours", "Licencia anual software", "Transporte urgente",
-    "Office supplies", "Tornillos acero inoxidable", "Cable de red categoria", "Printer toner black",
-    "Soporte tecnico remoto", "Hosting plan premium", "Papel reciclado paquete", "Installation fee",
+    "Servicio de mantenimiento", "Consulting hours", "Licencia anual software",
+    "Transporte urgente", "Office supplies", "Tornillos acero inoxidable",
+    "Cable de red categoria", "Printer toner black", "Soporte tecnico remoto",
+    "Hosting plan premium", "Papel reciclado paquete", "Installation fee",
 )
-_SELLERS = ("Ferreteria Iberica SL", "Northwind Traders Ltd", "Suministros Garcia SA", "Acme Supplies Inc")
+_SELLERS = ("Ferreteria Iberica SL", "Northwind Traders Ltd", "Suministros Garcia SA",
+            "Acme Supplies Inc")
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,10 @@ SCANNER = Degradation(angle_deg=2.5, border_px=40, shading=0.35, blur_sigma=0.8,
 def invoice_lines(seed: int, items: int = 8) -> list[str]:
     """The text lines of one synthetic invoice (Spanish and English words, numbers, dates)."""
     rng = random.Random(seed)
+    day, month = rng.randint(1, 28), rng.randint(1, 12)
     lines = [f"FACTURA / INVOICE {rng.randint(1000, 9999)}-{rng.randint(10, 99)}",
              rng.choice(_SELLERS), f"NIF B{rng.randint(10000000, 99999999)}",
-             f"Fecha {rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/2026  Pedido PO-{rng.randint(10000, 99999)}",
+             f"Fecha {day:02d}/{month:02d}/2026  Pedido PO-{rng.randint(10000, 99999)}",
              "Descripcion  Cantidad  Precio  Importe"]
     total = 0
     for _ in range(items):
@@ -59,7 +62,8 @@ def invoice_lines(seed: int, items: int = 8) -> list[str]:
         total += qty * cents
         lines.append(f"{rng.choice(_ITEMS)}  {qty}  {_money(cents)}  {_money(qty * cents)}")
     lines += [f"Base imponible {_money(total)} EUR", f"IVA 21% {_money(total * 21 // 100)} EUR",
-              f"IBAN ES{rng.randint(10, 99)} 2100 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"]
+              f"IBAN ES{rng.randint(10, 99)} 2100 {rng.randint(1000, 9999)} "
+              f"{rng.randint(1000, 9999)}"]
     return lines
 
 
@@ -87,7 +91,8 @@ def render_pdf_page(path: Path, index: int = 0, dpi: int = 300) -> Gray:
     doc = pdfium.PdfDocument(path)
     try:
         bitmap = doc[index].render(scale=dpi / 72, grayscale=True)
-        return np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(bitmap.height, bitmap.width).copy()
+        pixels = np.array(bitmap.to_numpy(), dtype=np.uint8)
+        return pixels.reshape(bitmap.height, bitmap.width).copy()
     finally:
         doc.close()
 
@@ -110,17 +115,18 @@ def degrade(gray: Gray, spec: Degradation, seed: int = 0) -> Gray:
     img = rotate_exact(gray, spec.angle_deg) if spec.angle_deg else gray.copy()
     if spec.shading:
         ramp = np.linspace(1.0, 1.0 - spec.shading, img.shape[1], dtype=np.float32)
-        img = (img.astype(np.float32) * ramp[None, :]).astype(np.uint8)
+        img = np.asarray(img.astype(np.float32) * ramp[None, :], dtype=np.uint8)
     if spec.border_px:
-        img = cv2.copyMakeBorder(img, *(spec.border_px,) * 4, cv2.BORDER_CONSTANT, value=30)
+        img = np.asarray(cv2.copyMakeBorder(img, *(spec.border_px,) * 4, cv2.BORDER_CONSTANT,
+                                            value=30), dtype=np.uint8)
     if spec.blur_sigma:
-        img = cv2.GaussianBlur(img, (0, 0), spec.blur_sigma)
+        img = np.asarray(cv2.GaussianBlur(img, (0, 0), spec.blur_sigma), dtype=np.uint8)
     if spec.noise_sigma:
         noise = rng.normal(0, spec.noise_sigma, img.shape)
-        img = np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+        img = np.asarray(np.clip(img.astype(np.float32) + noise, 0, 255), dtype=np.uint8)
     if spec.jpeg_quality:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, spec.jpeg_quality])
-        img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else img
+        img = np.asarray(cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE), dtype=np.uint8) if ok else img
     return np.asarray(img, dtype=np.uint8)
 
 
@@ -129,7 +135,8 @@ def scanned_page(tmp_dir: Path, seed: int, spec: Degradation = SCANNER, dpi: int
     """One degraded invoice page and the words printed on it."""
     lines = invoice_lines(seed, items)
     pdf = write_text_pdf(tmp_dir / f"synthetic-{seed}.pdf", [lines])
-    return degrade(render_pdf_page(pdf, 0, dpi), spec, seed), [w for ln in lines for w in ln.split()]
+    words = [w for line in lines for w in line.split()]
+    return degrade(render_pdf_page(pdf, 0, dpi), spec, seed), words
 
 
 def word_recall(expected: list[str], found: list[str]) -> float:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _TSV_COLUMNS = 12  # level page block par line word left top width height conf text
 _WORD_LEVEL = "5"
+OTSU, SAUVOLA = 0, 2
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class TesseractOptions:
     psm: int = 3          # automatic page segmentation without OSD
     dpi: int = 300
     timeout_s: float = 120.0
-    thresholding: int = 2  # Tesseract's thresholding_method: 0 Otsu, 1 adaptive Otsu, 2 Sauvola
+    thresholding: int = OTSU  # Tesseract's thresholding_method: 0 Otsu, 1 adaptive Otsu, 2 Sauvola
     kind: str = "tesseract"
 
 
@@ -103,7 +104,10 @@ def image_to_tsv(image_path: Path, opts: TesseractOptions) -> str:
     """Tesseract's TSV output for one image file."""
     check_languages(opts.lang)
     args = [str(image_path), "stdout", "--dpi", str(opts.dpi), "--psm", str(opts.psm),
-            "-l", opts.lang, "-c", f"thresholding_method={opts.thresholding}", "tsv"]
+            "-l", opts.lang]
+    if opts.thresholding != OTSU:
+        args += ["-c", f"thresholding_method={opts.thresholding}"]
+    args.append("tsv")
     proc = run(args, opts.timeout_s)
     text = proc.stdout.decode("utf-8", "replace")
     if not text.strip():
@@ -127,7 +131,8 @@ def parse_tsv(tsv: str, *, dpi: int, page: int = 0) -> list[WordBox]:
 
 
 def image_to_words(image_path: Path, *, lang: str = "spa+eng", dpi: int = 300, psm: int = 3,
-                   timeout_s: float = 120.0, page: int = 0, thresholding: int = 2) -> list[WordBox]:
+                   timeout_s: float = 120.0, page: int = 0,
+                   thresholding: int = OTSU) -> list[WordBox]:
     """OCR one image file into words with boxes in PDF points."""
     opts = TesseractOptions(lang=lang, psm=psm, dpi=dpi, timeout_s=timeout_s,
                             thresholding=thresholding)

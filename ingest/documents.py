@@ -1,0 +1,109 @@
+"""Taking one file in as a document, exactly once across restarts and concurrent workers.
+
+1. `claim`: a short transaction makes sure a document row exists for the file's content hash
+   (status `received`); a concurrent insert of the same hash loses cleanly
+   (`repo.claim_document`).
+2. `locked`: a second transaction locks that row with `SELECT … FOR UPDATE SKIP LOCKED`
+   (PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE). A worker that does not get
+   the lock skips the file: another worker owns it right now.
+3. `process_locked`: extract, decide and persist in the locked transaction; the commit
+   releases the lock. A crash rolls everything back and unlocks the row, which stays
+   `received`, so the next run processes it; a row past `received` is never processed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from arflow import pipeline
+from arflow.db import session_scope
+from arflow.engines import engine_for
+from arflow.intake import InboxFile
+from arflow.settings import Settings
+from matching.types import MasterData
+from models import db, repo
+from models.domain import DocumentStatus
+
+
+@dataclass
+class IngestContext:
+    """Settings, engine, master data (loaded once) and the batch of one ingest pass."""
+
+    settings: Settings
+    engine: Engine
+    source: str
+    batch_id: int | None = None
+    _master: MasterData | None = field(default=None, repr=False)
+
+    def master(self) -> MasterData:
+        if self._master is None:
+            with session_scope(self.engine) as session:
+                self._master = repo.load_master_data(session)
+        return self._master
+
+    def finish(self) -> None:
+        """Stamp the pass's batch (when it stored any document)."""
+        if self.batch_id is not None:
+            with session_scope(self.engine) as session:
+                repo.finish_batch(session, self.batch_id)
+
+
+def open_context(settings: Settings, source: str) -> IngestContext:
+    return IngestContext(settings=settings, engine=engine_for(settings.database_url),
+                         source=source)
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What happened to one document: processed now, or known from before."""
+
+    processed: bool
+    document_id: int
+    failed: bool
+    reasons: list[Any]
+
+
+def claim(ctx: IngestContext, file: InboxFile) -> None:
+    """Make sure a document row exists for the file's content (committed at once)."""
+    with session_scope(ctx.engine) as session:
+        if repo.get_document_by_sha256(session, file.sha256) is not None:
+            return
+        if ctx.batch_id is None:
+            ctx.batch_id = repo.start_batch(session, ctx.source)
+        repo.claim_document(session, sha256=file.sha256, source_name=file.name,
+                            size_bytes=file.size, original_path=str(file.path),
+                            batch_id=ctx.batch_id)
+
+
+@contextmanager
+def locked(ctx: IngestContext, file: InboxFile) -> Iterator[tuple[Session, db.Document | None]]:
+    """A transaction holding the file's document row, or None when another worker holds it."""
+    ctx.master()  # loaded before the lock: SQLite allows one transaction at a time
+    claim(ctx, file)
+    with session_scope(ctx.engine) as session:
+        query = (select(db.Document).where(db.Document.sha256 == file.sha256)
+                 .with_for_update(skip_locked=True))
+        yield session, session.scalar(query)
+
+
+def process_locked(
+    ctx: IngestContext, session: Session, document: db.Document, file: InboxFile
+) -> Taken:
+    """Process the locked document unless an earlier run already did."""
+    if document.status != db.DOC_RECEIVED:
+        return _taken(document, processed=False)
+    outcome = pipeline.process_one(file, ctx.settings, ctx.master())
+    pipeline.persist_all(session, document.batch_id or 0, [outcome])
+    return _taken(document, processed=True)
+
+
+def _taken(document: db.Document, *, processed: bool) -> Taken:
+    return Taken(processed=processed, document_id=document.id,
+                 failed=document.status == DocumentStatus.FAILED,
+                 reasons=list(document.reasons or []))

@@ -1,0 +1,141 @@
+"""Reading invoices out of an email message (an IMAP fetch or an `.eml` file).
+
+Parsed with the stdlib `email` package (policy.default). Taken: PDF, image and XML parts,
+recursing into attached messages (`message/rfc822` or an attached `.eml`) up to a depth.
+Attachment names are never trusted as paths (`safe_name`); every attachment and the whole
+message are size-capped. A message that cannot be parsed raises `MalformedMessage`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+
+from arflow.errors import DocumentError, DocumentTooLarge
+from arflow.reasons import Reason
+
+TAKEN_TYPES = {"application/pdf": ".pdf", "application/xml": ".xml", "text/xml": ".xml",
+               "image/png": ".png", "image/jpeg": ".jpg", "image/tiff": ".tif"}
+TAKEN_SUFFIXES = (".pdf", ".xml", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+
+
+class MalformedMessage(DocumentError):
+    code = Reason.UNREADABLE_DOCUMENT
+
+
+class OversizedMessage(DocumentTooLarge):
+    code = Reason.FILE_TOO_LARGE
+
+
+@dataclass(frozen=True)
+class MailLimits:
+    max_message_bytes: int = 30 * 1024 * 1024
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    max_depth: int = 3
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str  # safe: a plain file name, never a path
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class ParsedMessage:
+    message_id: str | None
+    attachments: list[Attachment] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # why a candidate part was not taken
+
+
+def safe_name(raw: str | None, fallback: str) -> str:
+    """A file name from an untrusted attachment name: no directories, no control or shell
+    characters, no leading dots, at most 120 characters; `fallback` when nothing is left."""
+    name = unicodedata.normalize("NFKC", raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE.sub("_", name).strip(" .")
+    if len(name) > 120:
+        stem, dot, suffix = name.rpartition(".")
+        name = (stem[: 110] + dot + suffix[:9]) if dot and len(suffix) < 10 else name[:120]
+    return name or fallback
+
+
+def parse_message(raw: bytes, limits: MailLimits | None = None) -> ParsedMessage:
+    limits = limits or MailLimits()
+    if len(raw) > limits.max_message_bytes:
+        raise OversizedMessage(f"message of {len(raw)} bytes exceeds {limits.max_message_bytes}")
+    message = _parse(raw)
+    parsed = ParsedMessage(message_id=_header(message, "Message-ID"))
+    _collect(message, parsed, limits, depth=0)
+    return parsed
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception as err:  # the parser's failures are not a documented set
+        raise MalformedMessage(f"cannot parse the message: {err}") from err
+    if not isinstance(message, EmailMessage) or not message.keys():
+        raise MalformedMessage("no header fields: not an email message")
+    fatal = [d for d in message.defects if "Boundary" in type(d).__name__]
+    if fatal:
+        raise MalformedMessage(f"broken MIME structure: {type(fatal[0]).__name__}")
+    return message
+
+
+def _header(message: Message, name: str) -> str | None:
+    try:
+        value = message.get(name)
+    except Exception:  # a malformed header value must not stop the intake
+        return None
+    return str(value).strip()[:998] if value else None
+
+
+def _collect(message: Message, out: ParsedMessage, limits: MailLimits, depth: int) -> None:
+    """Walk the MIME tree; an attached message counts one level deeper."""
+    payload = message.get_payload()
+    if message.get_content_type() == "message/rfc822":
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(inner, Message) and depth < limits.max_depth:
+            _collect(inner, out, limits, depth + 1)
+    elif message.is_multipart() and isinstance(payload, list):
+        for part in payload:
+            if isinstance(part, Message):
+                _collect(part, out, limits, depth)
+    else:
+        _take_part(message, out, limits, depth)
+
+
+def _take_part(part: Message, out: ParsedMessage, limits: MailLimits, depth: int) -> None:
+    ctype, filename = part.get_content_type(), part.get_filename()
+    lowered = (filename or "").lower()
+    if lowered.endswith(".eml"):
+        _nested_eml(part, out, limits, depth)
+        return
+    suffix = TAKEN_TYPES.get(ctype)
+    if suffix is None and not lowered.endswith(TAKEN_SUFFIXES):
+        return
+    data = part.get_payload(decode=True)
+    index = len(out.attachments) + len(out.skipped) + 1
+    name = safe_name(filename, f"attachment-{index}{suffix or '.bin'}")
+    if not isinstance(data, bytes) or not data:
+        out.skipped.append(f"{name}: empty or undecodable")
+    elif len(data) > limits.max_attachment_bytes:
+        out.skipped.append(f"{name}: {len(data)} bytes exceeds {limits.max_attachment_bytes}")
+    else:
+        out.attachments.append(Attachment(name=name, content_type=ctype, data=data))
+
+
+def _nested_eml(part: Message, out: ParsedMessage, limits: MailLimits, depth: int) -> None:
+    data = part.get_payload(decode=True)
+    if depth >= limits.max_depth or not isinstance(data, bytes):
+        out.skipped.append(f"{part.get_filename()}: nested message not read")
+        return
+    try:
+        _collect(_parse(data), out, limits, depth + 1)
+    except MalformedMessage as err:
+        out.skipped.append(f"{safe_name(part.get_filename(), 'message.eml')}: {err.message}")

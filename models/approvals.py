@@ -1,0 +1,288 @@
+"""The approval matrix and the reviewer's decisions on review items.
+
+Routing: amount bands and reason codes map to roles (the highest wins); above a configurable
+amount two different approvers must sign. Decisions (approve, reject, hold, escalate) lock the
+item (`SELECT ... FOR UPDATE` on PostgreSQL, the write lock on SQLite) and check the version
+the reviewer saw, so of two simultaneous decisions exactly one lands; the other gets
+`StorageError(code="REVIEW_CONFLICT")`. Every action appends an audit event.
+Corrections of extracted fields live in `models.corrections`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from arflow.db import storage_errors
+from arflow.errors import ArflowError, ConfigError, StorageError
+from arflow.reasons import Reason
+from models.audit import append_audit, last_hash, verify_chain
+from models.db import AuditEvent, Document, ReviewApproval, ReviewItem, ReviewStatus, User
+from models.domain import DocumentStatus
+from models.types import utcnow
+from models.users import ROLES
+
+DECIDABLE = (ReviewStatus.OPEN, ReviewStatus.ON_HOLD)
+
+
+class ApprovalRefused(ArflowError):
+    """The user may not take this decision (role, limit, four-eyes rule, item state)."""
+
+    code = "APPROVAL_REFUSED"
+    exit_code = 7
+
+
+@dataclass(frozen=True)
+class Band:
+    up_to: Decimal | None  # inclusive upper bound; None: no bound
+    role: str
+
+
+def _default_bands() -> tuple[Band, ...]:
+    return (Band(Decimal(1000), "clerk"), Band(Decimal(10000), "manager"),
+            Band(None, "finance_lead"))
+
+
+@dataclass(frozen=True)
+class ApprovalMatrix:
+    bands: tuple[Band, ...] = field(default_factory=_default_bands)
+    reason_roles: Mapping[str, str] = field(
+        default_factory=lambda: {Reason.BANK_DETAILS_CHANGED: "finance_lead"})
+    two_approvers_above: Decimal | None = Decimal(10000)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ApprovalMatrix:
+        """From `{"bands": [{"up_to": 1000, "role": "clerk"}, ...], "reason_roles": {...},
+        "two_approvers_above": 10000}`; unknown roles fail loudly."""
+        bands = tuple(Band(_amount(b.get("up_to")), str(b["role"])) for b in data["bands"])
+        reasons = {str(k): str(v) for k, v in (data.get("reason_roles") or {}).items()}
+        for role in [b.role for b in bands] + list(reasons.values()):
+            if role not in ROLES:
+                raise ConfigError(f"approval matrix: unknown role {role!r}")
+        return cls(bands=bands, reason_roles=reasons,
+                   two_approvers_above=_amount(data.get("two_approvers_above")))
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def load_matrix(env: Mapping[str, str] | None = None) -> ApprovalMatrix:
+    """The matrix from the TOML file named by ARFLOW_APPROVAL_MATRIX, else the default."""
+    path = (os.environ if env is None else env).get("ARFLOW_APPROVAL_MATRIX")
+    if not path:
+        return ApprovalMatrix()
+    try:
+        return ApprovalMatrix.from_dict(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ArithmeticError) as err:
+        raise ConfigError(f"approval matrix {path}: {err}") from err
+
+
+def rank(role: str | None) -> int:
+    return ROLES.index(role) if role in ROLES else -1
+
+
+def required_role(matrix: ApprovalMatrix, amount: Decimal | None, codes: Iterable[str]) -> str:
+    """The lowest role allowed to approve; an unknown amount goes to the top band."""
+    band_role = matrix.bands[-1].role
+    if amount is not None:
+        band_role = next(b.role for b in matrix.bands if b.up_to is None or amount <= b.up_to)
+    roles = [band_role] + [matrix.reason_roles[c] for c in codes if c in matrix.reason_roles]
+    return max(roles, key=rank)
+
+
+def needs_two(matrix: ApprovalMatrix, amount: Decimal | None) -> bool:
+    limit = matrix.two_approvers_above
+    return limit is not None and (amount is None or amount > limit)
+
+
+def item_amount(session: Session, item: ReviewItem) -> Decimal | None:
+    document = session.get_one(Document, item.document_id)
+    return document.invoice.total if document.invoice is not None else None
+
+
+def reason_codes(item: ReviewItem) -> list[str]:
+    return sorted({str(p["code"]) for p in item.reasons or []})
+
+
+def effective_role(session: Session, item: ReviewItem, matrix: ApprovalMatrix) -> str:
+    """The matrix's role, or the role the item was escalated to if that is higher."""
+    routed = required_role(matrix, item_amount(session, item), reason_codes(item))
+    return max([routed, item.assigned_role or routed], key=rank)
+
+
+def lock_item(session: Session, item_id: int, expected_version: int) -> ReviewItem:
+    """The item, row-locked, if it is still at the version the reviewer saw."""
+    item = session.get(ReviewItem, item_id, with_for_update=True, populate_existing=True)
+    if item is None:
+        raise StorageError(f"review item {item_id} not found", code="REVIEW_NOT_FOUND")
+    if item.version != expected_version:
+        raise conflict(item_id, expected_version, item.version)
+    return item
+
+
+def conflict(item_id: int, expected: int, found: int | None) -> StorageError:
+    now = f", it is now at version {found}" if found is not None else ""
+    return StorageError(
+        f"review item {item_id} was changed by someone else (you saw version {expected}{now}); "
+        "reload it and decide again", code="REVIEW_CONFLICT")
+
+
+def save_change(session: Session, item: ReviewItem, expected_version: int) -> None:
+    """Flush the item with a version bump (UPDATE ... WHERE version = expected)."""
+    item.updated_at = utcnow()
+    with storage_errors():
+        try:
+            session.flush()
+        except StaleDataError as err:
+            raise conflict(item.id, expected_version, None) from err
+
+
+def corrected_by(session: Session, item_id: int, actor: str) -> bool:
+    query = select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.entity == "review_item", AuditEvent.entity_id == str(item_id),
+        AuditEvent.action == "review.correct", AuditEvent.actor == actor)
+    return bool(session.scalar(query))
+
+
+def approvers(session: Session, item_id: int) -> list[str]:
+    query = select(ReviewApproval.actor).where(ReviewApproval.review_item_id == item_id)
+    return list(session.scalars(query.order_by(ReviewApproval.id)))
+
+
+def _state(session: Session, item: ReviewItem) -> dict[str, Any]:
+    document = session.get_one(Document, item.document_id)
+    return {"review_status": item.status, "document_status": document.status,
+            "assigned_role": item.assigned_role}
+
+
+def _set_status(session: Session, item: ReviewItem, status: ReviewStatus) -> None:
+    document = session.get_one(Document, item.document_id)  # before any change: no autoflush
+    item.status = status
+    document.status = {ReviewStatus.APPROVED: DocumentStatus.APPROVED,
+                       ReviewStatus.REJECTED: DocumentStatus.REJECTED}.get(
+                           status, DocumentStatus.NEEDS_REVIEW)
+
+
+def _check_open(item: ReviewItem) -> None:
+    if item.status not in DECIDABLE:
+        raise ApprovalRefused(f"review item {item.id} is already {item.status}")
+
+
+def _check_authority(session: Session, item: ReviewItem, user: User,
+                     matrix: ApprovalMatrix) -> None:
+    role = effective_role(session, item, matrix)
+    if rank(user.role) < rank(role):
+        raise ApprovalRefused(f"{user.name} ({user.role}) may not decide this item: "
+                              f"it needs a {role}")
+
+
+def check_can_approve(session: Session, item: ReviewItem, user: User,
+                      matrix: ApprovalMatrix) -> None:
+    """Raise `ApprovalRefused` unless `user` may approve `item` now."""
+    _check_open(item)
+    _check_authority(session, item, user, matrix)
+    amount = item_amount(session, item)
+    if user.approval_limit is not None and (amount is None or amount > user.approval_limit):
+        shown = "an unknown amount" if amount is None else f"{amount}"
+        raise ApprovalRefused(f"{shown} is above {user.name}'s approval limit "
+                              f"of {user.approval_limit}")
+    if corrected_by(session, item.id, user.name):
+        raise ApprovalRefused(f"{user.name} corrected this item and cannot also approve it")
+    if user.name in approvers(session, item.id):
+        raise ApprovalRefused(f"{user.name} already approved this item; "
+                              "a second, different approver is needed")
+
+
+def approve(session: Session, item_id: int, *, user: User, expected_version: int,
+            matrix: ApprovalMatrix) -> ReviewItem:
+    """Sign off; the item is approved when enough different approvers have signed."""
+    item = lock_item(session, item_id, expected_version)
+    check_can_approve(session, item, user, matrix)
+    before = _state(session, item)
+    needed = 2 if needs_two(matrix, item_amount(session, item)) else 1
+    signed = [*approvers(session, item.id), user.name]
+    if len(signed) >= needed:
+        _set_status(session, item, ReviewStatus.APPROVED)
+    save_change(session, item, expected_version)  # one UPDATE, one version step
+    session.add(ReviewApproval(review_item_id=item.id, actor=user.name))
+    append_audit(session, actor=user.name, action="review.approve", entity="review_item",
+                 entity_id=item.id, before=before,
+                 after={**_state(session, item), "approvers": signed, "needed": needed})
+    return item
+
+
+def reject(session: Session, item_id: int, *, user: User, expected_version: int,
+           reason: str, matrix: ApprovalMatrix) -> ReviewItem:
+    if not reason.strip():
+        raise ApprovalRefused("a rejection needs a reason")
+    item = lock_item(session, item_id, expected_version)
+    _check_open(item)
+    _check_authority(session, item, user, matrix)
+    return _decide(session, item, user=user, expected_version=expected_version,
+                   status=ReviewStatus.REJECTED, action="review.reject",
+                   extra={"reason": reason.strip()})
+
+
+def hold(session: Session, item_id: int, *, user: User, expected_version: int,
+         note: str = "") -> ReviewItem:
+    item = lock_item(session, item_id, expected_version)
+    if item.status != ReviewStatus.OPEN:
+        raise ApprovalRefused(f"review item {item.id} is {item.status}, not open")
+    return _decide(session, item, user=user, expected_version=expected_version,
+                   status=ReviewStatus.ON_HOLD, action="review.hold",
+                   extra={"note": note.strip()})
+
+
+def escalate(session: Session, item_id: int, *, user: User, expected_version: int,
+             matrix: ApprovalMatrix, note: str = "") -> ReviewItem:
+    """Route the item to the next higher role (and reopen it)."""
+    item = lock_item(session, item_id, expected_version)
+    _check_open(item)
+    current = rank(effective_role(session, item, matrix))
+    if current + 1 >= len(ROLES):
+        raise ApprovalRefused(f"review item {item.id} is already with the highest role")
+    before = _state(session, item)
+    item.assigned_role = ROLES[current + 1]
+    return _decide(session, item, user=user, expected_version=expected_version,
+                   status=ReviewStatus.OPEN, action="review.escalate",
+                   extra={"note": note.strip()}, before=before)
+
+
+def _decide(session: Session, item: ReviewItem, *, user: User, expected_version: int,
+            status: ReviewStatus, action: str, extra: dict[str, Any],
+            before: dict[str, Any] | None = None) -> ReviewItem:
+    before = before or _state(session, item)
+    _set_status(session, item, status)
+    save_change(session, item, expected_version)
+    append_audit(session, actor=user.name, action=action, entity="review_item",
+                 entity_id=item.id, before=before, after={**_state(session, item), **extra})
+    return item
+
+
+def history(session: Session, item_id: int) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.entity == "review_item",
+                                     AuditEvent.entity_id == str(item_id))
+    return list(session.scalars(query.order_by(AuditEvent.id)))
+
+
+def audit_status(session: Session, head: str | None = None) -> tuple[int, str, int | None]:
+    """(number of events, head hash, id of the first broken event or None). With `head` (a
+    hash recorded earlier), a chain that no longer contains it counts as broken at 0: its
+    tail was cut off, which the chain alone cannot show."""
+    count = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    broken = verify_chain(session)
+    if broken is None and head is not None:
+        kept = session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.hash == head))
+        broken = None if kept else 0
+    return count, last_hash(session), broken

@@ -1,0 +1,153 @@
+"""Correct an extracted field of a review item, then re-run validation and matching.
+
+The corrected invoice goes through `matching.engine.evaluate_batch` with the master data from
+the database (only earlier documents count as seen invoices, so the item is not its own
+duplicate). The item stays open with the new findings, even when none are left: a person
+other than the corrector must still approve it (`models.approvals.check_can_approve`).
+Earlier sign-offs are withdrawn, since they were given for other values.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from arflow.reasons import Reason
+from arflow.settings import Tolerances
+from matching.engine import evaluate_batch
+from matching.types import Candidate, Decision
+from models.approvals import (
+    DECIDABLE,
+    ApprovalRefused,
+    lock_item,
+    reason_codes,
+    save_change,
+)
+from models.audit import append_audit
+from models.db import Document, ReviewApproval, ReviewItem, User
+from models.domain import (
+    DocumentKind,
+    DocumentStatus,
+    ExtractionResult,
+    ExtractionStatus,
+    Invoice,
+    Problem,
+    WordBox,
+)
+from models.master import load_master_data
+from models.queries import to_domain
+from models.repo import save_extraction
+
+TEXT_FIELDS = ("invoice_number", "currency", "order_number", "iban", "payment_terms",
+               "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id")
+DATE_FIELDS = ("issue_date", "due_date")
+MONEY_FIELDS = ("subtotal", "tax_total", "total")
+LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.(description|quantity|unit_price|amount|tax_rate)$")
+EDITABLE = TEXT_FIELDS + DATE_FIELDS + MONEY_FIELDS
+# Findings that only extraction raises; validation raises the others again.
+EXTRACTION_ONLY = (Reason.LOW_CONFIDENCE, Reason.EINVOICE_MISMATCH, Reason.QR_MISMATCH,
+                   Reason.OCR_FAILED)
+
+
+def parse_value(name: str, text: str) -> Any:
+    """The typed value of a corrected field; empty text clears it (None)."""
+    text = text.strip()
+    line = LINE_FIELD.match(name)
+    if name not in EDITABLE and line is None:
+        raise ApprovalRefused(f"field {name!r} cannot be corrected")
+    if not text:
+        return None
+    try:
+        if name in DATE_FIELDS:
+            return date.fromisoformat(text)
+        if name in MONEY_FIELDS or (line is not None and line.group(2) != "description"):
+            return Decimal(text.replace(" ", "").replace(",", "."))
+    except (ValueError, InvalidOperation) as err:
+        raise ApprovalRefused(f"{text!r} is not a valid value for {name}") from err
+    return text.upper().replace(" ", "") if name in ("iban", "currency") else text
+
+
+def with_value(invoice: Invoice, name: str, value: Any) -> Invoice:
+    """A copy of `invoice` with one field replaced."""
+    copy = Invoice.from_json(invoice.to_json())
+    line = LINE_FIELD.match(name)
+    if line is not None:
+        index = int(line.group(1))
+        if index >= len(copy.lines):
+            raise ApprovalRefused(f"the invoice has no line {index}")
+        setattr(copy.lines[index], line.group(2), value)
+        return copy
+    head, _, rest = name.partition(".")
+    setattr(getattr(copy, head), rest, value) if rest else setattr(copy, head, value)
+    return copy
+
+
+def revalidate(session: Session, document: Document, invoice: Invoice,
+               carried: list[Problem], tol: Tolerances | None = None) -> Decision:
+    master = load_master_data(session)
+    seen = master.seen_invoices
+    master.seen_invoices = seen[seen["document_id"] < document.id]
+    key = document.original_path or document.source_name
+    return evaluate_batch([Candidate(key=key, invoice=invoice, problems=carried)], master, tol)[0]
+
+
+def _result(document: Document, invoice: Invoice) -> ExtractionResult:
+    stored = document.extraction or {}
+    evidence = {name: [WordBox(**box) for box in boxes]
+                for name, boxes in (stored.get("evidence") or {}).items()}
+    return ExtractionResult(
+        source=str(stored.get("source") or document.source_name),
+        status=ExtractionStatus(document.extraction_status or ExtractionStatus.PARTIAL),
+        kind=DocumentKind(document.kind or DocumentKind.DIGITAL), invoice=invoice,
+        confidence=dict(stored.get("confidence") or {}),
+        errors=[Problem(**e) for e in stored.get("errors") or []],
+        pages=document.pages or 0, evidence=evidence)
+
+
+def _carried(item: ReviewItem, name: str) -> list[Problem]:
+    return [Problem(**p) for p in item.reasons or []
+            if p["code"] in EXTRACTION_ONLY and p.get("field") != name]
+
+
+def correct_field(session: Session, item_id: int, *, user: User, expected_version: int,
+                  name: str, text: str, tol: Tolerances | None = None) -> ReviewItem:
+    """Set one field, re-run validation and matching, store the new findings; audited."""
+    item = lock_item(session, item_id, expected_version)
+    if item.status not in DECIDABLE:
+        raise ApprovalRefused(f"review item {item.id} is already {item.status}")
+    document = session.get_one(Document, item.document_id)
+    if document.invoice is None:
+        raise ApprovalRefused("this document has no extracted invoice to correct")
+    value = parse_value(name, text)
+    old = to_domain(document.invoice)
+    before = {"field": name, "value": _show(_get(old, name)), "reasons": reason_codes(item)}
+    invoice = with_value(old, name, value)
+    decision = revalidate(session, document, invoice, _carried(item, name), tol)
+    decision.status = DocumentStatus.NEEDS_REVIEW  # a person still signs off
+    save_extraction(session, document, _result(document, invoice), decision,
+                    assigned_role=item.assigned_role)
+    session.execute(delete(ReviewApproval).where(ReviewApproval.review_item_id == item.id))
+    save_change(session, item, expected_version)
+    append_audit(session, actor=user.name, action="review.correct", entity="review_item",
+                 entity_id=item.id, before=before,
+                 after={"field": name, "value": _show(value), "reasons": reason_codes(item)})
+    return item
+
+
+def _get(invoice: Invoice, name: str) -> Any:
+    line = LINE_FIELD.match(name)
+    if line is None:
+        return invoice.get(name)
+    index = int(line.group(1))
+    return getattr(invoice.lines[index], line.group(2)) if index < len(invoice.lines) else None
+
+
+def _show(value: Any) -> str | None:
+    if value is None:
+        return None
+    return format(value, "f") if isinstance(value, Decimal) else str(value)

@@ -1,0 +1,298 @@
+"""The web UI through HTTP (no browser): login, roles, CSRF, queue, item, decisions,
+escaping, dashboard; the XLSX/HTML reports and `arflow audit verify`."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+from test_approvals import make_item, sample_invoice
+
+from arflow.cli import cli
+from arflow.db import make_engine, session_scope, upgrade
+from arflow.errors import ArflowError
+from arflow.masterdata import import_csv
+from arflow.reports_html import to_html, to_xlsx
+from arflow.runner import run_batch
+from arflow.settings import Settings, load_settings
+from models import repo
+from models.audit import append_audit
+from models.db import Document, ReviewItem
+from models.users import add_user
+from webapp.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ("001_ferreteria_hermanos.pdf", "002_transportes_alcazar.pdf",
+           "004_informatica_guadalquivir.pdf", "010_ferreteria_hermanos.pdf")
+USERS = {"cleo": ("clerk", "1000"), "carl": ("clerk", "1000"), "max": ("manager", "10000"),
+         "fiona": ("finance_lead", None)}
+
+
+def seed_demo(home: Path) -> Settings:
+    """A real batch over four sample invoices (three need review) and four users."""
+    inbox = home / "inbox"
+    inbox.mkdir(parents=True)
+    for name in SAMPLES:
+        shutil.copy(ROOT / "data" / "invoices" / name, inbox / name)
+    settings = replace(load_settings({"ARFLOW_HOME": str(home)}), workers=1)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        for kind in ("parties", "orders", "receipts"):
+            import_csv(session, kind, ROOT / "data" / f"{kind}.csv")
+        for name, (role, limit) in USERS.items():
+            add_user(session, name, f"password-{name}", role,
+                     None if limit is None else Decimal(limit))
+    engine.dispose()
+    run_batch(settings, inbox)
+    return settings
+
+
+def items_by_source(settings: Settings) -> dict[str, tuple[int, int, list[str]]]:
+    """source name -> (item id, version, reason codes)."""
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        rows = session.execute(select(ReviewItem, Document.source_name).join(
+            Document, Document.id == ReviewItem.document_id)).all()
+        out = {src: (item.id, item.version, sorted({p["code"] for p in item.reasons}))
+               for item, src in rows}
+    engine.dispose()
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return seed_demo(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture
+def client(demo: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(demo), follow_redirects=False) as test_client:
+        yield test_client
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, "no CSRF field on the page"
+    return found.group(1)
+
+
+def login(client: TestClient, name: str) -> None:
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": name, "password": f"password-{name}",
+                                           "csrf": token, "next": "/queue"})
+    assert response.status_code == 303 and response.headers["location"] == "/queue"
+
+
+def test_every_page_needs_login(client: TestClient) -> None:
+    for path in ("/", "/queue", "/dashboard", "/audit", "/items/1", "/items/1/pages/0.png"):
+        response = client.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login"), path
+    assert client.post("/items/1/decide", data={"action": "approve"}).status_code == 303
+
+
+def test_login_cookie_flags_and_wrong_password(demo: Settings) -> None:
+    with TestClient(create_app(demo, secure_cookies=True), follow_redirects=False,
+                    base_url="https://testserver") as client:
+        token = csrf_of(client.get("/login").text)
+        bad = client.post("/login", data={"username": "cleo", "password": "nope-nope",
+                                          "csrf": token})
+        assert bad.headers["location"] == "/login?error=1"
+        good = client.post("/login", data={"username": "cleo", "password": "password-cleo",
+                                           "csrf": token, "next": "//evil.example/"})
+        cookie = good.headers["set-cookie"].lower()
+        assert "arflow_session=" in cookie and "httponly" in cookie
+        assert "samesite=lax" in cookie and "secure" in cookie
+        assert good.headers["location"] == "/queue"  # no open redirect
+
+
+def test_login_without_csrf_is_refused(client: TestClient) -> None:
+    client.get("/login")
+    response = client.post("/login", data={"username": "cleo", "password": "password-cleo"})
+    assert response.status_code == 403 and "CSRF" in response.text
+
+
+def test_queue_filters_sorts_and_counts(client: TestClient) -> None:
+    login(client, "cleo")
+    page = client.get("/queue").text
+    assert page.count('href="/items/') == 2 * 3  # three items, two links each
+    assert re.search(r"ARITHMETIC_MISMATCH <b>1</b>", page)
+    one = client.get("/queue", params={"reason": "BANK_DETAILS_CHANGED"}).text
+    assert "010_ferreteria_hermanos.pdf" in one and "004_informatica" not in one
+    by_amount = client.get("/queue", params={"sort": "amount", "desc": "1"}).text
+    assert by_amount.index("004_informatica") < by_amount.index("001_ferreteria")
+    nobody = client.get("/queue", params={"counterparty": "no such company"}).text
+    assert "Nothing to review here." in nobody
+    assert client.get("/queue").headers["content-security-policy"].startswith("default-src")
+
+
+def test_item_page_shows_evidence_lines_and_reasons(client: TestClient, demo: Settings) -> None:
+    login(client, "cleo")
+    item_id, _, codes = items_by_source(demo)["001_ferreteria_hermanos.pdf"]
+    assert codes == ["PRICE_VARIANCE", "TOTAL_VARIANCE"]
+    page = client.get(f"/items/{item_id}").text
+    assert "A unit price differs from the order beyond tolerance." in page
+    highlighted = re.findall(r'<rect class="box reason" data-field="([^"]+)"', page)
+    assert "lines" in highlighted and "subtotal" in highlighted
+    assert "not matched" not in page and "Palé europeo de madera" in page
+    image = client.get(f"/items/{item_id}/pages/0.png")
+    assert image.headers["content-type"] == "image/png" and image.content[:4] == b"\x89PNG"
+    assert client.get(f"/items/{item_id}/pages/9.png").status_code == 404
+
+
+def test_post_without_or_with_wrong_csrf_is_refused(client: TestClient, demo: Settings) -> None:
+    login(client, "fiona")
+    item_id, version, _ = items_by_source(demo)["004_informatica_guadalquivir.pdf"]
+    for data in ({}, {"csrf": "forged"}):
+        response = client.post(f"/items/{item_id}/decide",
+                               data={"action": "hold", "version": str(version), **data})
+        assert response.status_code == 403 and "CSRF" in response.text
+    assert items_by_source(demo)["004_informatica_guadalquivir.pdf"][1] == version
+
+
+def test_clerk_refused_manager_approves_then_conflict(client: TestClient, demo: Settings) -> None:
+    item_id, version, _ = items_by_source(demo)["004_informatica_guadalquivir.pdf"]
+    login(client, "cleo")
+    page = client.get(f"/items/{item_id}").text
+    assert "You cannot approve" in page and "it needs a manager" in page
+    refused = client.post(f"/items/{item_id}/decide", data={
+        "action": "approve", "version": str(version), "csrf": csrf_of(page)})
+    assert refused.status_code == 403 and "needs a manager" in refused.text
+    login(client, "max")
+    token = csrf_of(client.get(f"/items/{item_id}").text)
+    held = client.post(f"/items/{item_id}/decide", data={
+        "action": "hold", "version": str(version), "csrf": token, "note": "asking <b>them</b>"})
+    assert held.status_code == 303
+    stale = client.post(f"/items/{item_id}/decide", data={
+        "action": "approve", "version": str(version), "csrf": token})
+    assert stale.status_code == 409 and "changed by someone else" in stale.text
+    history = client.get(f"/items/{item_id}").text
+    assert "review.hold" in history and "<b>them</b>" not in history
+
+
+def test_correct_then_other_clerk_approves(client: TestClient, demo: Settings) -> None:
+    item_id, version, _ = items_by_source(demo)["001_ferreteria_hermanos.pdf"]
+    login(client, "cleo")
+    token = csrf_of(client.get(f"/items/{item_id}").text)
+    done = client.post(f"/items/{item_id}/correct", data={
+        "field": "lines[0].unit_price", "value": "13.03", "version": str(version),
+        "csrf": token})
+    assert done.status_code == 303
+    page = client.get(done.headers["location"]).text
+    assert "PRICE_VARIANCE" not in page.split("Why it stopped")[1].split("Decide")[0]
+    assert "corrected this item" in page  # cleo may not approve her own correction
+    login(client, "carl")
+    page = client.get(f"/items/{item_id}").text
+    _, version, _ = items_by_source(demo)["001_ferreteria_hermanos.pdf"]
+    approved = client.post(f"/items/{item_id}/decide", data={
+        "action": "approve", "version": str(version), "csrf": csrf_of(page)})
+    assert approved.status_code == 303
+    assert '<dd id="status">approved</dd>' in client.get(f"/items/{item_id}").text
+
+
+def test_untrusted_invoice_text_is_escaped(demo: Settings) -> None:
+    engine = make_engine(demo.database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        invoice = sample_invoice("999.00", "XSS-1")
+        invoice.seller.name = '<script>alert("x")</script>'
+        item = make_item(session, invoice, "evil.pdf")
+    engine.dispose()
+    with TestClient(create_app(demo), follow_redirects=False) as client:
+        login(client, "fiona")
+        for page in (client.get("/queue").text, client.get(f"/items/{item.id}").text,
+                     client.get("/dashboard").text):
+            assert '<script>alert("x")</script>' not in page
+            assert "&lt;script&gt;" in page
+
+
+def test_dashboard_and_role_protected_audit_page(client: TestClient) -> None:
+    login(client, "cleo")
+    assert client.get("/audit").status_code == 403
+    board = client.get("/dashboard").text
+    assert board.count("<svg") == 4 and "Straight-through rate per batch" in board
+    assert re.search(r"batch 1 \(\d{4}-\d\d-\d\d\)", board)
+    login(client, "fiona")
+    assert "The audit chain verifies" in client.get("/audit").text
+
+
+def test_reports_xlsx_and_html(demo: Settings) -> None:
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    engine = make_engine(demo.database_url)
+    with session_scope(engine) as session:
+        rows = repo.report_rows(session)
+        html = to_html(session, rows)
+    engine.dispose()
+    book = load_workbook(io.BytesIO(to_xlsx(rows)))
+    docs, findings = book["documents"], book["findings"]
+    assert [c.value for c in docs[1]][:3] == ["source", "sha256", "status"]
+    assert docs.max_row == len(rows) + 1
+    totals = [r[13].value for r in docs.iter_rows(min_row=2)]
+    assert all(isinstance(t, (int, float)) for t in totals if t is not None)
+    assert {r[2].value for r in findings.iter_rows(min_row=2)} >= {"BANK_DETAILS_CHANGED"}
+    assert html.count("<svg") == 4 and "BANK_DETAILS_CHANGED" in html
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, url: str, home: Path) -> None:
+    monkeypatch.setenv("ARFLOW_DATABASE_URL", url)
+    monkeypatch.setenv("ARFLOW_HOME", str(home))
+
+
+def test_audit_verify_detects_edit_and_delete(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    with session_scope(engine) as session:
+        for n in range(4):
+            append_audit(session, actor="t", action="review.approve", entity="review_item",
+                         entity_id=n, after={"n": n})
+    _env(monkeypatch, engine.url.render_as_string(hide_password=False), tmp_path)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["audit", "verify"])
+    assert ok.exit_code == 0 and "intact: 4 event(s)" in ok.output
+    head = ok.output.split("head ")[1].strip()
+    _tamper(engine, "UPDATE audit_events SET after = '{\"n\": 9}' WHERE id = 2")
+    edited = runner.invoke(cli, ["audit", "verify"])
+    assert isinstance(edited.exception, ArflowError)
+    assert edited.exception.code == "AUDIT_TAMPERED" and "at event 2" in edited.exception.message
+    _tamper(engine, "DELETE FROM audit_events WHERE id >= 2")
+    cut = runner.invoke(cli, ["audit", "verify", "--head", head])
+    assert isinstance(cut.exception, ArflowError) and "head is gone" in cut.exception.message
+
+
+def _tamper(engine: Engine, statement: str) -> None:
+    """Change the log behind the triggers' back, as someone with database rights could."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+            conn.execute(text(statement))
+            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+            conn.execute(text(statement))
+
+
+def test_cli_users_add_and_report_formats(
+    demo: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    _env(monkeypatch, demo.database_url, demo.home)
+    monkeypatch.setenv("ARFLOW_PASSWORD", "password-nina")
+    runner = CliRunner()
+    added = runner.invoke(cli, ["users", "add", "nina", "--role", "manager", "--limit", "500"])
+    assert added.exit_code == 0 and "nina: manager, limit 500" in added.output
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["report", "--format", "xlsx", "-o", str(out)]).exit_code == 0
+    assert out.read_bytes()[:2] == b"PK"
+    html = runner.invoke(cli, ["report", "--format", "html"])
+    assert html.exit_code == 0 and "<svg" in html.output

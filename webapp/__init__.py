@@ -1,0 +1,1 @@
+"""arflow's web review UI: the approver's queue, item pages, decisions and the dashboard."""

@@ -1,0 +1,177 @@
+"""Everything the item page shows: fields, reasons in plain words, evidence boxes placed on
+the page images, invoice lines beside their matched order lines, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arflow.reasons import describe
+from arflow.settings import Settings
+from models import approvals
+from models.approvals import ApprovalMatrix, ApprovalRefused
+from models.corrections import EDITABLE
+from models.db import AuditEvent, Document, Match, Order, OrderLine, ReviewItem, User
+from models.queries import to_domain
+from webapp.evidence import hot_boxes
+from webapp.pages import document_path, is_pdf, page_sizes
+
+SHOWN_FIELDS = ("invoice_number", "issue_date", "due_date", "currency", "order_number",
+                "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id", "subtotal",
+                "tax_total", "total", "iban", "payment_terms")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A word box in PDF points from the page's top-left corner (drawn in an SVG overlay)."""
+
+    page: int
+    x: float
+    y: float
+    width: float
+    height: float
+    field: str
+    text: str
+    reason: bool  # behind a reason: highlighted
+
+
+@dataclass(frozen=True)
+class PageView:
+    index: int
+    width: float  # PDF points
+    height: float
+
+
+@dataclass(frozen=True)
+class LinePair:
+    index: int
+    invoice: dict[str, Any]
+    order: dict[str, Any] | None
+
+
+@dataclass
+class ItemView:
+    item: ReviewItem
+    document: Document
+    fields: list[tuple[str, str | None, bool]]  # name, value, behind a reason
+    reasons: list[dict[str, Any]]
+    pages: list[PageView]
+    boxes: list[Box]
+    lines: list[LinePair]
+    order_number: str | None
+    history: list[AuditEvent]
+    approvers: list[str]
+    role: str
+    amount: Decimal | None
+    refusal: str | None  # why the viewer may not approve now; None: they may
+    editable: list[str] = field(default_factory=list)
+
+    @property
+    def first_field(self) -> str | None:
+        """The first reason's field, preselected in the correction form."""
+        names = [str(r["field"]) for r in self.reasons if r.get("field") in self.editable]
+        return names[0] if names else None
+
+
+def reason_fields(item: ReviewItem) -> list[str]:
+    return sorted({str(p["field"]) for p in item.reasons or [] if p.get("field")})
+
+
+def _boxes(document: Document, settings: Settings, fields: list[str]) -> list[Box]:
+    path = document_path(document, settings)
+    if path is None or not is_pdf(path):
+        return []
+    sizes = page_sizes(path, path.stat().st_mtime)
+    evidence = (document.extraction or {}).get("evidence") or {}
+    invoice = to_domain(document.invoice) if document.invoice is not None else None
+    hot = hot_boxes(evidence, fields, invoice)
+    out = []
+    for name, boxes in evidence.items():
+        for i, b in enumerate(boxes):
+            page = int(b.get("page", 0))
+            if page >= len(sizes):
+                continue
+            out.append(Box(page, b["x0"], b["top"], b["x1"] - b["x0"], b["bottom"] - b["top"],
+                           name, str(b.get("text", "")), (name, i) in hot))
+    return out
+
+
+def _pages(document: Document, settings: Settings, boxes: list[Box]) -> list[PageView]:
+    """The pages with highlighted evidence (the first page when there is none)."""
+    path = document_path(document, settings)
+    if path is None or not is_pdf(path):
+        return []
+    sizes = page_sizes(path, path.stat().st_mtime)
+    wanted = sorted({b.page for b in boxes if b.reason}) or [0]
+    return [PageView(i, *sizes[i]) for i in wanted if i < len(sizes)]
+
+
+def _line_pairs(session: Session, document: Document) -> list[LinePair]:
+    invoice = document.invoice
+    if invoice is None:
+        return []
+    pairs = []
+    for line in invoice.lines:
+        order_line = session.scalar(
+            select(OrderLine).join(Match, Match.order_line_id == OrderLine.id)
+            .where(Match.invoice_line_id == line.id).limit(1))
+        pairs.append(LinePair(line.line_no, _cells(line, ("description", "quantity",
+                                                          "unit_price", "amount")),
+                              None if order_line is None else _cells(
+                                  order_line, ("line_no", "description", "quantity",
+                                               "unit_price"))))
+    return pairs
+
+
+def _cells(row: object, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in names}
+
+
+def _fields(document: Document, hot: list[str]) -> list[tuple[str, str | None, bool]]:
+    if document.invoice is None:
+        return []
+    invoice = to_domain(document.invoice)
+    shown = [(name, invoice.get(name)) for name in SHOWN_FIELDS]
+    return [(name, None if value is None else str(value), name in hot) for name, value in shown]
+
+
+def _refusal(session: Session, item: ReviewItem, user: User, matrix: ApprovalMatrix) -> str | None:
+    try:
+        approvals.check_can_approve(session, item, user, matrix)
+    except ApprovalRefused as err:
+        return err.message
+    return None
+
+
+def item_view(session: Session, item_id: int, user: User, settings: Settings,
+              matrix: ApprovalMatrix) -> ItemView | None:
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        return None
+    document = session.get_one(Document, item.document_id)
+    hot = reason_fields(item)
+    boxes = _boxes(document, settings, hot)
+    reasons = [{**p, "plain": describe(str(p["code"]))} for p in item.reasons or []]
+    lines = _line_pairs(session, document)
+    return ItemView(
+        item=item, document=document, fields=_fields(document, hot), reasons=reasons,
+        pages=_pages(document, settings, boxes), boxes=boxes,
+        lines=lines, order_number=_order_number(session, document),
+        history=approvals.history(session, item.id),
+        approvers=approvals.approvers(session, item.id),
+        role=approvals.effective_role(session, item, matrix),
+        amount=approvals.item_amount(session, item),
+        refusal=_refusal(session, item, user, matrix),
+        editable=list(EDITABLE) + [f"lines[{p.index}].{c}" for p in lines
+                                   for c in ("quantity", "unit_price", "amount")])
+
+
+def _order_number(session: Session, document: Document) -> str | None:
+    invoice = document.invoice
+    if invoice is None or invoice.matched_order_id is None:
+        return None
+    return session.get_one(Order, invoice.matched_order_id).order_number

@@ -1,0 +1,241 @@
+"""The pages: login, queue, item (with decisions and corrections), dashboard, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from arflow.db import session_scope
+from arflow.errors import ArflowError
+from models import approvals
+from models.audit import verify_chain
+from models.corrections import correct_field
+from models.db import Document, ReviewItem, User
+from models.users import authenticate, close_session, open_session
+from webapp.app import WebContext, render
+from webapp.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Forbidden,
+    check_csrf,
+    new_token,
+    require_login,
+    set_cookie,
+)
+from webapp.item import item_view
+from webapp.pages import document_path, is_pdf, page_png
+from webapp.queue import SORTS, STATUSES, QueueFilter, apply, load_rows, reason_counts
+from webapp.stats import dashboard
+
+router = APIRouter()
+Action = Callable[[Session, User, int, WebContext], None]
+
+
+def _ctx(request: Request) -> WebContext:
+    ctx: WebContext = request.app.state.ctx
+    return ctx
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/queue", error: str = "") -> Response:
+    ctx, token = _ctx(request), new_token()
+    response = render(ctx, request, "login.html", {"csrf": token, "next": _safe(next),
+                                                   "error": error, "user": None})
+    set_cookie(response, LOGIN_CSRF_COOKIE, token, secure=ctx.secure_cookies, max_age=3600)
+    return response
+
+
+def _safe(target: str) -> str:
+    """Only local paths after login (no open redirect)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/queue"
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_login, request, form)
+
+
+def _login(request: Request, form: Any) -> Response:
+    ctx = _ctx(request)
+    check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf"))
+    with session_scope(ctx.engine) as session:
+        user = authenticate(session, str(form.get("username", "")),
+                            str(form.get("password", "")))
+        token = open_session(session, user) if user is not None else None
+    if token is None:
+        return RedirectResponse("/login?error=1", status_code=303)
+    response = RedirectResponse(_safe(str(form.get("next", "/queue"))), status_code=303)
+    set_cookie(response, SESSION_COOKIE, token, secure=ctx.secure_cookies)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_logout, request, form)
+
+
+def _logout(request: Request, form: Any) -> Response:
+    ctx = _ctx(request)
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session)
+        check_csrf(logged.csrf_token, form.get("csrf"))
+        close_session(session, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    with session_scope(_ctx(request).engine) as session:
+        require_login(request, session)
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request) -> Response:
+    ctx = _ctx(request)
+    names = {f.name for f in fields(QueueFilter)} - {"desc"}
+    values = {k: v for k, v in request.query_params.items() if k in names}
+    flt = QueueFilter(**values, desc=request.query_params.get("desc") == "1")
+    if flt.sort not in SORTS or flt.status not in STATUSES:
+        flt = QueueFilter()
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session)
+        rows = load_rows(session, flt.status, ctx.matrix)
+        shown = apply(rows, flt)
+    return render(ctx, request, "queue.html", {
+        "user": logged.user, "csrf": logged.csrf_token, "rows": shown, "total": len(rows),
+        "counts": reason_counts(rows), "flt": flt, "sorts": SORTS, "statuses": STATUSES})
+
+
+@router.get("/items/{item_id}", response_class=HTMLResponse)
+def item_page(request: Request, item_id: int, done: str = "") -> Response:
+    return _item_response(request, item_id, message=done and f"Done: {done}.", status=200)
+
+
+def _item_response(request: Request, item_id: int, *, message: str, status: int,
+                   error: bool = False) -> Response:
+    ctx = _ctx(request)
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session)
+        view = item_view(session, item_id, logged.user, ctx.settings, ctx.matrix)
+        if view is None:
+            return render(ctx, request, "error.html", {"message": "No such review item.",
+                                                       "user": logged.user}, status=404)
+        return render(ctx, request, "item.html", {
+            "user": logged.user, "csrf": logged.csrf_token, "v": view, "message": message,
+            "error": error}, status=status)
+
+
+@router.get("/items/{item_id}/pages/{page}.png")
+def page_image(request: Request, item_id: int, page: int) -> Response:
+    ctx = _ctx(request)
+    with session_scope(ctx.engine) as session:
+        require_login(request, session)
+        item = session.get(ReviewItem, item_id)
+        document = session.get(Document, item.document_id) if item else None
+        path = document_path(document, ctx.settings) if document else None
+    if path is None or not is_pdf(path) or page < 0:
+        return Response("no page image", status_code=404, media_type="text/plain")
+    try:
+        png = page_png(path, path.stat().st_mtime, page)
+    except IndexError:
+        return Response("no such page", status_code=404, media_type="text/plain")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+DECISIONS: dict[str, str] = {"approve": "approved", "reject": "rejected", "hold": "put on hold",
+                             "escalate": "escalated"}
+
+
+@router.post("/items/{item_id}/decide")
+async def decide(request: Request, item_id: int) -> Response:
+    form = await request.form()
+    action, note = str(form.get("action", "")), str(form.get("note", ""))
+    if action not in DECISIONS:
+        raise Forbidden(f"unknown decision {action!r}")
+
+    def run(session: Session, user: User, version: int, ctx: WebContext) -> None:
+        _decision(session, item_id, action=action, note=note, user=user, version=version,
+                  ctx=ctx)
+
+    return await run_in_threadpool(_act, request, item_id, form, DECISIONS[action], run)
+
+
+def _decision(session: Session, item_id: int, *, action: str, note: str, user: User,
+              version: int, ctx: WebContext) -> None:
+    if action == "approve":
+        approvals.approve(session, item_id, user=user, expected_version=version,
+                          matrix=ctx.matrix)
+    elif action == "reject":
+        approvals.reject(session, item_id, user=user, expected_version=version, reason=note,
+                         matrix=ctx.matrix)
+    elif action == "hold":
+        approvals.hold(session, item_id, user=user, expected_version=version, note=note)
+    else:
+        approvals.escalate(session, item_id, user=user, expected_version=version,
+                           matrix=ctx.matrix, note=note)
+
+
+@router.post("/items/{item_id}/correct")
+async def correct(request: Request, item_id: int) -> Response:
+    form = await request.form()
+    name, text = str(form.get("field", "")), str(form.get("value", ""))
+
+    def run(session: Session, user: User, version: int, ctx: WebContext) -> None:
+        correct_field(session, item_id, user=user, expected_version=version, name=name,
+                      text=text, tol=ctx.settings.tolerances)
+
+    done = f"{name} corrected, findings re-checked"
+    return await run_in_threadpool(_act, request, item_id, form, done, run)
+
+
+def _act(request: Request, item_id: int, form: Any, done: str, action: Action) -> Response:
+    """Log-in and CSRF check, then the action in its own transaction. A refusal or a
+    conflict rolls back and shows the item again with the message (403 / 409)."""
+    ctx = _ctx(request)
+    try:
+        version = int(str(form.get("version", "")))
+    except ValueError:
+        version = -1
+    try:
+        with session_scope(ctx.engine) as session:
+            logged = require_login(request, session)
+            check_csrf(logged.csrf_token, form.get("csrf"))
+            action(session, logged.user, version, ctx)
+    except approvals.ApprovalRefused as err:
+        return _item_response(request, item_id, message=err.message, status=403, error=True)
+    except ArflowError as err:
+        status = 409 if err.code == "REVIEW_CONFLICT" else 400
+        return _item_response(request, item_id, message=err.message, status=status, error=True)
+    return RedirectResponse(f"/items/{item_id}?done={done}", status_code=303)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(request: Request) -> Response:
+    ctx = _ctx(request)
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session)
+        board = dashboard(session, ctx.matrix)
+    return render(ctx, request, "dashboard.html", {"user": logged.user,
+                                                   "csrf": logged.csrf_token, "board": board})
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request) -> Response:
+    ctx = _ctx(request)
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session, roles=("finance_lead",))
+        broken = verify_chain(session)
+    return render(ctx, request, "audit.html", {"user": logged.user, "csrf": logged.csrf_token,
+                                               "broken": broken})
