@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from defusedxml.ElementTree import fromstring  # noqa: E402
 
+from bench.corpus import corpus_dir  # noqa: E402
 from extractors.einvoice import (  # noqa: E402
     check_against_text,
     extract_embedded_xml,
@@ -57,7 +58,7 @@ from extractors.einvoice import (  # noqa: E402
 from extractors.qr import SwissQrBill, decode_file, parse_payload  # noqa: E402
 from models.domain import Invoice  # noqa: E402
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = corpus_dir()
 EINVOICE_DIRS = (
     "zugferd-corpus",
     "mustangproject",

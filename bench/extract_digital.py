@@ -34,11 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from arflow.settings import Settings, load_settings  # noqa: E402
+from bench.corpus import corpus_dir  # noqa: E402
 from extractors.api import extract_file  # noqa: E402
 from extractors.digital import PDF_ENGINES, read_pdf  # noqa: E402
 from models.domain import Invoice, InvoiceLine  # noqa: E402
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = corpus_dir()
 HEADER = (
     "invoice_number", "issue_date", "due_date", "currency", "order_number", "subtotal",
     "tax_total", "total", "iban", "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id",
