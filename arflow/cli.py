@@ -126,12 +126,18 @@ _DIR = click.argument("inbox", type=click.Path(exists=True, file_okay=False, pat
 @cli.command()
 @_DIR
 @_STABLE
-def poll(inbox: Path, stable_delay: float) -> None:
+@click.option("--processes", type=int, default=1, show_default=True,
+              help="Worker processes for this pass (CPU-heavy documents such as scans).")
+def poll(inbox: Path, stable_delay: float, processes: int) -> None:
     """One pass over the drop folder INBOX: take complete files, archive or quarantine them."""
-    from ingest.dropfolder import poll_once
+    from ingest.dropfolder import poll_once, stable_files
+    from ingest.parallel import take_in_processes
 
     ctx, folder = _drop_folder(inbox, stable_delay)
-    summary = poll_once(ctx, folder)
+    if processes > 1:
+        summary = take_in_processes(ctx.settings, folder, stable_files(folder), processes)
+    else:
+        summary = poll_once(ctx, folder)
     click.echo(f"taken {summary.taken}: {summary.outcomes}; busy elsewhere: {summary.busy}")
     for error in summary.errors:
         click.echo(f"left in place: {error}", err=True)

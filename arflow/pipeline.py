@@ -10,7 +10,7 @@ import multiprocessing
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -65,8 +65,9 @@ def extract_all(
     if workers == 1:
         return [_tick(_extract_one(f.path, settings), on_done) for f in files]
     context = multiprocessing.get_context("forkserver")
+    per_process = replace(settings, workers=1)  # one OCR page at a time in each process
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_extract_one, f.path, settings) for f in files]
+        futures = [pool.submit(_extract_one, f.path, per_process) for f in files]
         return [_tick(fut.result(), on_done) for fut in futures]
 
 

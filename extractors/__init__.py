@@ -8,8 +8,10 @@ from extractors.fields import FieldResult, extract_fields
 def _register_builtin() -> None:
     """Plug the built-in non-digital extractors into the registry (late: they import api)."""
     from extractors.einvoice.extractor import register as register_einvoice  # noqa: PLC0415
+    from extractors.ocr.extractor import register as register_ocr  # noqa: PLC0415
 
-    register_einvoice()
+    register_einvoice()  # first: a hybrid PDF's XML wins over its text and images
+    register_ocr()
 
 
 _register_builtin()

@@ -82,6 +82,9 @@ class PassSummary:
         return sum(self.outcomes.values())
 
 
+RESUMED = "resumed"  # a pass outcome: only a committed file's pending move was finished
+
+
 @dataclass(frozen=True)
 class MovePlan:
     row_id: int
@@ -89,6 +92,12 @@ class MovePlan:
     target: Path
     outcome: str
     reasons: list[object] | None
+    resumed: bool = False  # the row existed: this call only finishes the move
+
+    @classmethod
+    def of(cls, row: db.DropFile, *, resumed: bool) -> MovePlan:
+        return cls(row.id, Path(row.original_path), Path(row.target_path), row.outcome,
+                   row.reasons, resumed)
 
 
 def take_file(ctx: IngestContext, folder: DropFolder, path: Path) -> str | None:
@@ -101,15 +110,17 @@ def take_file(ctx: IngestContext, folder: DropFolder, path: Path) -> str | None:
     if plan is None:
         return None
     carry_out(ctx, plan)
-    return plan.outcome
+    return RESUMED if plan.resumed else plan.outcome
 
 
 def _plan(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePlan | None:
     with documents.locked(ctx, file) as (session, document):
         if document is None or not file.path.exists():
             return None
-        row = ledger.pending_move(session, file) or _decide(ctx, folder, session, document, file)
-        return MovePlan(row.id, file.path, Path(row.target_path), row.outcome, row.reasons)
+        row = ledger.pending_move(session, file)
+        if row is not None:
+            return MovePlan.of(row, resumed=True)
+        return MovePlan.of(_decide(ctx, folder, session, document, file), resumed=False)
 
 
 def is_eml(path: Path) -> bool:
@@ -122,12 +133,13 @@ def _plan_eml(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePl
     with session_scope(ctx.engine) as session:
         row = ledger.pending_move(session, file)
         duplicate = row is None and ledger.taken_before(session, file.sha256)
-    if row is None:
-        outcome, reasons = (DropOutcome.DUPLICATE, None) if duplicate else _read_eml(ctx, file)
-        with session_scope(ctx.engine) as session:
-            row = ledger.record(session, file, outcome, document_id=None,
-                                target=folder.target_for(file, outcome), reasons=reasons)
-    return MovePlan(row.id, file.path, Path(row.target_path), row.outcome, row.reasons)
+    if row is not None:
+        return MovePlan.of(row, resumed=True)
+    outcome, reasons = (DropOutcome.DUPLICATE, None) if duplicate else _read_eml(ctx, file)
+    with session_scope(ctx.engine) as session:
+        row = ledger.record(session, file, outcome, document_id=None,
+                            target=folder.target_for(file, outcome), reasons=reasons)
+        return MovePlan.of(row, resumed=False)
 
 
 def _read_eml(ctx: IngestContext, file: InboxFile) -> tuple[DropOutcome, list[Any] | None]:
@@ -179,9 +191,13 @@ def take_all(ctx: IngestContext, folder: DropFolder, paths: list[Path],
     return summary
 
 
-def poll_once(ctx: IngestContext, folder: DropFolder, max_wait: float | None = None) -> PassSummary:
-    """One pass: wait (at most `max_wait`) for files to be stable, then take them."""
+def stable_files(folder: DropFolder, max_wait: float | None = None) -> list[Path]:
+    """Wait (at most `max_wait`, default 3 × the delay + 1 s) for files to be stable."""
     tracker = StabilityTracker(delay=folder.stable_delay)
     wait = folder.stable_delay * 3 + 1 if max_wait is None else max_wait
-    stable = wait_for_stable(tracker, folder.candidates, max_wait=wait)
-    return take_all(ctx, folder, stable, tracker)
+    return wait_for_stable(tracker, folder.candidates, max_wait=wait)
+
+
+def poll_once(ctx: IngestContext, folder: DropFolder, max_wait: float | None = None) -> PassSummary:
+    """One pass: wait for files to be stable, then take them."""
+    return take_all(ctx, folder, stable_files(folder, max_wait))

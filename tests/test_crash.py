@@ -67,7 +67,7 @@ def _moved(home: Path) -> list[Path]:
 
 def _kill_midway(tmp: Path, rng: random.Random) -> int:
     """Start a poll and SIGKILL it once a random number of files has been moved."""
-    threshold = rng.randint(1, GOOD // 2)
+    threshold = len(_moved(tmp / "home")) + rng.randint(1, GOOD // 3)
     proc = _poll(tmp)
     deadline = time.monotonic() + 60
     while len(_moved(tmp / "home")) < threshold and proc.poll() is None:
@@ -109,8 +109,9 @@ def test_sigkill_mid_batch_then_rerun_takes_every_file_exactly_once(
 ) -> None:
     rng = random.Random(seed)
     dropped = _drop(tmp_path, seed)
-    before = _kill_midway(tmp_path, rng)
-    assert 0 < before < len(dropped), "the kill must land mid-batch"
+    for _ in range(2):  # two kills at random points, then a run to the end
+        moved = _kill_midway(tmp_path, rng)
+        assert 0 < moved < len(dropped), "the kill must land mid-batch"
     rerun = _poll(tmp_path)
     output, _ = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, output.decode()

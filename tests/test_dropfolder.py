@@ -119,7 +119,7 @@ def test_a_crash_between_commit_and_move_only_moves_on_restart(
     plan = dropfolder._plan(ctx, folder, fingerprint(path))  # committed, then "crash"
     assert plan is not None and path.exists() and _count(ctx, db.Invoice) == 1
     summary = poll_once(ctx, folder)
-    assert summary.outcomes == {"processed": 1}  # the recorded outcome, finished
+    assert summary.outcomes == {"resumed": 1}  # only the move was left to do
     assert not path.exists() and plan.target.is_file()
     assert _count(ctx, db.DropFile) == 1 and _count(ctx, db.Invoice) == 1
     with session_scope(ctx.engine) as session:
@@ -189,3 +189,21 @@ def test_an_unexpected_error_leaves_that_file_in_place_and_the_others_go_on(
     assert [p.name for p in inbox.iterdir()] == ["poison.pdf"]
     assert poll_once(ctx, folder).outcomes == {"processed": 1}  # fixed: taken on the next pass
     assert _count(ctx, db.Invoice) == 2
+
+
+def test_one_pass_over_two_processes_takes_each_file_once(
+    settings: Settings, inbox: Path, pdfs: list[Path]
+) -> None:
+    from ingest.parallel import take_in_processes
+
+    for pdf in pdfs:
+        shutil.copy(pdf, inbox / pdf.name)
+        shutil.copy(pdf, inbox / f"copy-{pdf.name}")
+    ctx, folder = _ctx_folder(settings, inbox)
+    summary = take_in_processes(settings, folder, folder.candidates(), processes=2)
+    assert summary.outcomes["processed"] == 3 and not summary.errors
+    # a copy met while its twin is being processed elsewhere is left for the next pass
+    assert len(list(inbox.iterdir())) == summary.busy == 3 - summary.outcomes.get("duplicate", 0)
+    rest = poll_once(ctx, folder)
+    assert rest.outcomes.get("duplicate", 0) == summary.busy and not list(inbox.iterdir())
+    assert _count(ctx, db.Document) == 3 and _count(ctx, db.DropFile) == 6

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from arflow.errors import DocumentError, ToolError, ToolMissing, ToolTimeout, Un
 from arflow.settings import Settings
 from extractors.ocr import geometry, synthetic, tesseract
 from extractors.ocr.pages import load_pages, ocr_document, pdf_needs_ocr
-from extractors.ocr.preprocess import PreprocessOptions, preprocess
+from extractors.ocr.preprocess import PreprocessOptions, preprocess, uneven_lighting
 from extractors.ocr.textlayer import text_quality
 from models.domain import WordBox
 
@@ -250,3 +251,41 @@ def test_no_tesseract_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert not tesseract.available()
     with pytest.raises(ToolMissing):
         tesseract.image_to_words(FIXTURE)
+
+
+def test_uneven_lighting_is_detected(tmp_path: Path) -> None:
+    pdf = synthetic.write_text_pdf(tmp_path / "l.pdf", [synthetic.invoice_lines(2, items=3)])
+    clean = synthetic.render_pdf_page(pdf, 0, dpi=150)
+    shaded = synthetic.degrade(clean, synthetic.Degradation(shading=0.4))
+    assert not uneven_lighting(clean)
+    assert uneven_lighting(shaded)
+
+
+@needs_tesseract
+def test_ocr_without_cleanup_still_returns_words(tmp_path: Path, settings: Settings) -> None:
+    pdf = synthetic.write_text_pdf(tmp_path / "c.pdf", [["Importe total 1.234,56 EUR"]])
+    path = _save(tmp_path, "clean.png", synthetic.render_pdf_page(pdf, 0, 300)[100:400, 100:1400])
+    pages = ocr_document(path, settings, clean=None)
+    assert [w.text for w in pages[0]] == ["Importe", "total", "1.234,56", "EUR"]
+
+
+def test_pages_run_in_parallel_and_come_back_in_order(
+        fake_tesseract: Path, tmp_path: Path, settings: Settings) -> None:
+    """Each stand-in OCR sleeps 0.4 s (no CPU), so the wall time shows the concurrency even
+    on a busy machine; the word it prints is its page's folder name (page-0, page-1 ...)."""
+    header = "\\t".join(["level", "page_num", "block_num", "par_num", "line_num", "word_num",
+                        "left", "top", "width", "height", "conf", "text"])
+    _script(fake_tesseract, 'sleep 0.4; d=$(basename "$(dirname "$1")")\n'
+            f'printf "{header}\\n5\\t1\\t1\\t1\\t1\\t1\\t30\\t30\\t60\\t20\\t90\\t%s\\n" "$d"')
+    tiff = tmp_path / "four.tiff"
+    frames = [Image.new("L", (200, 100), 255) for _ in range(4)]
+    frames[0].save(tiff, save_all=True, append_images=frames[1:], dpi=(300, 300))
+    plain = dataclasses.replace(settings, ocr_lang="eng")
+    timings = {}
+    for workers in (1, 2):
+        start = time.perf_counter()
+        pages = ocr_document(tiff, dataclasses.replace(plain, workers=workers), clean=None)
+        timings[workers] = time.perf_counter() - start
+        assert [[w.text for w in page] for page in pages] == [[f"page-{i}"] for i in range(4)]
+    assert timings[1] >= 1.6
+    assert timings[2] < 0.75 * timings[1]

@@ -24,9 +24,6 @@ from bench.scenario_accuracy import (
 from generator.plants import SUPPORTED
 
 SEED, INVOICES, PER_KIND = 421, 78, 2  # 30 planted (15 kinds × 2), 48 clean (62 %)
-# Planted kinds the pipeline cannot catch today because extraction drops the evidence; each has
-# a strict xfail below, so fixing the extractor turns it into a failure that says "remove me".
-EXTRACTION_GAPS: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -52,21 +49,8 @@ def test_every_planted_error_is_caught_with_its_reason(
     outcome: tuple[dict[str, Any], Score],
 ) -> None:
     _, result = outcome
-    missed = {k: v for k, v in result.planted.items() if v[0] < v[1] and k not in EXTRACTION_GAPS}
+    missed = {k: v for k, v in result.planted.items() if v[0] < v[1]}
     assert missed == {}, result.misses
-
-
-
-def test_invalid_iban_is_caught(outcome: tuple[dict[str, Any], Score]) -> None:
-    _, result = outcome
-    caught, planted = result.planted["INVALID_IBAN"]
-    assert caught == planted
-
-
-def test_missing_invoice_number_is_caught(outcome: tuple[dict[str, Any], Score]) -> None:
-    _, result = outcome
-    caught, planted = result.planted["MISSING_FIELD"]
-    assert caught == planted
 
 
 def test_clean_invoices_flow_straight_through(outcome: tuple[dict[str, Any], Score]) -> None:

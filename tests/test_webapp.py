@@ -134,6 +134,11 @@ def test_queue_filters_sorts_and_counts(client: TestClient) -> None:
     assert by_amount.index("004_informatica") < by_amount.index("001_ferreteria")
     nobody = client.get("/queue", params={"counterparty": "no such company"}).text
     assert "Nothing to review here." in nobody
+    assert "Nothing to review here." in client.get("/queue", params={"older_than": "2"}).text
+    ferreteria = client.get("/queue", params={"counterparty": "ferretería", "older_than": "0"})
+    assert ferreteria.text.count('href="/items/') == 2 * 2
+    large = client.get("/queue", params={"min_amount": "1000", "max_amount": "5000"}).text
+    assert large.count('href="/items/') == 2 * 2 and "001_ferreteria" not in large
     assert client.get("/queue").headers["content-security-policy"].startswith("default-src")
 
 

@@ -47,6 +47,7 @@ class QueueFilter:
     counterparty: str = ""
     min_amount: str = ""
     max_amount: str = ""
+    older_than: str = ""  # days
     sort: str = "age"
     desc: bool = False
 
@@ -83,12 +84,14 @@ def _row(item: ReviewItem, doc: tuple[str, str | None, Decimal | None, str | Non
 
 def apply(rows: list[QueueRow], flt: QueueFilter) -> list[QueueRow]:
     low, high = _decimal(flt.min_amount), _decimal(flt.max_amount)
+    age = _decimal(flt.older_than)
     name = flt.counterparty.strip().casefold()
     kept = [r for r in rows
             if (not flt.reason or flt.reason in r.reasons)
             and (not name or name in (r.counterparty or "").casefold())
             and (low is None or (r.amount is not None and r.amount >= low))
-            and (high is None or (r.amount is not None and r.amount <= high))]
+            and (high is None or (r.amount is not None and r.amount <= high))
+            and (age is None or r.age_days >= float(age))]
     return sorted(kept, key=_sort_key(flt.sort), reverse=flt.desc)
 
 

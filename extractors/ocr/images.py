@@ -19,7 +19,6 @@ from extractors.ocr.textlayer import open_pdf
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
 MIN_TRUSTED_DPI = 100   # 72/96 dpi in a photo's metadata is a default, not a measurement
-Image.MAX_IMAGE_PIXELS = 200_000_000  # ~ A0 at 300 dpi; beyond is a decompression bomb
 
 
 @dataclass(frozen=True)
