@@ -54,9 +54,10 @@ Predicate = Callable[[FileProbe], bool]
 _REGISTRY: list[tuple[Predicate, Extractor]] = []
 
 
-def register_extractor(predicate: Predicate, fn: Extractor) -> None:
-    """Add an extractor for files ``predicate`` accepts (checked in registration order)."""
-    _REGISTRY.append((predicate, fn))
+def register_extractor(predicate: Predicate, fn: Extractor, *, first: bool = False) -> None:
+    """Add an extractor for files ``predicate`` accepts (checked in registration order;
+    ``first=True`` puts it before every extractor registered so far)."""
+    _REGISTRY.insert(0 if first else len(_REGISTRY), (predicate, fn))
 
 
 def unregister_extractor(fn: Extractor) -> None:

@@ -23,8 +23,15 @@ from models.domain import REQUIRED_FIELDS, Invoice, InvoiceLine, Problem
 
 EARLIEST_DATE = date(2000, 1, 1)
 MAX_FUTURE = timedelta(days=365)
+
+
+def _gb_vat_valid(tax_id: str) -> bool:
+    """A UK VAT number, only with its GB prefix: bare, any 9 digits pass 1 time in 97."""
+    return tax_id.strip().upper().startswith("GB") and bool(gb_vat.is_valid(tax_id))
+
+
 _TAX_VALIDATORS: tuple[Callable[[str], bool], ...] = (
-    vat.is_valid, gb_vat.is_valid, nif.is_valid, cif.is_valid, nie.is_valid, ein.is_valid,
+    vat.is_valid, _gb_vat_valid, nif.is_valid, cif.is_valid, nie.is_valid, ein.is_valid,
 )
 _HUNDRED = Decimal(100)
 

@@ -1,7 +1,6 @@
-"""The approval matrix and the reviewer's decisions on review items.
+"""The reviewer's decisions on review items: approve, reject, hold, escalate.
 
-Routing: amount bands and reason codes map to roles (the highest wins); above a configurable
-amount two different approvers must sign. Decisions (approve, reject, hold, escalate) lock the
+Routing is `models.approval_matrix`. Decisions (approve, reject, hold, escalate) lock the
 item (`SELECT ... FOR UPDATE` on PostgreSQL, the write lock on SQLite) and check the version
 the reviewer saw, so of two simultaneous decisions exactly one lands; the other gets
 `StorageError(code="REVIEW_CONFLICT")`. Every action appends an audit event.
@@ -10,12 +9,7 @@ Corrections of extracted fields live in `models.corrections`.
 
 from __future__ import annotations
 
-import os
-import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,14 +17,23 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from arflow.db import storage_errors
-from arflow.errors import ArflowError, ConfigError, StorageError
-from arflow.reasons import Reason
+from arflow.errors import ArflowError, StorageError
+from models.approval_matrix import (
+    ApprovalMatrix,
+    Band,
+    load_matrix,
+    needs_two,
+    rank,
+    required_role,
+)
 from models.audit import append_audit, last_hash, verify_chain
 from models.db import AuditEvent, Document, ReviewApproval, ReviewItem, ReviewStatus, User
 from models.domain import DocumentStatus
 from models.types import utcnow
 from models.users import ROLES
 
+__all__ = ["ApprovalMatrix", "ApprovalRefused", "Band", "approve", "check_can_approve",
+           "escalate", "hold", "load_matrix", "needs_two", "rank", "reject", "required_role"]
 DECIDABLE = (ReviewStatus.OPEN, ReviewStatus.ON_HOLD)
 
 
@@ -39,70 +42,6 @@ class ApprovalRefused(ArflowError):
 
     code = "APPROVAL_REFUSED"
     exit_code = 7
-
-
-@dataclass(frozen=True)
-class Band:
-    up_to: Decimal | None  # inclusive upper bound; None: no bound
-    role: str
-
-
-def _default_bands() -> tuple[Band, ...]:
-    return (Band(Decimal(1000), "clerk"), Band(Decimal(10000), "manager"),
-            Band(None, "finance_lead"))
-
-
-@dataclass(frozen=True)
-class ApprovalMatrix:
-    bands: tuple[Band, ...] = field(default_factory=_default_bands)
-    reason_roles: Mapping[str, str] = field(
-        default_factory=lambda: {Reason.BANK_DETAILS_CHANGED: "finance_lead"})
-    two_approvers_above: Decimal | None = Decimal(10000)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ApprovalMatrix:
-        """From `{"bands": [{"up_to": 1000, "role": "clerk"}, ...], "reason_roles": {...},
-        "two_approvers_above": 10000}`; unknown roles fail loudly."""
-        bands = tuple(Band(_amount(b.get("up_to")), str(b["role"])) for b in data["bands"])
-        reasons = {str(k): str(v) for k, v in (data.get("reason_roles") or {}).items()}
-        for role in [b.role for b in bands] + list(reasons.values()):
-            if role not in ROLES:
-                raise ConfigError(f"approval matrix: unknown role {role!r}")
-        return cls(bands=bands, reason_roles=reasons,
-                   two_approvers_above=_amount(data.get("two_approvers_above")))
-
-
-def _amount(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-def load_matrix(env: Mapping[str, str] | None = None) -> ApprovalMatrix:
-    """The matrix from the TOML file named by ARFLOW_APPROVAL_MATRIX, else the default."""
-    path = (os.environ if env is None else env).get("ARFLOW_APPROVAL_MATRIX")
-    if not path:
-        return ApprovalMatrix()
-    try:
-        return ApprovalMatrix.from_dict(tomllib.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ArithmeticError) as err:
-        raise ConfigError(f"approval matrix {path}: {err}") from err
-
-
-def rank(role: str | None) -> int:
-    return ROLES.index(role) if role in ROLES else -1
-
-
-def required_role(matrix: ApprovalMatrix, amount: Decimal | None, codes: Iterable[str]) -> str:
-    """The lowest role allowed to approve; an unknown amount goes to the top band."""
-    band_role = matrix.bands[-1].role
-    if amount is not None:
-        band_role = next(b.role for b in matrix.bands if b.up_to is None or amount <= b.up_to)
-    roles = [band_role] + [matrix.reason_roles[c] for c in codes if c in matrix.reason_roles]
-    return max(roles, key=rank)
-
-
-def needs_two(matrix: ApprovalMatrix, amount: Decimal | None) -> bool:
-    limit = matrix.two_approvers_above
-    return limit is not None and (amount is None or amount > limit)
 
 
 def item_amount(session: Session, item: ReviewItem) -> Decimal | None:

@@ -90,6 +90,7 @@ def _token_hash(token: str) -> str:
 def open_session(session: Session, user: User) -> str:
     """Start a browser session; returns the cookie token (stored only as a hash)."""
     token = secrets.token_urlsafe(32)
+    session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
     session.add(WebSession(token_hash=_token_hash(token), user_id=user.id,
                            csrf_token=secrets.token_urlsafe(32),
                            expires_at=utcnow() + SESSION_TTL))

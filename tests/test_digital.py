@@ -167,7 +167,7 @@ def test_registered_extractor_takes_its_kind(tmp_path: Path) -> None:
     def wants(probe: FileProbe) -> bool:
         return probe.is_pdf and not probe.has_text
 
-    register_extractor(wants, fake_ocr)
+    register_extractor(wants, fake_ocr, first=True)  # ahead of the built-in OCR extractor
     try:
         scan = _bad_inputs(tmp_path)[Reason.OCR_FAILED]
         assert extract_file(scan).kind == DocumentKind.SCANNED

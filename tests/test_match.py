@@ -122,6 +122,14 @@ def test_candidate_search_on_the_received_rest() -> None:
     assert result.problems == []
 
 
+def test_header_only_invoice_of_the_received_rest() -> None:
+    inv = invoice(order=None, lines=[])
+    inv.subtotal, inv.tax_total, inv.total = Decimal("100.00"), Decimal("21.00"), Decimal("121.00")
+    [decision] = evaluate_batch([Candidate("a", inv)], master(), None, TODAY)  # 5 of 10 received
+    assert (decision.status, decision.order_number) == (DocumentStatus.AUTO_APPROVED, "PO-1002")
+    assert [(m.order_line_id, m.quantity) for m in decision.line_matches] == [(20, "5")]
+
+
 def test_partial_invoice_found_by_its_items() -> None:
     inv = invoice(order=None, lines=[("Steel bolts M8", "40", "0.50")])  # 40 of 100, no number
     [decision] = evaluate_batch([Candidate("a", inv)], master(), None, TODAY)

@@ -128,7 +128,7 @@ def test_plausible_dates_at_the_edges() -> None:
     assert Reason.INVALID_DATES not in codes(inv)
 
 
-@pytest.mark.parametrize("tax_id", ["B58378432", "ES12345", "12-34567"])
+@pytest.mark.parametrize("tax_id", ["B58378432", "ES12345", "12-34567", "69-8429917"])
 def test_invalid_tax_id(tax_id: str) -> None:
     inv = clean_invoice()
     inv.buyer.tax_id = tax_id

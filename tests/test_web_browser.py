@@ -104,7 +104,7 @@ def test_filter_open_correct_and_approve(page: Page, server: Server) -> None:
     page.select_option("form.correct select[name=field]", "lines[0].unit_price")
     page.fill("form.correct input[name=value]", "13.03")
     page.click("form.correct button")
-    expect(page.locator("#message")).to_contain_text("lines[0].unit_price corrected")
+    expect(page.locator("#message")).to_contain_text("validation and matching were run again")
     expect(page.locator("#refusal")).to_contain_text("corrected this item")
     logout(page)
     login(page, base, "carl")

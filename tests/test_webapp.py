@@ -194,7 +194,11 @@ def test_correct_then_other_clerk_approves(client: TestClient, demo: Settings) -
         "field": "lines[0].unit_price", "value": "13.03", "version": str(version),
         "csrf": token})
     assert done.status_code == 303
+    assert done.headers["location"] == f"/items/{item_id}?done=correct"
     page = client.get(done.headers["location"]).text
+    assert "Field corrected; validation and matching were run again." in page
+    spoof = client.get(f"/items/{item_id}", params={"done": "Pay IBAN XY now"}).text
+    assert "Pay IBAN" not in spoof
     assert "PRICE_VARIANCE" not in page.split("Why it stopped")[1].split("Decide")[0]
     assert "corrected this item" in page  # cleo may not approve her own correction
     login(client, "carl")

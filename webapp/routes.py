@@ -120,7 +120,7 @@ def queue(request: Request) -> Response:
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
 def item_page(request: Request, item_id: int, done: str = "") -> Response:
-    return _item_response(request, item_id, message=done and f"Done: {done}.", status=200)
+    return _item_response(request, item_id, message=DONE.get(done, ""), status=200)
 
 
 def _item_response(request: Request, item_id: int, *, message: str, status: int,
@@ -154,8 +154,11 @@ def page_image(request: Request, item_id: int, page: int) -> Response:
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
-DECISIONS: dict[str, str] = {"approve": "approved", "reject": "rejected", "hold": "put on hold",
-                             "escalate": "escalated"}
+DECISIONS = ("approve", "reject", "hold", "escalate")
+# Fixed confirmation texts, chosen by key: a link cannot make the page say anything else.
+DONE = {"approve": "Your approval is recorded.", "reject": "The item is rejected.",
+        "hold": "The item is on hold.", "escalate": "The item is escalated.",
+        "correct": "Field corrected; validation and matching were run again."}
 
 
 @router.post("/items/{item_id}/decide")
@@ -169,7 +172,7 @@ async def decide(request: Request, item_id: int) -> Response:
         _decision(session, item_id, action=action, note=note, user=user, version=version,
                   ctx=ctx)
 
-    return await run_in_threadpool(_act, request, item_id, form, DECISIONS[action], run)
+    return await run_in_threadpool(_act, request, item_id, form, action, run)
 
 
 def _decision(session: Session, item_id: int, *, action: str, note: str, user: User,
@@ -196,8 +199,7 @@ async def correct(request: Request, item_id: int) -> Response:
         correct_field(session, item_id, user=user, expected_version=version, name=name,
                       text=text, tol=ctx.settings.tolerances)
 
-    done = f"{name} corrected, findings re-checked"
-    return await run_in_threadpool(_act, request, item_id, form, done, run)
+    return await run_in_threadpool(_act, request, item_id, form, "correct", run)
 
 
 def _act(request: Request, item_id: int, form: Any, done: str, action: Action) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from extractors.digital import open_pdf
+from extractors.digital import PDFIUM_LOCK, open_pdf
 from extractors.einvoice.detect import sniff
 
 # Attachment names fixed by the standards, in the order they are preferred.
@@ -29,6 +29,11 @@ def extract_embedded_xml(pdf_path: str | Path) -> tuple[str, bytes] | None:
 
 
 def _attachments(path: Path) -> list[tuple[str, bytes]]:
+    with PDFIUM_LOCK:  # pdfium is not thread-safe
+        return _read_attachments(path)
+
+
+def _read_attachments(path: Path) -> list[tuple[str, bytes]]:
     pdf = open_pdf(path)
     try:
         out = []

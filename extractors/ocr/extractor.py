@@ -26,6 +26,9 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
         pages = ocr_document(probe.path, settings)
     except ToolError as exc:
         raise DocumentError(f"{probe.path.name}: {exc.message}", code=Reason.OCR_FAILED) from exc
+    if not any(pages):
+        raise DocumentError(f"{probe.path.name}: OCR recognised no text on any page",
+                            code=Reason.OCR_FAILED)
     fields = extract_fields(pages)
     result = ExtractionResult(
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,

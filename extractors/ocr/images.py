@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pypdfium2 as pdfium
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from arflow.errors import DocumentError, DocumentTooLarge, EmptyDocument, UnsupportedFormat
+from extractors.digital import PDFIUM_LOCK
 from extractors.ocr.textlayer import open_pdf
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
@@ -43,20 +45,27 @@ def load_pages(path: Path, *, dpi: int = 300, max_pages: int | None = None) -> I
 
 
 def _pdf_pages(path: Path, dpi: int, max_pages: int | None) -> Iterator[PageImage]:
-    doc = open_pdf(path)
-    try:
+    with PDFIUM_LOCK:  # pdfium is not thread-safe; never hold the lock across a yield
+        doc = open_pdf(path)
         count = len(doc)
+    try:
         _check_count(path, count, max_pages)
         for index in range(count):
-            page = doc[index]
-            try:
-                bitmap = page.render(scale=dpi / 72, grayscale=True)
-                arr = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
-            finally:
-                page.close()
+            with PDFIUM_LOCK:
+                arr = _render(doc, index, dpi)
             yield PageImage(index, arr.reshape(arr.shape[0], arr.shape[1]), float(dpi))
     finally:
-        doc.close()
+        with PDFIUM_LOCK:
+            doc.close()
+
+
+def _render(doc: pdfium.PdfDocument, index: int, dpi: int) -> npt.NDArray[np.uint8]:
+    page = doc[index]
+    try:
+        bitmap = page.render(scale=dpi / 72, grayscale=True)
+        return np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
+    finally:
+        page.close()
 
 
 def _check_count(path: Path, count: int, max_pages: int | None) -> None:

@@ -18,6 +18,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from arflow.errors import DocumentError, EmptyDocument, EncryptedDocument
+from extractors.digital import PDFIUM_LOCK
 
 _ERR_PASSWORD = 4
 MIN_CHARS = 30           # fewer readable characters than this on a page: no usable text layer
@@ -90,7 +91,8 @@ def _image_coverage(page: pdfium.PdfPage) -> float:
 def open_pdf(path: Path) -> pdfium.PdfDocument:
     """Open a PDF with pdfium, raising the arflow error matching the failure."""
     try:
-        return pdfium.PdfDocument(path)
+        with PDFIUM_LOCK:
+            return pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
         if getattr(exc, "err_code", None) == _ERR_PASSWORD:
             raise EncryptedDocument(f"{path.name}: the PDF is password-protected") from exc
@@ -99,7 +101,12 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
 
 def pdf_text_report(path: Path, max_pages: int = 50) -> list[PageText]:
     """Text-layer statistics of the first ``max_pages`` pages."""
-    doc = open_pdf(Path(path))
+    with PDFIUM_LOCK:  # pdfium is not thread-safe
+        return _text_report(Path(path), max_pages)
+
+
+def _text_report(path: Path, max_pages: int) -> list[PageText]:
+    doc = open_pdf(path)
     try:
         if len(doc) == 0:
             raise EmptyDocument(f"{Path(path).name}: the PDF has no pages")

@@ -1,0 +1,95 @@
+"""The approval matrix: which role may approve an item, and when two approvers are needed.
+
+Amount bands and reason codes map to roles (the highest wins); above a configurable amount
+two different approvers must sign. Read from the TOML file named by ARFLOW_APPROVAL_MATRIX:
+
+    two_approvers_above = 10000
+    [[bands]]
+    up_to = 1000
+    role = "clerk"
+    [[bands]]
+    up_to = 10000
+    role = "manager"
+    [[bands]]
+    role = "finance_lead"      # no up_to: everything above
+    [reason_roles]
+    BANK_DETAILS_CHANGED = "finance_lead"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from arflow.errors import ConfigError
+from arflow.reasons import Reason
+from models.users import ROLES
+
+
+@dataclass(frozen=True)
+class Band:
+    up_to: Decimal | None  # inclusive upper bound; None: no bound
+    role: str
+
+
+def _default_bands() -> tuple[Band, ...]:
+    return (Band(Decimal(1000), "clerk"), Band(Decimal(10000), "manager"),
+            Band(None, "finance_lead"))
+
+
+@dataclass(frozen=True)
+class ApprovalMatrix:
+    bands: tuple[Band, ...] = field(default_factory=_default_bands)
+    reason_roles: Mapping[str, str] = field(
+        default_factory=lambda: {Reason.BANK_DETAILS_CHANGED: "finance_lead"})
+    two_approvers_above: Decimal | None = Decimal(10000)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ApprovalMatrix:
+        """From `{"bands": [{"up_to": 1000, "role": "clerk"}, ...], "reason_roles": {...},
+        "two_approvers_above": 10000}`; unknown roles fail loudly."""
+        bands = tuple(Band(_amount(b.get("up_to")), str(b["role"])) for b in data["bands"])
+        reasons = {str(k): str(v) for k, v in (data.get("reason_roles") or {}).items()}
+        for role in [b.role for b in bands] + list(reasons.values()):
+            if role not in ROLES:
+                raise ConfigError(f"approval matrix: unknown role {role!r}")
+        return cls(bands=bands, reason_roles=reasons,
+                   two_approvers_above=_amount(data.get("two_approvers_above")))
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def load_matrix(env: Mapping[str, str] | None = None) -> ApprovalMatrix:
+    """The matrix from the TOML file named by ARFLOW_APPROVAL_MATRIX, else the default."""
+    path = (os.environ if env is None else env).get("ARFLOW_APPROVAL_MATRIX")
+    if not path:
+        return ApprovalMatrix()
+    try:
+        return ApprovalMatrix.from_dict(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ArithmeticError) as err:
+        raise ConfigError(f"approval matrix {path}: {err}") from err
+
+
+def rank(role: str | None) -> int:
+    return ROLES.index(role) if role in ROLES else -1
+
+
+def required_role(matrix: ApprovalMatrix, amount: Decimal | None, codes: Iterable[str]) -> str:
+    """The lowest role allowed to approve; an unknown amount goes to the top band."""
+    band_role = matrix.bands[-1].role
+    if amount is not None:
+        band_role = next(b.role for b in matrix.bands if b.up_to is None or amount <= b.up_to)
+    roles = [band_role] + [matrix.reason_roles[c] for c in codes if c in matrix.reason_roles]
+    return max(roles, key=rank)
+
+
+def needs_two(matrix: ApprovalMatrix, amount: Decimal | None) -> bool:
+    limit = matrix.two_approvers_above
+    return limit is not None and (amount is None or amount > limit)
