@@ -9,8 +9,10 @@ export ARFLOW_HOME ?= $(CURDIR)/.arflow
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa
+# the tests also drive a real browser and a real IMAP server
+TEST_APT_PACKAGES := $(APT_PACKAGES) chromium dovecot-imapd openssl
 
-.PHONY: demo test install system-deps lint bench clean
+.PHONY: demo test install install-test system-deps lint bench clean
 
 demo: install
 	$(BIN)/arflow db upgrade
@@ -19,12 +21,15 @@ demo: install
 	$(BIN)/arflow import receipts data/receipts.csv
 	$(BIN)/arflow run --inbox data/invoices
 
-test: install
+test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 install: system-deps $(VENV)/.installed
+
+install-test: $(VENV)/.installed
+	$(MAKE) system-deps APT_PACKAGES="$(TEST_APT_PACKAGES)"
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \

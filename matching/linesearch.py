@@ -64,7 +64,8 @@ def line_candidates(
     party_keys: Sequence[str], frame: pd.DataFrame, wanted: np.ndarray,
 ) -> pd.DataFrame:
     """(inv_pos, order_code) for the wanted invoices: orders of the same counterparty listing
-    every described line of the invoice, dated near it. `frame` is `prepare.lookup_frame`."""
+    every described line of the invoice, dated near it. `frame` is `prepare.lookup_frame`,
+    whose row i is invoice i (its `inv_pos`)."""
     rows = [(pos, i, index.key(party_keys[pos], ln.description))
             for pos in map(int, np.flatnonzero(wanted))
             for i, ln in enumerate(invoices[pos].lines) if norm_name(ln.description)]
