@@ -217,7 +217,8 @@ def _count(ctx: IngestContext, model: type[db.Base]) -> int:
 
 def _ledger(ctx: IngestContext) -> dict[int, str]:
     with session_scope(ctx.engine) as session:
-        return dict(session.execute(select(db.MailMessage.uid, db.MailMessage.outcome)).all())
+        rows = session.execute(select(db.MailMessage.uid, db.MailMessage.outcome)).all()
+        return {uid: outcome for uid, outcome in rows}
 
 
 def test_attachment_names_are_never_paths() -> None:
@@ -269,7 +270,8 @@ def test_starttls_records_oversized_and_malformed_and_skips_them(
     summary = fetch_mailbox(ctx, dovecot.config(user, "starttls"), limits)
     assert summary.outcomes == {"malformed": 1, "oversized": 1, "ingested": 1}
     with session_scope(ctx.engine) as session:
-        errors = dict(session.execute(select(db.MailMessage.uid, db.MailMessage.error)).all())
+        rows = session.execute(select(db.MailMessage.uid, db.MailMessage.error)).all()
+        errors: dict[int, str | None] = {uid: error for uid, error in rows}
     assert "boundary" in (errors[1] or "").lower() and "exceeds" in (errors[2] or "")
     assert fetch_mailbox(ctx, dovecot.config(user, "starttls"), limits).outcomes == {}
 
@@ -334,3 +336,28 @@ def test_imap_settings_come_from_the_environment_and_are_checked() -> None:
         ImapConfig.from_env({k: v for k, v in env.items() if k != "ARFLOW_IMAP_PASSWORD"})
     with pytest.raises(ConfigError, match="SECURITY"):
         ImapConfig.from_env({**env, "ARFLOW_IMAP_SECURITY": "none"})
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_mailbox_flow_reads_the_password_from_a_secret_block(
+    dovecot: Dovecot, settings: Settings, user: str, pdfs: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prefect.blocks.system import Secret
+    from pydantic import SecretStr
+
+    from flows.mailbox import poll_mailbox
+
+    Secret(value=SecretStr(PASSWORD)).save("arflow-imap-test", overwrite=True)
+    for key, value in {"HOST": "127.0.0.1", "PORT": str(dovecot.imaps), "USER": user,
+                       "SECURITY": "tls", "CA_FILE": dovecot.ca_file}.items():
+        monkeypatch.setenv(f"ARFLOW_IMAP_{key}", value)
+    monkeypatch.delenv("ARFLOW_IMAP_PASSWORD", raising=False)
+    monkeypatch.setenv("ARFLOW_HOME", str(settings.home))
+    dovecot.append(user, _mail("inv", ("inv.pdf", pdfs[5].read_bytes())).as_bytes())
+    counts = poll_mailbox(password_block="arflow-imap-test", database_url=settings.database_url)
+    assert counts == {"ingested": 1, "acknowledged": 0}
+    state = poll_mailbox(password_block=None, database_url=settings.database_url,
+                         return_state=True)
+    assert state.is_failed()  # no password anywhere: a ConfigError, not retried
