@@ -37,7 +37,7 @@ def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions |
     """Clean one page image, OCR it and return its words (``page`` numbered from 0)."""
     pagedir = workdir / f"page-{page.index}"
     pagedir.mkdir()
-    image = preprocess(page.image, clean, pagedir) if clean is not None else page.image
+    image = preprocess(page.image, clean, pagedir, page.dpi) if clean is not None else page.image
     if clean is not None and clean.sauvola_if_uneven and uneven_lighting(image):
         opts = dataclasses.replace(opts, thresholding=SAUVOLA)
     path = pagedir / "page.pgm"

@@ -39,11 +39,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from arflow.errors import ToolError
 from extractors.ocr import tesseract
 from extractors.ocr.geometry import SMALL_WIDTH, Image, page_correction, rotate, upside_down
+from extractors.ocr.rules import remove_rules
 
 _MIN_ROTATION_DEG = 0.2   # a smaller skew is not worth a resampling of the page
 _UNEVEN_LEVELS = 55       # paper brightness range (grey levels) that calls for Sauvola
+_DEFAULT_DPI = 300.0      # an image that does not say its resolution
+_BAND = (0.35, 0.6)       # rows (share of the height) OCRed to confirm an upside-down page
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class PreprocessOptions:
     denoise: bool = False
     binarize: bool = False
     sauvola_if_uneven: bool = True   # ask Tesseract for Sauvola thresholding on shaded pages
+    remove_rules: bool = True        # paint out table rules and cell boxes (see ``rules``)
 
 
 def to_gray(img: Image) -> Image:
@@ -117,9 +122,32 @@ def straighten(gray: Image, opts: PreprocessOptions, workdir: Path) -> Image:
         if abs(residual) < _MIN_ROTATION_DEG:
             angle -= residual
         gray = rotate(gray, angle) if angle % 360 else gray
-    if heuristic and upside_down(gray):
+    if heuristic and upside_down(gray) and read_better_turned(gray, workdir):
         gray = rotate(gray, 180.0)
     return gray
+
+
+def read_better_turned(gray: Image, workdir: Path) -> bool:
+    """Confirm the upside-down heuristic, which all-capital receipts fool (9 of 101 SROIE
+    receipts, all upright, scored upside down): OCR the middle band of the page both ways
+    round; the way with more confidently read word characters wins (~0.3 s, only on pages
+    the heuristic flags)."""
+    height = gray.shape[0]
+    band = gray[int(height * _BAND[0]) : int(height * _BAND[1])]
+    return _band_score(rotate(band, 180.0), workdir) > _band_score(band, workdir)
+
+
+def _band_score(band: Image, workdir: Path) -> float:
+    path = workdir / "band.pgm"
+    cv2.imwrite(str(path), band)
+    opts = tesseract.TesseractOptions(lang="eng", psm=6, timeout_s=30.0)
+    try:
+        words = tesseract.words_with_options(path, opts)
+    except ToolError:
+        return 0.0
+    finally:
+        path.unlink(missing_ok=True)
+    return sum(w.conf * sum(c.isalnum() for c in w.text) for w in words if len(w.text) >= 3)
 
 
 def uneven_lighting(gray: Image) -> bool:
@@ -147,13 +175,16 @@ def binarize(gray: Image) -> Image:
 
 
 def preprocess(img: Image, opts: PreprocessOptions | None = None,
-               workdir: Path | None = None) -> Image:
-    """Run the switched-on clean-up steps; returns a grey (or, with ``binarize``, binary) page."""
+               workdir: Path | None = None, dpi: float | None = None) -> Image:
+    """Run the switched-on clean-up steps; returns a grey (or, with ``binarize``, binary) page.
+    ``dpi`` (default 300) sizes the rule removal."""
     opts = opts or PreprocessOptions()
     gray = to_gray(img)
     if opts.remove_border:
         gray = remove_border(gray)
     gray = straighten(gray, opts, workdir or Path("/tmp"))
+    if opts.remove_rules:
+        gray = remove_rules(gray, dpi or _DEFAULT_DPI)
     if opts.denoise:
         gray = denoise(gray)
     if opts.binarize:

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 _TSV_COLUMNS = 12  # level page block par line word left top width height conf text
 _WORD_LEVEL = "5"
+_LINE_LEVEL = "4"
+_MAX_LINE_STRETCH = 2.2  # a line this many times a word's height is not levelled onto it
 OTSU, SAUVOLA = 0, 2
 
 
@@ -116,18 +118,42 @@ def image_to_tsv(image_path: Path, opts: TesseractOptions) -> str:
 
 
 def parse_tsv(tsv: str, *, dpi: int, page: int = 0) -> list[WordBox]:
-    """Words of a Tesseract TSV, boxes converted from pixels to PDF points (x 72 / dpi)."""
+    """Words of a Tesseract TSV, boxes converted from pixels to PDF points (x 72 / dpi).
+
+    A word's box is a glyph box: "a" is shorter than "Total" on the same line, which the
+    layout reads as a change of font size. Each word therefore gets the top and bottom of
+    its Tesseract text line (as a text layer gives every word its font's height), unless the
+    line is much taller than its words (a skewed or merged line).
+    """
     scale = 72.0 / dpi
+    rows = [cols for cols in (r.split("\t") for r in tsv.splitlines()[1:])
+            if len(cols) >= _TSV_COLUMNS]
+    lines = {tuple(c[1:5]): _box(c) for c in rows if c[0] == _LINE_LEVEL}
     words: list[WordBox] = []
-    for row in tsv.splitlines()[1:]:
-        cols = row.split("\t")
-        if len(cols) < _TSV_COLUMNS or cols[0] != _WORD_LEVEL or not cols[11].strip():
+    for cols in rows:
+        if cols[0] != _WORD_LEVEL or not cols[11].strip():
             continue
-        left, top, width, height = (int(c) for c in cols[6:10])
+        left, top, right, bottom = _level(_box(cols), lines.get(tuple(cols[1:5])))
         words.append(WordBox(text=cols[11].strip(), x0=left * scale, top=top * scale,
-                             x1=(left + width) * scale, bottom=(top + height) * scale,
+                             x1=right * scale, bottom=bottom * scale,
                              page=page, conf=max(0.0, float(cols[10])) / 100.0))
     return words
+
+
+def _box(cols: list[str]) -> tuple[int, int, int, int]:
+    left, top, width, height = (int(c) for c in cols[6:10])
+    return left, top, left + width, top + height
+
+
+def _level(word: tuple[int, int, int, int],
+           line: tuple[int, int, int, int] | None) -> tuple[int, int, int, int]:
+    """The word's box stretched to its line's height (see ``parse_tsv``)."""
+    if line is None:
+        return word
+    height = max(word[3] - word[1], 1)
+    if line[3] - line[1] > _MAX_LINE_STRETCH * height:
+        return word
+    return word[0], min(word[1], line[1]), word[2], max(word[3], line[3])
 
 
 def image_to_words(image_path: Path, *, lang: str = "spa+eng", dpi: int = 300, psm: int = 3,
