@@ -193,6 +193,11 @@ class ExtractionResult:
         }
 
 
+def display(value: object) -> str:
+    """A value as text for messages and evidence: decimals in plain notation, ISO dates."""
+    return str(_jsonable(value))
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 
 from arflow.reasons import Reason
-from models.domain import Invoice, Problem
+from models.domain import Invoice, Problem, display
 
 COMPARED_FIELDS = ("invoice_number", "issue_date", "total")
 
@@ -30,11 +29,11 @@ def compare_with_printed(
         problems.append(
             Problem(
                 code=Reason.EINVOICE_MISMATCH,
-                message=f"{name}: the embedded e-invoice says {_show(expected)}, "
-                f"the printed document {_show(found)}",
+                message=f"{name}: the embedded e-invoice says {display(expected)}, "
+                f"the printed document {display(found)}",
                 field=name,
-                expected=_show(expected),
-                found=_show(found),
+                expected=display(expected),
+                found=display(found),
             )
         )
     return problems
@@ -51,10 +50,3 @@ def _same(a: object, b: object, tolerance: Decimal) -> bool:
 def normalize_number(value: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", value).upper()
 
-
-def _show(value: object) -> str:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal
 
 from arflow.reasons import Reason
 from extractors.qr.payloads import EpcQr, QrPayload, SpanishTaxQr, SwissQrBill
-from models.domain import Invoice, Party, Problem
+from models.domain import Invoice, Party, Problem, display
 
 QR_COMPARED = ("invoice_number", "issue_date", "currency", "total", "iban", "seller.tax_id")
 
@@ -90,10 +89,11 @@ def compare_qr(payload: QrPayload, invoice: Invoice) -> list[Problem]:
         problems.append(
             Problem(
                 code=Reason.QR_MISMATCH,
-                message=f"{name}: the QR code says {_show(expected)}, the document {_show(found)}",
+                message=f"{name}: the QR code says {display(expected)}, "
+                f"the document {display(found)}",
                 field=name,
-                expected=_show(expected),
-                found=_show(found),
+                expected=display(expected),
+                found=display(found),
             )
         )
     return problems
@@ -113,10 +113,3 @@ def _same(name: str, qr_value: object, doc_value: object, payload: QrPayload) ->
 def _key(value: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", value).upper()
 
-
-def _show(value: object) -> str:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
