@@ -37,7 +37,7 @@ from arflow.settings import Settings, load_settings  # noqa: E402
 from bench.corpus import corpus_dir  # noqa: E402
 from extractors.api import extract_file  # noqa: E402
 from extractors.digital import PDF_ENGINES, read_pdf  # noqa: E402
-from models.domain import Invoice, InvoiceLine  # noqa: E402
+from models.domain import DocumentKind, Invoice, InvoiceLine  # noqa: E402
 
 CORPUS = corpus_dir()
 HEADER = (
@@ -215,11 +215,15 @@ def _pdfium_text(pdf: Path) -> int:
 
 def bench_speed(name: str, pdfs: list[Path], rounds: int, settings: Settings) -> None:
     engine = settings.pdf_engine
-    pdfs = [p for p in pdfs if extract_file(p, settings).pages > 0]
+    results = {p: extract_file(p, settings) for p in pdfs}
+    digital = [p for p, r in results.items() if r.pages > 0 and r.kind == DocumentKind.DIGITAL]
+    others = sorted(f"{p.name} ({r.kind})" for p, r in results.items() if p not in digital)
+    pdfs = digital
     if not pdfs:
         print(f"[speed] no {name} PDFs: skipped")
         return
-    print(f"[speed] one core, {len(pdfs)} {name} PDFs x {rounds} rounds:")
+    print(f"[speed] one core, {len(pdfs)} digital {name} PDFs x {rounds} rounds"
+          + (f"; left out, not read as digital: {', '.join(others)}" if others else "") + ":")
     _pages_per_second("pdfplumber extract_words (bare)", pdfs, _plumber, rounds)
     _pages_per_second("pypdfium2 text (bare)", pdfs, _pdfium_text, rounds)
     _pages_per_second(f"arflow read_pdf, {engine} (words)", pdfs,

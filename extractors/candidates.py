@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from extractors.dates import parse_date
+from extractors.dates import parse_date, search_date
 from extractors.labels import LabelHit
 from extractors.layout import Line, norm
 from extractors.parse import ISO_CURRENCIES
@@ -53,12 +53,35 @@ def _date_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
 
 
 def _id_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
-    """An identifier, but not a date: under a bare "INVOICE" title the next line may be
-    "Date 21-Mar-2026", and a date is never the document's number."""
+    """An identifier, but not a date nor part of one: under a bare "INVOICE" title the next
+    line may be "Date 21-Mar-2026" or "Fecha 13 de mayo de 2026", and a date (or its year)
+    is never the document's number."""
     found = read_identifier(words)
-    if found is None or _DATE_SHAPED.search(str(found.value)) is None:
+    if found is None or _inside_a_date(found.words[0], _line_of(found.words[0], ctx, words)):
+        return None
+    if _DATE_SHAPED.search(str(found.value)) is None:
         return found
     return None if parse_date(str(found.value)) is not None else found
+
+
+def _line_of(word: WordBox, ctx: DocContext, fallback: list[WordBox]) -> list[WordBox]:
+    """The whole text line ``word`` stands on (a value below a label is read from a region
+    that may cut a date in two: "FACTURA" above "... 16 de marzo de 2026")."""
+    for line in ctx.lines:
+        if any(w is word for w in line.words):
+            return list(line.words)
+    return fallback
+
+
+def _inside_a_date(word: WordBox, words: list[WordBox]) -> bool:
+    """True when ``word`` is part of a date written in words ("13 de mayo de 2026")."""
+    text = " ".join(w.text for w in words)
+    found = search_date(text)
+    index = next((i for i, w in enumerate(words) if w is word), None)
+    if found is None or index is None:
+        return False
+    start = sum(len(w.text) + 1 for w in words[:index])
+    return found[1] <= start < found[2]
 
 
 def _currency_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
