@@ -29,6 +29,8 @@ _DOT_DEC = re.compile(r"\d\.\d{2}(?!\d)|\d,\d{3}\.\d")
 # Label words that mark a Spanish document ("total" is English too: it must not count).
 _SPANISH = frozenset(("factura", "fecha", "iva", "cliente", "importe", "vencimiento", "pedido"))
 _CURRENCY_TOKEN = re.compile(r"^(?:[A-Z]{3}|Rs\.?)$|[€£]")
+# In OCR text only a dollar sign before a number counts (OCR reads many an "S" as "$").
+_DOLLAR_AMOUNT = re.compile(r"(?<![A-Za-z])\$\s?\d")
 _SCALARS = ("invoice_number", "issue_date", "due_date", "order_number", "payment_terms")
 
 
@@ -95,7 +97,8 @@ def _day_first(lines: Sequence[Line], hits: Sequence[LabelHit]) -> bool:
     if day != month:
         return day > month
     spanish = any(h.line.words[h.start].text.lower().rstrip(":.") in _SPANISH for h in hits)
-    us = "$" in text or "USD" in text
+    us = "USD" in text or ("$" in text and (_DOLLAR_AMOUNT.search(text) is not None or any(
+        "$" in w.text for ln in lines for w in ln.words if w.conf >= 1.0)))
     return spanish or not us
 
 
@@ -112,16 +115,33 @@ def _issue_date_fallback(result: FieldResult, ctx: DocContext, skip: set[int]) -
                 return
 
 
+def _order_settled(ctx: DocContext) -> bool:
+    """The document's own evidence fixes the day/month order: unambiguous dates, or a locale
+    that writes day first (euro or pound amounts, Spanish labels) when day-first was chosen."""
+    text = "\n".join(line.text for line in ctx.lines)
+    day, month = numeric_order_votes(text)
+    if day != month:
+        return True
+    european = any(sign in text for sign in ("€", "EUR", "£", "GBP"))
+    return ctx.day_first and european
+
+
 def _check_date_order(result: FieldResult, ctx: DocContext) -> None:
-    """A due date before the issue date under the chosen day/month order: if the other order
-    puts them the right way round, the document uses the other order."""
+    """A due date before the issue date under the chosen day/month order: if both dates are
+    ambiguous and the other order puts them the right way round, the document uses the other
+    order. A planted or real "due before issue" with an unambiguous date stays as printed."""
     inv = result.invoice
     if inv.issue_date is None or inv.due_date is None or inv.due_date >= inv.issue_date:
         return
+    if _order_settled(ctx):
+        return
     issue = read_date(result.evidence["issue_date"], not ctx.day_first)
     due = read_date(result.evidence["due_date"], not ctx.day_first)
-    if issue is not None and due is not None and due.value >= issue.value:
-        inv.issue_date, inv.due_date = issue.value, due.value
+    if issue is None or due is None or due.value < issue.value:
+        return
+    if issue.value == inv.issue_date or due.value == inv.due_date:
+        return  # one date reads the same either way (19/04/2026): the order is settled
+    inv.issue_date, inv.due_date = issue.value, due.value
 
 
 def _best(cands: list[Candidate]) -> Candidate | None:
