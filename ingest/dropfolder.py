@@ -165,12 +165,13 @@ def _decide(ctx: IngestContext, folder: DropFolder, session: Session,
 
 
 def carry_out(ctx: IngestContext, plan: MovePlan) -> None:
-    """After the commit: reason file, move, then stamp the ledger row."""
+    """After the commit: move (never overwriting), reason file beside it, stamp the ledger."""
+    moved = moves.move_file(plan.source, plan.target)
+    target = moved or plan.target
     if plan.outcome == DropOutcome.QUARANTINED:
-        moves.write_reason(plan.target, {"source": str(plan.source), "reasons": plan.reasons})
-    moves.move_file(plan.source, plan.target)
+        moves.write_reason(target, {"source": str(plan.source), "reasons": plan.reasons})
     with session_scope(ctx.engine) as session:
-        ledger.mark_moved(session, plan.row_id)
+        ledger.mark_moved(session, plan.row_id, target)
 
 
 def take_all(ctx: IngestContext, folder: DropFolder, paths: list[Path],

@@ -50,9 +50,12 @@ def record(
     return row
 
 
-def mark_moved(session: Session, row_id: int) -> None:
+def mark_moved(session: Session, row_id: int, target: Path | None = None) -> None:
+    """Stamp the move; `target` records where the file went when the name had to change."""
     row = session.get_one(db.DropFile, row_id)
     row.moved_at = utcnow()
+    if target is not None:
+        row.target_path = str(target)
     session.flush()
 
 

@@ -2,8 +2,10 @@
 
 `archive/YYYY/MM/<name>` for processed files and duplicates, `quarantine/<name>` with a
 `<name>.reason.json` beside it for files that cannot be processed. A move is idempotent: a
-missing source means the move already happened (a restart, or another worker), and a move
-across file systems copies to a temporary name and renames, so the target is never partial.
+missing source means the move already happened (a restart, or another worker). A move never
+overwrites: it links the new name first (exclusive), so a name taken meanwhile gets a
+variant, and across file systems it copies to a temporary name first, so the target is
+never partial.
 """
 
 from __future__ import annotations
@@ -52,28 +54,53 @@ def write_reason(target: Path, payload: dict[str, Any]) -> Path:
     return reason
 
 
-def move_file(source: Path, target: Path) -> bool:
-    """Move `source` to `target`; False when the source is already gone (moved before)."""
+def move_file(source: Path, target: Path) -> Path | None:
+    """Move `source` to `target` without ever overwriting another file: a taken name (two
+    workers archiving different files of the same name at once) gets a `-<n>` variant.
+    Returns where the file went, or None when the source is already gone (moved before)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    for candidate in _variants(target):
+        try:
+            _link(source, candidate)
+        except FileNotFoundError:
+            return None
+        except FileExistsError:
+            if not _same_bytes(source, candidate):
+                continue
+        source.unlink(missing_ok=True)
+        return candidate
+    raise OSError(f"no free name for {target}")  # pragma: no cover - 1000 variants taken
+
+
+def _variants(target: Path, limit: int = 1000) -> list[Path]:
+    stem, suffix = os.path.splitext(target.name)
+    return [target] + [target.with_name(f"{stem}-{n}{suffix}") for n in range(1, limit)]
+
+
+def _link(source: Path, target: Path) -> None:
+    """A new name for `source` at `target`; fails with FileExistsError if `target` exists."""
     try:
-        os.replace(source, target)
-    except FileNotFoundError:
-        return False
+        os.link(source, target)
     except OSError as err:
         if err.errno != errno.EXDEV:
             raise
-        return _copy_then_unlink(source, target)
-    return True
+        _copy_exclusive(source, target)
 
 
-def _copy_then_unlink(source: Path, target: Path) -> bool:
+def _copy_exclusive(source: Path, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.partial")
-    try:
-        shutil.copy2(source, tmp)
-    except FileNotFoundError:
-        return False
+    shutil.copy2(source, tmp)
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(tmp, target)
-    source.unlink(missing_ok=True)
-    return True
+    try:
+        os.link(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b) or (a.stat().st_size == b.stat().st_size
+                                 and a.read_bytes() == b.read_bytes())
+    except FileNotFoundError:
+        return False

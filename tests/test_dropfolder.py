@@ -129,8 +129,14 @@ def test_a_crash_between_commit_and_move_only_moves_on_restart(
 def test_moves_are_idempotent_and_never_overwrite_another_file(tmp_path: Path) -> None:
     source, target = tmp_path / "a.pdf", tmp_path / "out" / "a.pdf"
     source.write_bytes(b"one")
-    assert moves.move_file(source, target) and target.read_bytes() == b"one"
-    assert moves.move_file(source, target) is False  # already moved: nothing happens
+    assert moves.move_file(source, target) == target and target.read_bytes() == b"one"
+    assert moves.move_file(source, target) is None  # already moved: nothing happens
+    other = tmp_path / "b" / "a.pdf"  # another file of the same name, same target chosen
+    other.parent.mkdir()
+    other.write_bytes(b"other bytes")
+    went = moves.move_file(other, target)
+    assert went == target.with_name("a-1.pdf") and went.read_bytes() == b"other bytes"
+    assert target.read_bytes() == b"one" and not other.exists()
     taken = moves.free_name(target.parent, "a.pdf", "abc")
     assert taken.name == "a.abc.pdf"
     taken.write_bytes(b"two")
