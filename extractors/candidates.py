@@ -26,6 +26,7 @@ from models.domain import WordBox
 AMOUNT_FIELDS = ("subtotal", "tax_total", "total")
 _BELOW_FACTOR = 0.85  # a value under its label is a little less sure than one beside it
 _QUALIFIED = 0.7  # a label followed by unknown words before its value
+_CENTS = re.compile(r"\d[.,]\d{2}(?!\d)")
 _DATE_SHAPED = re.compile(r"[/.\-]|[A-Za-z]{3}")  # separators or a month name: not 20260214
 
 
@@ -97,8 +98,12 @@ def _text_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
 
 
 def _amount_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
+    """The last amount after the label; the last one with cents if there is one ("Total
+    5.50 4": an OCR speck after the amount, "Total Qty 4 ... 91.16")."""
     amounts = read_amounts(words, ctx.mark)
-    return amounts[-1] if amounts else None
+    with_cents = [a for a in amounts if any(_CENTS.search(w.text) for w in a.words)]
+    chosen = with_cents or amounts
+    return chosen[-1] if chosen else None
 
 
 READERS: dict[str, Reader] = {
@@ -112,6 +117,8 @@ READERS: dict[str, Reader] = {
     "subtotal": _amount_reader,
     "tax_total": _amount_reader,
     "total": _amount_reader,
+    "cash": _amount_reader,
+    "change": _amount_reader,
 }
 
 

@@ -29,7 +29,10 @@ MONTHS: dict[str, int] = {
 }
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 
-_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,4})([./-])(\d{1,2})\2(\d{2,4})(?![\d/-]|\.\d)")
+# A date may run straight into a time ("01/05/2016-13:19:16" on a till receipt).
+_NUMERIC = re.compile(
+    r"(?<![\d/.-])(\d{1,4})([./-])(\d{1,2})\2(\d{2,4})(?![\d/]|-(?!\d{1,2}:)|\.\d)"
+)
 _DAY_MONTH_YEAR = re.compile(
     rf"(?<![\w])(\d{{1,2}})(?:st|nd|rd|th|º|°)?\.?[\s/-]*(?:de\s+)?({_MONTH_ALT})\.?,?[\s/-]*"
     rf"(?:de[l]?\s+)?(\d{{4}}|\d{{2}})(?!\d)",

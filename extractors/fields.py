@@ -20,6 +20,7 @@ from extractors.labels import LabelHit, find_labels
 from extractors.layout import Line, build_lines
 from extractors.party_fields import read_parties
 from extractors.table_rows import read_table
+from extractors.terms import find_payment_terms
 from extractors.totals import amount_confidence, choose_totals
 from extractors.values import read_amounts, read_currency, read_date, read_iban
 from models.domain import Invoice, InvoiceLine, WordBox
@@ -29,8 +30,9 @@ _DOT_DEC = re.compile(r"\d\.\d{2}(?!\d)|\d,\d{3}\.\d")
 # Label words that mark a Spanish document ("total" is English too: it must not count).
 _SPANISH = frozenset(("factura", "fecha", "iva", "cliente", "importe", "vencimiento", "pedido"))
 _CURRENCY_TOKEN = re.compile(r"^(?:[A-Z]{3}|Rs\.?)$|[€£]")
-# In OCR text only a dollar sign before a number counts (OCR reads many an "S" as "$").
-_DOLLAR_AMOUNT = re.compile(r"(?<![A-Za-z])\$\s?\d")
+# In OCR text only a dollar sign before a money amount counts ("$12.50"): OCR reads many an
+# "S" as "$" ("4 $6", "€$00010702").
+_DOLLAR_AMOUNT = re.compile(r"(?<![\w€$])\$\d{1,3}(?:,\d{3})*\.\d{2}(?!\d)")
 _SCALARS = ("invoice_number", "issue_date", "due_date", "order_number", "payment_terms")
 
 
@@ -64,6 +66,7 @@ def extract_fields(
     ctx = DocContext(lines, mark, _day_first(lines, hits))
     cands = collect(hits, ctx)
     _scalars(result, cands)
+    _unlabelled_terms(result, lines)
     if result.invoice.issue_date is None:
         _issue_date_fallback(result, ctx, table.used)
     _check_date_order(result, ctx)
@@ -142,6 +145,17 @@ def _check_date_order(result: FieldResult, ctx: DocContext) -> None:
     if issue.value == inv.issue_date or due.value == inv.due_date:
         return  # one date reads the same either way (19/04/2026): the order is settled
     inv.issue_date, inv.due_date = issue.value, due.value
+
+
+def _unlabelled_terms(result: FieldResult, lines: Sequence[Line]) -> None:
+    """Payment terms printed without a label ("Net 30", "Pago a 60 días fecha factura")."""
+    if result.invoice.payment_terms is not None:
+        return
+    for line in lines:
+        found = find_payment_terms([line.text])
+        if found is not None:
+            result.set("payment_terms", found, 0.6, list(line.words))
+            return
 
 
 def _best(cands: list[Candidate]) -> Candidate | None:

@@ -8,13 +8,15 @@ longest match over the following words. spaCy was measured for this and not used
 lines against 11 ms here, plus ~1.0 s to import spaCy and build the pipeline per process,
 and a phrase matcher over a fixed vocabulary adds nothing a dictionary lookup does not do
 (the words are already tokenised by position; no trained model exists here). Positions,
-not token context, carry the signal on invoices.
+not token context, carry the signal on invoices. An OCR word one letter off a vocabulary
+word is read as that word (`fuzzy`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from extractors.fuzzy import Vocabulary
 from extractors.layout import Line, norm
 from models.domain import WordBox
 
@@ -69,6 +71,8 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
         ("montant ht", 1), ("taxable amount", 1), ("total excl. vat", 1), ("total before tax", 1),
         ("amount before tax", 1), ("total ex. tax", 1), ("total ex tax", 1),
         ("total excluding vat", 1), ("total excl. tax", 1),
+        ("total sales (excluding gst)", 1), ("total excl. gst", 1), ("total excluding gst", 1),
+        ("total exclusive of tax", 1),
     ),
     "tax_total": (
         ("iva", 0.9), ("cuota iva", 1), ("total iva", 1), ("importe iva", 1), ("cuota", 0.6),
@@ -76,6 +80,7 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
         ("vat amount", 1), ("total vat", 1), ("tva", 0.8), ("montant tva", 1), ("mwst", 0.8),
         ("ust", 0.7), ("umsatzsteuer", 0.9), ("steuerbetrag", 0.9), ("mwst.-betrag", 1),
         ("total tva", 1), ("montant de la tva", 1), ("btw", 0.7), ("impuestos", 0.9), ("igic", 0.9),
+        ("gst", 0.8), ("total gst", 1), ("gst amount", 1), ("sst", 0.8),
     ),
     "total": (
         ("total", 0.8), ("total factura", 1), ("importe total", 1), ("total a pagar", 1),
@@ -91,6 +96,24 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
         ("total in", 1), ("amount paid", 0.6), ("summe", 0.7), ("endsumme", 1),
         ("total amount paid", 0.9), ("total incl. vat", 1), ("total incl. tax", 1),
         ("total (incl. vat)", 1), ("total con iva", 1), ("total iva incluido", 1),
+        # receipts
+        ("total payable", 1), ("total after rounding", 1), ("rounded total", 1),
+        ("total rounded", 1), ("nett total", 1), ("total incl. gst", 1), ("total (incl gst)", 1),
+        ("total inclusive gst", 1), ("total incl gst", 1), ("total sales (inclusive of gst)", 1),
+        ("total sales inclusive gst", 1), ("total sales (incl gst)", 1), ("total sales", 0.9),
+        ("total amount payable", 1), ("amount payable", 1), ("net amount payable", 1),
+        ("total (rm)", 1), ("total rm", 1), ("grand total (rm)", 1), ("total amount (rm)", 1),
+    ),
+    # Receipts: what the customer handed over and got back (cash - change = total)
+    "cash": (("cash", 1), ("cash received", 1), ("cash tendered", 1), ("tunai", 1),
+             ("cash paid", 1)),
+    "change": (("change", 1), ("change due", 1), ("baki", 1), ("cash change", 1)),
+    # "Total qty: 4" and the like: counts, not money (a label here keeps "total" away)
+    "count": (
+        ("total qty", 1), ("total quantity", 1), ("total items", 1), ("total item", 1),
+        ("total qty.", 1), ("total savings", 1), ("total discount", 1), ("item(s)", 1),
+        ("qty(s)", 1), ("total no. of items", 1), ("no. of items", 1), ("total pieces", 1),
+        ("total rounding", 1), ("rounding", 1), ("rounding adj", 1), ("rounding adjustment", 1),
     ),
     "iban": (("iban", 1), ("iban no", 1), ("cuenta", 0.5), ("account", 0.4), ("bank account", 0.6)),
     "payment_terms": (
@@ -124,6 +147,8 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
         ("tax id", 1), ("ein", 1), ("ust-id", 1), ("ustid", 1), ("ust-idnr", 1),
         ("btw", 0.7), ("tva", 0.7), ("vat#", 1), ("nif-iva", 1), ("no tva", 1),
         ("tax number", 1), ("tva intracommunautaire", 1), ("fein", 1), ("abn", 0.8),
+        ("gst id", 1), ("gst id no", 1), ("gst no", 1), ("gst reg no", 1), ("gst reg", 1),
+        ("gst registration no", 1), ("gst reg. no", 1),
     ),
 }
 
@@ -165,12 +190,18 @@ def _build_index() -> dict[str, list[tuple[tuple[str, ...], str, float]]]:
 
 
 _INDEX = _build_index()
+# OCR-tolerant matching only for the words of these fields: seller words ("supplier") are
+# too close to ordinary ones ("supplies" on a receipt became a seller label).
+_FUZZY_FIELDS = ("invoice_number", "issue_date", "due_date", "order_number", "subtotal",
+                 "tax_total", "total", "count", "buyer", "cash", "change")
+_WORDS = Vocabulary(norm(tok) for name in _FUZZY_FIELDS for phrase, _ in VOCAB[name]
+                    for tok in phrase.split())
 
 
 def find_labels(line: Line) -> list[LabelHit]:
     """Labels starting at the start of a segment of ``line`` (longest phrase wins)."""
     hits: list[LabelHit] = []
-    tokens = [norm(w.text) for w in line.words]
+    tokens = [norm(w.text) if w.conf >= 1.0 else _WORDS.closest(norm(w.text)) for w in line.words]
     position = 0
     for segment in line.segments:
         start = position

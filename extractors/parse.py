@@ -35,7 +35,8 @@ _SYMBOLS = (
     ("zł", "PLN"), ("Kč", "CZK"), ("₺", "TRY"),
 )
 _WORDS = {"euro": "EUR", "euros": "EUR", "dollar": "USD", "dollars": "USD", "dólares": "USD",
-          "pound": "GBP", "pounds": "GBP", "libras": "GBP", "rs": "INR", "rs.": "INR"}
+          "pound": "GBP", "pounds": "GBP", "libras": "GBP", "rs": "INR", "rs.": "INR",
+          "rm": "MYR"}
 _CODE_RE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
 _WORD_RE = re.compile(r"[a-záéíóú]+\.?", re.IGNORECASE)
 

@@ -1,6 +1,6 @@
 """Seller and buyer: the block under "Bill To"/"Facturar a"/"Cliente" is the buyer; the issuer
 block (a "From"/"Proveedor" block, else the name near the seller's tax ID, else the most
-company-like name at the top of the first page) is the seller."""
+company-like name at the top of the first page, see `seller_guess`) is the seller."""
 
 from __future__ import annotations
 
@@ -10,18 +10,22 @@ from dataclasses import dataclass, field
 
 from extractors.labels import LabelHit, find_labels
 from extractors.layout import Line, Segment, norm
+from extractors.name_repair import repair_name
 from extractors.regions import right_of
 from extractors.values import read_tax_id, text_of
 from models.domain import Party, WordBox
 
 _COMPANY = re.compile(
     r"\b(?:S\.?L\.?U?|S\.?A\.?U?|S\.?C\.?|S\.?Coop|GmbH|AG|Ltd|Limited|Inc|LLC|L\.L\.C|B\.V|N\.V|"
-    r"SAS|SARL|S\.?r\.?l|S\.?p\.?A|Corp|Corporation|Co|PLC|LLP|Pty|KG|OHG|e\.K)\b\.?",
+    r"SAS|SARL|S\.?r\.?l|S\.?p\.?A|Corp|Corporation|Co|PLC|LLP|Pty|KG|OHG|e\.K|"
+    r"Sdn\.?\s?Bhd|Sdn|Bhd|Berhad|S/B|Pte|Pvt)\b\.?",
     re.IGNORECASE,
 )
 _NOT_NAME = re.compile(
     r"@|www\.|https?:|^\+?[\d\s()./-]+$|^tel|^phone|^fax|^[•·*>\-–—]", re.IGNORECASE
 )
+# A company registration number after the name: "... SDN BHD (139386-X)".
+_REGISTRATION = re.compile(r"\s*\(\s*[\w .-]*\d[\w .-]*\)?\s*$")
 _MONEY = re.compile(r"[€$£]\s?\d|\d\s?[€$£]")
 _BLOCK_LINES = 7
 
@@ -88,7 +92,7 @@ def read_block(rows: list[list[WordBox]], strength: float) -> PartyRead:
     """Name = first name-like row; tax ID = first valid (or plausible) ID in the block."""
     out = PartyRead()
     for row in rows:
-        name = _clean_name(row)
+        name = clean_name(row)
         if out.party.name is None and name:
             out.party.name, out.name_words, out.name_score = name, row, strength
             continue
@@ -107,8 +111,8 @@ def _take_tax_id(out: PartyRead, row: list[WordBox]) -> None:
         out.party.tax_id, out.tax_words = read.value, read.words
 
 
-def _clean_name(row: list[WordBox]) -> str | None:
-    text = text_of(row).strip(" ,;:-|")
+def clean_name(row: list[WordBox]) -> str | None:
+    text = name_text(row)
     if len(text) < 2 or _NOT_NAME.search(text) or not any(c.isalpha() for c in text):
         return None
     if sum(c.isdigit() for c in text) > len(text) * 0.2 or _MONEY.search(text):
@@ -118,11 +122,21 @@ def _clean_name(row: list[WordBox]) -> str | None:
     return text
 
 
+def name_text(words: Sequence[WordBox]) -> str:
+    """A name's text, OCR confusions repaired (`name_repair`), without a trailing company
+    registration number."""
+    text = " ".join(repair_name(words)).strip(" ,;:-|")
+    forms = list(_COMPANY.finditer(text))
+    if forms and any(c.isdigit() for c in text[forms[-1].end() :]):
+        text = text[: forms[-1].end()]  # "KING'S CONFECTIONERY S/B 273500-U"
+    return _REGISTRATION.sub("", text) or text
+
+
 def find_labels_text_only(row: list[WordBox]) -> bool:
     """True when the row reads as "label: value" (a field, not a name)."""
     text = text_of(row)
     has_value = ":" in text or any(c.isdigit() for c in text)
-    hits = find_labels(_as_line(row))
+    hits = find_labels(as_line(row))
     return has_value and any(h.strength >= 0.7 and h.field != "seller" for h in hits)
 
 
@@ -130,51 +144,7 @@ def company_score(text: str) -> float:
     return 1.0 if _COMPANY.search(text) else 0.0
 
 
-def guess_seller(
-    lines: Sequence[Line], skip: set[WordBox], skip_lines: set[int], tax_line: Line | None
-) -> PartyRead:
-    """The issuer's name on the first page when no seller label exists (``skip``: words of
-    labels and of the buyer block; ``skip_lines``: table lines)."""
-    first_page = [ln for ln in lines if ln.page == lines[0].page] if lines else []
-    if not first_page:
-        return PartyRead()
-    bottom = max(ln.bottom for ln in first_page)
-    heights = sorted(ln.height for ln in first_page)
-    median = heights[len(heights) // 2]
-    best: tuple[float, list[WordBox]] | None = None
-    for line in first_page:
-        if line.index in skip_lines:
-            continue
-        for segment in line.segments:
-            words = [w for w in segment.words if w not in skip]
-            score = _name_score(words, line, bottom, median, tax_line) if words else 0.0
-            if score > 0 and (best is None or score > best[0]):
-                best = (score, words)
-    out = PartyRead()
-    if best is not None:
-        out.party.name = text_of(best[1]).strip(" ,;:-|")
-        out.name_words, out.name_score = list(best[1]), min(best[0] / 3.0, 0.9)
-    return out
-
-
-def _name_score(
-    words: list[WordBox], line: Line, bottom: float, median: float, tax_line: Line | None
-) -> float:
-    if _clean_name(words) is None or len(words) > 8:
-        return 0.0
-    text = text_of(words)
-    if find_labels(_as_line(words)) and not company_score(text):
-        return 0.0
-    score = 2.0 * company_score(text)
-    score += 1.0 - min(line.top / max(bottom, 1.0), 1.0)
-    score += 0.6 if line.height > median * 1.15 else 0.0
-    if tax_line is not None and tax_line.page == line.page:
-        distance = tax_line.index - line.index
-        score += 1.2 if 0 < distance <= 6 and abs(tax_line.x0 - words[0].x0) < 40 else 0.0
-    return score
-
-
-def _as_line(words: list[WordBox]) -> Line:
+def as_line(words: list[WordBox]) -> Line:
     line = Line(list(words))
     line.segments = [Segment(list(words))]
     return line

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from extractors.labels import LabelHit
 from extractors.layout import Line
-from extractors.parties import PartyRead, block_lines, guess_seller, read_block
+from extractors.parties import PartyRead, block_lines, read_block
 from extractors.regions import below, right_of
+from extractors.seller_guess import guess_seller
 from extractors.values import Read, find_valid_tax_id, read_tax_id
 from models.domain import WordBox
 

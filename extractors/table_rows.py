@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from extractors.layout import Line, norm
+from extractors.line_repair import repair_line
 from extractors.tables import (
     Column,
     Table,
@@ -95,7 +96,9 @@ class TableReader:
             return None
         quantity = parse_quantity(text_of(cells.get("quantity", [])), self.mark)
         rate = parse_rate(text_of(cells.get("tax_rate", [])), self.mark)
-        return InvoiceLine(description, quantity, price, amount, rate)
+        item = InvoiceLine(description, quantity, price, amount, rate)
+        ocr = any(w.conf < 1.0 for words in cells.values() for w in words)
+        return repair_line(item) if ocr else item
 
     def _amount(self, words: list[WordBox] | None) -> Decimal | None:
         found = read_amounts(words or [], self.mark)

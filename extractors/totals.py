@@ -1,8 +1,9 @@
 """Choosing subtotal, tax and total among competing candidates with arithmetic.
 
 Every combination of the strongest candidates (or none) is scored by label strength plus a
-bonus when subtotal + tax = total and when the line items add up to the subtotal (or the
-total). The winner's fields get a confidence raised by the checks they pass.
+bonus when subtotal + tax = total, when the line items add up to the subtotal (or the
+total) and, on receipts, when the total is the cash handed over minus the change. The
+winner's fields get a confidence raised by the checks they pass.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from extractors.candidates import Candidate
+from extractors.line_repair import digit_edits
 from models.domain import InvoiceLine
 
 _CENT = Decimal("0.01")
 _TOP = 5
+_PAID_BONUS = 0.5  # a total that equals cash minus change (receipts)
 
 
 @dataclass(frozen=True)
@@ -31,14 +34,29 @@ class Totals:
 def choose_totals(cands: dict[str, list[Candidate]], lines: Sequence[InvoiceLine]) -> Totals:
     options = [_options(cands.get(name, []), name) for name in ("subtotal", "tax_total", "total")]
     line_sum = _line_sum(lines)
+    paid = _tendered(cands)
     best: tuple[float, Totals] | None = None
     for sub, tax, tot in itertools.product(*options):
         totals = _judge(sub, tax, tot, line_sum)
         score = _score(totals)
+        if paid is not None and tot is not None and tot.value == paid:
+            score += _PAID_BONUS
         if best is None or score > best[0]:
             best = (score, totals)
     assert best is not None
-    return best[1]
+    return _misread_total(best[1], paid)
+
+
+def _misread_total(totals: Totals, paid: Decimal | None) -> Totals:
+    """A total one digit off cash minus change ("185.00" read for 165.00) is a misreading:
+    the arithmetic of the receipt chooses the other reading."""
+    tot = totals.total
+    if paid is None or tot is None or tot.value == paid or totals.consistent:
+        return totals
+    if digit_edits(tot.value, paid) != 1:
+        return totals
+    fixed = Candidate(tot.field, paid, tot.score * 0.9, tot.words, tot.hit)
+    return Totals(totals.subtotal, totals.tax_total, fixed, False, totals.lines_match)
 
 
 def _options(cands: list[Candidate], name: str) -> list[Candidate | None]:
@@ -65,6 +83,16 @@ def _tax_sums(cands: list[Candidate]) -> list[Candidate]:
     words = [w for c in parts for w in c.words]
     score = min(c.score for c in parts) * 0.9
     return [Candidate("tax_total", total, score, words, parts[0].hit)]
+
+
+def _tendered(cands: dict[str, list[Candidate]]) -> Decimal | None:
+    """On a receipt, cash handed over minus change given back: what the total must be."""
+    cash, change = cands.get("cash"), cands.get("change")
+    if not cash or not change:
+        return None
+    best = [max(found, key=lambda c: c.score).value for found in (cash, change)]
+    paid: Decimal = best[0] - best[1]
+    return paid if paid > 0 else None
 
 
 def _line_sum(lines: Sequence[InvoiceLine]) -> Decimal | None:

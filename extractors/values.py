@@ -21,7 +21,7 @@ from models.domain import WordBox
 
 T = TypeVar("T")
 
-_CURRENCY_WORD = re.compile(r"^(?:[€$£¥₹]|[A-Z]{3}|US\$)$")
+_CURRENCY_WORD = re.compile(r"^(?:[€$£¥₹]|[A-Z]{3}|US\$|RM)$")
 _ID_PREFIX = re.compile(r"^(?:n[º°o]\.?|#|no\.|nr\.?|:)+", re.IGNORECASE)
 _ID_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-/.]*[A-Za-z0-9]$|^\d$")
 _PERCENT = re.compile(r"^\(?-?\d+(?:[.,]\d+)?\s?%\)?$")
@@ -55,20 +55,28 @@ def _amount_at(words: Sequence[WordBox], i: int, mark: str | None) -> tuple[int,
     text = words[i].text
     if _PERCENT.match(text) or not any(c.isdigit() for c in text + _next_text(words, i)):
         return 1, None
-    if _CURRENCY_WORD.match(text) and i + 1 < len(words):
-        value = parse_amount(text + " " + words[i + 1].text, mark)
-        if value is not None:
-            return 2, value
-    if i + 1 < len(words) and _is_thousands_tail(words[i], words[i + 1]):
-        value = parse_amount(text + " " + words[i + 1].text, mark)
-        if value is not None:
-            return 2, value
+    pair = _two_word_amount(words, i, mark)
+    if pair is not None:
+        return 2, pair
     if _looks_like_date_or_id(text) or _next_text(words, i) == "%":
         return 1, None
     value = parse_amount(text.rstrip(":"), mark)
     if value is not None and _CURRENCY_WORD.match(_next_text(words, i)):
         return 2, value
     return 1, value
+
+
+def _two_word_amount(words: Sequence[WordBox], i: int, mark: str | None) -> Decimal | None:
+    """An amount written over two words: a currency word and its number, ``1 234,56`` with
+    a narrow gap, or (OCR) ``1. 40`` with a space after the decimal mark."""
+    if i + 1 >= len(words):
+        return None
+    word, following = words[i], words[i + 1]
+    if _CURRENCY_WORD.match(word.text) or _is_thousands_tail(word, following):
+        return parse_amount(word.text + " " + following.text, mark)
+    if _is_split_cents(word, following):
+        return parse_amount(word.text + following.text, mark)
+    return None
 
 
 def _next_text(words: Sequence[WordBox], i: int) -> str:
@@ -85,6 +93,17 @@ def _is_thousands_tail(word: WordBox, following: WordBox) -> bool:
     )
 
 
+def _is_split_cents(word: WordBox, following: WordBox) -> bool:
+    """``1. 40``: OCR put a space after the decimal mark (OCR words only)."""
+    gap = following.x0 - word.x1
+    return (
+        word.conf < 1.0 and _OPEN_DECIMAL.match(word.text) is not None
+        and _CENTS_ONLY.match(following.text) is not None and gap < (word.bottom - word.top)
+    )
+
+
+_OPEN_DECIMAL = re.compile(r"^-?(?:RM)?\d{1,3}(?:,\d{3})*[.,]$")
+_CENTS_ONLY = re.compile(r"^\d{2}$")
 _DATE_OR_ID = re.compile(r"\d[/-]\d{1,2}[/-]\d|[A-Za-z]{2,}\d|\d[A-Za-z]{2,}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -276,3 +277,82 @@ def test_extract_fields_never_raises(words: list[WordBox]) -> None:
     result = extract_fields(pages, page_width=595)
     assert set(result.evidence) <= set(result.confidence)
     assert all(0.0 <= c <= 1.0 for c in result.confidence.values())
+
+
+# --- OCR-read words (conf < 1): tolerant labels, repairs, receipts --------------------------
+
+def ocr_words(rows: Sequence[tuple[float, float, str]], size: float = 9.0) -> list[WordBox]:
+    """Words as OCR gives them: like `page_of`, with a confidence below 1."""
+    return [dataclasses.replace(w, conf=0.9) for x, y, text in rows
+            for w in place(x, y, text, 0, size)]
+
+
+def receipt(total_line: str = "TOFAL INCL. GST@6% RM 30.90") -> list[WordBox]:
+    return ocr_words([
+        (20, 10, "SANYU STATIONERY SHOP"), (20, 22, "NO. 31G, JALAN SETIA INDAH"),
+        (20, 28, "40170 SETIA ALAM"), (20, 34, "GST ID No: 001531760640"),
+        (20, 46, "TAX INVOICE"), (20, 58, "Owned By"),
+        (20, 70, "SANYU SUPPLY SDN BHD (1135772-K)"),
+        (20, 82, "Date: 01/09/2017 10:42"), (20, 100, "Total Qty: 4"),
+        (20, 112, total_line), (20, 124, "CASH RM 50.00"), (20, 136, "CHANGE RM 19.10"),
+        (20, 148, "GST 6% S $ 1.75"),
+    ])
+
+
+def test_receipt_seller_total_and_day_first_date() -> None:
+    inv = extract_fields([receipt()]).invoice
+    assert inv.seller.name == "SANYU STATIONERY SHOP"  # the shop, not "Owned by ... SDN BHD"
+    assert inv.total == Decimal("30.90")  # "TOFAL" one letter off; "Total Qty: 4" is a count
+    assert inv.issue_date == date(2017, 9, 1)  # an OCR "$" before a space is no US dollar
+
+
+def test_receipt_total_prefers_the_amount_with_cents() -> None:
+    inv = extract_fields([receipt("Total After Rounding 5.50 4")]).invoice
+    assert inv.total == Decimal("5.50")
+
+
+def test_ocr_tolerance_stays_off_for_a_text_layer() -> None:
+    words = [dataclasses.replace(w, conf=1.0) for w in receipt()]
+    assert extract_fields([words]).invoice.total != Decimal("30.90")
+
+
+def test_receipt_legal_name_on_two_lines_and_ocr_confusions() -> None:
+    words = ocr_words([(20, 10, "KEDAI UBAT € RUNCIT HONG"), (40, 20, "NING SON. BHD."),
+                       (20, 32, "(717853-F)"), (20, 44, "Lot 5, Jalan Besar")])
+    assert extract_fields([words]).invoice.seller.name == "KEDAI UBAT & RUNCIT HONG NING SDN. BHD."
+    words = ocr_words([(20, 10, "MR. D.1.Y. (M) SDN BHD (860671-D)"), (20, 22, "LOT 1851-A")])
+    assert extract_fields([words]).invoice.seller.name == "MR. D.I.Y. (M) SDN BHD"
+
+
+def test_ocr_line_items_are_repaired_by_arithmetic() -> None:
+    from extractors.line_repair import repair_line
+    from models.domain import InvoiceLine
+
+    def fix(qty: str | None, price: str | None, amount: str) -> tuple[object, ...]:
+        line = InvoiceLine("x", *(Decimal(v) if v else None for v in (qty, price, amount)))
+        out = repair_line(line)
+        return out.quantity, out.unit_price, out.amount
+
+    assert fix("25", "55135", "1383.75") == (Decimal(25), Decimal("55.35"), Decimal("1383.75"))
+    assert fix("9", "175.22", "876.10") == (Decimal(5), Decimal("175.22"), Decimal("876.10"))
+    assert fix(None, "56.45", "1439.48") == (Decimal("25.5"), Decimal("56.45"), Decimal("1439.48"))
+    assert fix("50", None, "5758.50") == (Decimal(50), Decimal("115.17"), Decimal("5758.50"))
+    # a discount (far from any one-figure misreading) is left as printed
+    assert fix("10", "20.00", "150.00") == (Decimal(10), Decimal("20.00"), Decimal("150.00"))
+
+
+def test_date_running_into_a_time() -> None:
+    from extractors.dates import search_date
+
+    assert search_date("01/05/2016-13:19:16-29-NORBAIZURA")[0] == date(2016, 5, 1)  # type: ignore[index]
+    assert search_date("12-05-2026-001") is None
+
+
+def test_receipt_total_misread_by_one_digit_follows_cash_minus_change() -> None:
+    words = receipt("TOTAL RM 185.00")
+    words = [w for w in words if w.text not in ("CASH", "CHANGE")]  # replaced below
+    words += ocr_words([(20, 160, "CASH RM 200.00"), (20, 172, "CHANGE RM 35.00")])
+    assert extract_fields([words]).invoice.total == Decimal("165.00")
+    words = ocr_words([(20, 10, "SHOP"), (20, 30, "TOTAL RM 185.00"), (20, 42, "CASH 200.00"),
+                       (20, 54, "CHANGE 120.00")])
+    assert extract_fields([words]).invoice.total == Decimal("185.00")  # far off: as printed

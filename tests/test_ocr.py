@@ -289,3 +289,68 @@ def test_pages_run_in_parallel_and_come_back_in_order(
         assert [[w.text for w in page] for page in pages] == [[f"page-{i}"] for i in range(4)]
     assert timings[1] >= 1.6
     assert timings[2] < 0.75 * timings[1]
+
+
+# --- OCR accuracy helpers (rules, levelled boxes, specks, receipts) -----------------------
+
+SROIE_IMG = Path("/work/shared/corpus/sroie2019/img")
+
+
+def test_parse_tsv_levels_words_to_their_line_height() -> None:
+    head = ("level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\t"
+            "left\ttop\twidth\theight\tconf\ttext\n")
+    tsv = (head + "4\t1\t1\t1\t1\t0\t100\t100\t400\t40\t-1\t\n"
+           "5\t1\t1\t1\t1\t1\t100\t100\t100\t40\t95\tTotal\n"
+           "5\t1\t1\t1\t1\t2\t210\t112\t20\t22\t95\ta\n"
+           "5\t1\t1\t1\t1\t3\t240\t118\t4\t4\t30\t.\n")
+    total, small, dot = tesseract.parse_tsv(tsv, dpi=72)
+    assert (small.top, small.bottom) == (total.top, total.bottom) == (100, 140)
+    assert (dot.top, dot.bottom) == (118, 122)  # far smaller than its line: left alone
+
+
+def test_drop_specks_removes_a_fragment_inside_a_big_word() -> None:
+    from extractors.ocr.wordfix import drop_specks
+
+    big = WordBox("Ironbridge", 50, 40, 130, 60, conf=0.9)
+    speck = WordBox("-", 96, 48, 99, 50, conf=0.7)
+    beside = WordBox("GmbH", 140, 48, 170, 52, conf=0.9)
+    assert drop_specks([big, speck, beside]) == [big, beside]
+
+
+def test_rule_mask_takes_thin_long_lines_not_text_or_bars() -> None:
+    from extractors.ocr.rules import remove_rules, rule_mask
+
+    page = np.full((900, 1200), 235, np.uint8)
+    cv2.line(page, (100, 300), (1100, 300), 150, 3)   # a light table rule
+    cv2.line(page, (600, 100), (600, 290), 150, 3)    # a cell separator
+    cv2.rectangle(page, (100, 500), (400, 540), 20, -1)  # a filled bar (shaded header)
+    cv2.putText(page, "INVOICE 2026", (100, 700), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 20, 5)
+    mask = rule_mask(page, 300.0)
+    assert mask[300, 300] and mask[200, 600]
+    assert not mask[520, 250] and not mask[680:720, 100:600].any()
+    cleaned = remove_rules(page, 300.0)
+    assert cleaned[300, 300] > 200 and cleaned[520, 250] == 20
+
+
+def test_small_images_without_dpi_are_enlarged() -> None:
+    from extractors.ocr.pages import PageImage, upscale_factor
+
+    options = PreprocessOptions()
+    receipt = PageImage(0, np.zeros((1800, 880), np.uint8), None)
+    assert upscale_factor(receipt, options) == 2
+    assert upscale_factor(dataclasses.replace(receipt, dpi=200.0), options) == 1
+    assert upscale_factor(receipt, None) == 1
+    assert upscale_factor(PageImage(0, np.zeros((3500, 2480), np.uint8), None), options) == 1
+
+
+@needs_tesseract
+@pytest.mark.skipif(not (SROIE_IMG / "X51007339109.jpg").exists(), reason="no SROIE corpus")
+def test_all_capitals_receipt_is_not_turned_over(tmp_path: Path) -> None:
+    """The baseline heuristic scores this upright receipt upside down; OCR settles it."""
+    from extractors.ocr.preprocess import read_better_turned, straighten, to_gray
+
+    page = next(iter(load_pages(SROIE_IMG / "X51007339109.jpg")))
+    level = straighten(to_gray(page.image), PreprocessOptions(orientation="off"), tmp_path)
+    assert geometry.upside_down(level)  # what the heuristic alone would do
+    assert not read_better_turned(level, tmp_path)
+    assert read_better_turned(geometry.rotate(level, 180.0), tmp_path)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 from arflow.errors import ToolError
 from arflow.settings import Settings
@@ -25,6 +26,7 @@ from extractors.ocr.images import IMAGE_SUFFIXES, PageImage, load_pages
 from extractors.ocr.preprocess import PreprocessOptions, preprocess, uneven_lighting
 from extractors.ocr.tesseract import SAUVOLA, TesseractOptions
 from extractors.ocr.textlayer import pdf_needs_ocr
+from extractors.ocr.wordfix import drop_specks
 from models.domain import WordBox
 
 DEFAULT_CLEANUP = PreprocessOptions()
@@ -40,17 +42,31 @@ def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions |
     image = preprocess(page.image, clean, pagedir, page.dpi) if clean is not None else page.image
     if clean is not None and clean.sauvola_if_uneven and uneven_lighting(image):
         opts = dataclasses.replace(opts, thresholding=SAUVOLA)
+    zoom = upscale_factor(page, clean)
+    if zoom > 1:
+        image = np.asarray(cv2.resize(image, None, fx=zoom, fy=zoom,
+                                      interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
     path = pagedir / "page.pgm"
     if not cv2.imwrite(str(path), image):
         raise ToolError(f"page {page.index + 1}: could not write the page image for tesseract")
     if page.dpi is not None:
         opts = dataclasses.replace(opts, dpi=round(page.dpi))
     try:
-        return tesseract.words_with_options(path, opts, page=page.index)
+        tsv = tesseract.image_to_tsv(path, opts)
+        return drop_specks(tesseract.parse_tsv(tsv, dpi=opts.dpi * zoom, page=page.index))
     except ToolError as exc:
         raise type(exc)(f"page {page.index + 1}: {exc.message}") from exc
     finally:
         path.unlink(missing_ok=True)
+
+
+def upscale_factor(page: PageImage, clean: PreprocessOptions | None) -> int:
+    """2 for a small image that does not say its resolution (a phone or till-receipt scan of
+    under ``clean.upscale_below`` pixels across), else 1. Tesseract reads small print better
+    enlarged: on SROIE receipts one page went from 8 words to 283 (see ``preprocess``)."""
+    if clean is None or page.dpi is not None or page.image.shape[1] >= clean.upscale_below:
+        return 1
+    return 2
 
 
 def tesseract_options(settings: Settings, **overrides: Any) -> TesseractOptions:

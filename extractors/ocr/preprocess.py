@@ -61,6 +61,7 @@ class PreprocessOptions:
     binarize: bool = False
     sauvola_if_uneven: bool = True   # ask Tesseract for Sauvola thresholding on shaded pages
     remove_rules: bool = True        # paint out table rules and cell boxes (see ``rules``)
+    upscale_below: int = 1300        # an image without a DPI narrower than this is enlarged 2x
 
 
 def to_gray(img: Image) -> Image:

@@ -18,7 +18,7 @@ import numpy as np
 
 from extractors.ocr.geometry import Image
 
-_TALL_INCH = 0.2    # a vertical rule is at least this long (stems of fonts up to ~20 pt are shorter)
+_TALL_INCH = 0.2    # a vertical rule is at least this long (stems of fonts to ~20 pt are shorter)
 _WIDE_INCH = 0.4    # a horizontal rule at least this (0.2 took the tops off a word's letters)
 _THICK_INCH = 1 / 30  # ... and thinner than this (10 px at 300 dpi; a bold 24 pt stem is ~12)
 _SCALE = 0.5
@@ -27,8 +27,8 @@ _SCALE = 0.5
 def rule_mask(gray: Image, dpi: float) -> Image:
     """Full-size mask (255 = rule) of the thin, long horizontal and vertical lines."""
     small = cv2.resize(gray, None, fx=_SCALE, fy=_SCALE, interpolation=cv2.INTER_AREA)
-    ink = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
-                                25, 12)
+    ink = np.asarray(cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C,
+                                           cv2.THRESH_BINARY_INV, 25, 12), dtype=np.uint8)
     tall, wide = (max(round(dpi * _SCALE * inch), 8) for inch in (_TALL_INCH, _WIDE_INCH))
     thick = max(round(dpi * _SCALE * _THICK_INCH), 2) + 1
     mask = cv2.bitwise_or(_thin_lines(ink, (wide, 1), (wide, thick)),

@@ -34,7 +34,11 @@ class TesseractOptions:
     """How to run Tesseract on one page image."""
 
     lang: str = "spa+eng"
-    psm: int = 3          # automatic page segmentation without OSD
+    # 4 = one column of text of variable sizes. The default 3 (automatic layout analysis)
+    # dropped narrow number columns (quantities, prices) of line-item tables as non-text:
+    # line-item F1 41.5 % with 3 against 89.4 % with 4 on 30 generated scans (dev seeds 900+,
+    # rules removed); 6 (a uniform block) ran words of large titles together.
+    psm: int = 4
     dpi: int = 300
     timeout_s: float = 120.0
     thresholding: int = OTSU  # Tesseract's thresholding_method: 0 Otsu, 1 adaptive Otsu, 2 Sauvola

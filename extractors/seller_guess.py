@@ -1,0 +1,138 @@
+"""The issuer's name when no label announces it: the most company-like name near the top of
+the first page.
+
+Invoices: a legal form (S.L., GmbH, Ltd, Sdn Bhd ...) scores most, then height on the page,
+a larger font and closeness to the seller's tax ID. Receipts (text much taller than wide, or
+narrower than a till roll) print the shop first: the rank of the line from the top weighs
+more and a legal form counts only in the first lines ("Owned by ... Sdn Bhd" further down
+is not the shop).
+OCR can split one name into several segments, so runs of close segments are tried whole,
+and a name whose line holds little more than the legal form takes the line above it
+("KEDAI UBAT & RUNCIT HONG" / "NING SDN. BHD.").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from extractors.labels import find_labels
+from extractors.layout import Line
+from extractors.name_repair import repair_name
+from extractors.parties import PartyRead, as_line, clean_name, company_score, name_text
+from extractors.values import text_of
+from models.domain import WordBox
+
+_RECEIPT_ASPECT = 1.6   # text block height / width above which a page reads as a receipt
+_RECEIPT_WIDTH = 320.0  # points (4.4 in): text narrower than this is a till roll (80 mm)
+_RECEIPT_TOP_LINES = 4  # a legal form counts on a receipt only within this many lines
+_RUN_GAP = 3.0          # line heights: segments closer than this may be one OCR-split name
+_MIN_OCR_CONF = 0.6     # an OCR name read with less mean confidence is noise
+_MIN_LETTER_SHARE = 0.6  # of the characters of a name (spaces aside)
+_AMOUNT = re.compile(r"\d[.,]\d{2}(?!\d)")
+
+
+@dataclass(frozen=True)
+class _Page:
+    lines: list[Line]
+    bottom: float
+    median: float
+    receipt: bool
+    tax_line: Line | None
+
+
+def guess_seller(
+    lines: Sequence[Line], skip: set[WordBox], skip_lines: set[int], tax_line: Line | None
+) -> PartyRead:
+    """The issuer's name on the first page when no seller label exists (``skip``: words of
+    labels and of the buyer block; ``skip_lines``: table lines)."""
+    page = _first_page(lines, tax_line)
+    if page is None:
+        return PartyRead()
+    best: tuple[float, list[WordBox], int] | None = None
+    for rank, line in enumerate(page.lines):
+        if line.index in skip_lines:
+            continue
+        for words in _candidates(line, skip):
+            score = _name_score(words, line, rank, page)
+            if score > 0 and (best is None or score > best[0]):
+                best = (score, words, rank)
+    out = PartyRead()
+    if best is not None:
+        words = _with_line_above(best[1], best[2], page)
+        out.party.name = name_text(words)
+        out.name_words, out.name_score = words, min(best[0] / 3.0, 0.9)
+    return out
+
+
+def _first_page(lines: Sequence[Line], tax_line: Line | None) -> _Page | None:
+    first = [ln for ln in lines if ln.page == lines[0].page] if lines else []
+    if not first:
+        return None
+    heights = sorted(ln.height for ln in first)
+    width = max(w.x1 for ln in first for w in ln.words) - min(ln.x0 for ln in first)
+    bottom = max(ln.bottom for ln in first)
+    receipt = width < _RECEIPT_WIDTH or bottom - first[0].top > _RECEIPT_ASPECT * max(width, 1.0)
+    return _Page(first, bottom, heights[len(heights) // 2], receipt, tax_line)
+
+
+def _candidates(line: Line, skip: set[WordBox]) -> list[list[WordBox]]:
+    """Each segment, then runs of close segments taken whole (an OCR-split name)."""
+    out = [[w for w in seg.words if w not in skip] for seg in line.segments]
+    run: list[WordBox] = []
+    for seg in line.segments:
+        if run and seg.x0 - run[-1].x1 > _RUN_GAP * line.height:
+            out.append(run)
+            run = []
+        run = run + [w for w in seg.words if w not in skip]
+    if len(line.segments) > 1:
+        out.append(run)
+    return [words for words in out if words]
+
+
+def _name_score(words: list[WordBox], line: Line, rank: int, page: _Page) -> float:
+    alpha = sum(any(c.isalpha() for c in w.text) for w in words)
+    if clean_name(words) is None or alpha > 8 or not _readable(words):
+        return 0.0
+    text = text_of(words)
+    company = company_score(text)
+    if find_labels(as_line(words)) and not company:
+        return 0.0
+    tall = 0.6 if line.height > page.median * 1.15 else 0.0
+    if page.receipt:
+        legal = 1.5 * company if rank < _RECEIPT_TOP_LINES else 0.3 * company
+        return legal + 2.0 * (1.0 - min(rank, 10) / 10) + tall
+    score = 2.0 * company + 1.0 - min(line.top / max(page.bottom, 1.0), 1.0) + tall
+    tax_line = page.tax_line
+    if tax_line is not None and tax_line.page == line.page:
+        distance = tax_line.index - line.index
+        score += 1.2 if 0 < distance <= 6 and abs(tax_line.x0 - words[0].x0) < 40 else 0.0
+    return score
+
+
+def _readable(words: list[WordBox]) -> bool:
+    """A word of three letters or more, mostly letters, no amount ("supplies (excl. GST):
+    3,60"), and (OCR) read with some confidence: not a smudge read as "ae" or "1 i 1 | 1"."""
+    text = name_text(words).replace(" ", "")
+    letters = sum(c.isalpha() for c in text)
+    longest = max(sum(c.isalpha() for c in w.text) for w in words)
+    conf = sum(w.conf for w in words) / len(words)
+    if longest < 3 or letters < _MIN_LETTER_SHARE * len(text) or _AMOUNT.search(text):
+        return False
+    return conf >= _MIN_OCR_CONF or conf >= 1.0
+
+
+def _with_line_above(words: list[WordBox], rank: int, page: _Page) -> list[WordBox]:
+    """A name line that is little more than its legal form continues the line above."""
+    alpha = [w for w in words if any(c.isalpha() for c in w.text)]
+    if rank == 0 or len(alpha) > 3 or not company_score(text_of(words)):
+        return words
+    head = [t for t in repair_name(words) if not company_score(t)]
+    above, line = page.lines[rank - 1], page.lines[rank]
+    close = line.top - above.bottom < 0.8 * line.height
+    if len(head) > 1 or not close or clean_name(above.words) is None:
+        return words
+    if find_labels(as_line(above.words)) or not _readable(above.words):
+        return words
+    return [*above.words, *words]
