@@ -45,6 +45,8 @@ def find_order(
         return ctx.orders.order(same[0]), []
     if len(same) > 1:
         return None, [_ambiguous([ctx.orders.order(c) for c in same], "order number")]
+    if invoice.order_number and not prep.number_hits:
+        return None, [_unknown_number(invoice, prep, ctx)]
     fits = _by_amount(invoice, prep, ctx)
     by = "counterparty, amount and date"
     if not fits and prep.line_hits:
@@ -93,6 +95,17 @@ def _ambiguous(orders: list[Order], by: str) -> Problem:
     return Problem(Reason.AMBIGUOUS_ORDER, f"several orders match by {by}", field="order_number",
                    expected="exactly one order",
                    found=", ".join(o.order_number for o in orders))
+
+
+def _unknown_number(invoice: Invoice, prep: Prepared, ctx: Context) -> Problem:
+    """A printed order number that no order has: never replaced silently by a guess (a wrong
+    reference is what a fraudulent or mistaken invoice looks like); a unique candidate by
+    amount is named as evidence for the approver."""
+    fits = _by_amount(invoice, prep, ctx)
+    hint = f"; the only order fitting by amount is {fits[0].order_number}" if len(fits) == 1 else ""
+    return Problem(Reason.ORDER_NOT_FOUND, "the printed order number matches no order",
+                   field="order_number", expected="an existing order number",
+                   found=f"{invoice.order_number}{hint}")
 
 
 def _not_found(invoice: Invoice, prep: Prepared) -> Problem:

@@ -363,3 +363,13 @@ def test_set_based_candidates_equal_a_brute_force_scan() -> None:
         assert confirmed == brute
         found += len(brute)
     assert found >= len(invoices) // 2
+
+
+def test_printed_order_number_that_no_order_has_is_not_replaced_by_a_guess() -> None:
+    # the lines and amount fit PO-1001 exactly, but the invoice cites an order nobody placed
+    result = match(invoice(order="PO-9999"), master(), None, today=TODAY)
+    assert result.order is None
+    assert [p.code for p in result.problems] == [Reason.ORDER_NOT_FOUND]
+    assert "PO-9999" in (result.problems[0].found or "")
+    assert "PO-1001" in (result.problems[0].found or "")  # the candidate, as evidence
+    assert run(invoice(order="PO-9999")) == [{Reason.ORDER_NOT_FOUND}]
