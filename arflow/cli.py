@@ -80,7 +80,7 @@ def run(inbox: Path, engine: str, workers: int | None) -> None:
     with progress_bar():
         summary = _run_engine(engine, settings, inbox)
     report_path = _write_batch_report(settings, summary.batch_id)
-    print_summary(summary, report_path)
+    print_summary(summary, report_path, _status_totals(settings))
 
 
 def _run_engine(engine: str, settings: Settings, inbox: Path) -> BatchSummary:
@@ -93,6 +93,19 @@ def _run_engine(engine: str, settings: Settings, inbox: Path) -> BatchSummary:
     from flows.batch import batch_run
 
     return batch_run(str(inbox), settings.database_url)
+
+
+def _status_totals(settings: Settings) -> dict[str, int]:
+    """Documents per status over every batch so far (the database as it is now)."""
+    from arflow.db import session_scope
+    from arflow.engines import engine_for
+    from models import repo
+
+    totals: dict[str, int] = {}
+    with session_scope(engine_for(settings.database_url)) as session:
+        for row in repo.report_rows(session):
+            totals[row["status"]] = totals.get(row["status"], 0) + 1
+    return totals
 
 
 def _write_batch_report(settings: Settings, batch_id: int) -> Path:

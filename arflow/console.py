@@ -38,16 +38,17 @@ def progress_bar() -> Iterator[None]:
         yield
 
 
-def print_summary(summary: Any, report_path: Path) -> None:
+def print_summary(summary: Any, report_path: Path, totals: dict[str, int]) -> None:
     out = Console()
     table = Table(title=f"arflow batch {summary.batch_id}: {summary.inbox}")
-    table.add_column("outcome")
-    table.add_column("documents", justify="right")
-    table.add_row("processed now", str(summary.processed))
-    for status in ("auto_approved", "needs_review", "failed"):
-        table.add_row(f"  {status}", str(summary.by_status.get(status, 0)))
-    table.add_row("skipped (already processed)", str(summary.skipped))
-    table.add_row("repeated bytes in this batch", str(summary.repeats))
+    for column in ("outcome", "this run", "all batches"):
+        table.add_column(column, justify="left" if column == "outcome" else "right")
+    table.add_row("documents", str(summary.processed), str(sum(totals.values())))
+    for status in ("auto_approved", "needs_review", "approved", "rejected", "failed"):
+        table.add_row(f"  {status}", str(summary.by_status.get(status, 0)),
+                      str(totals.get(status, 0)))
+    table.add_row("skipped (already processed)", str(summary.skipped), "")
+    table.add_row("repeated bytes in this batch", str(summary.repeats), "")
     out.print(table)
     if summary.by_reason:
         reasons = Table(title="needing review, by reason")

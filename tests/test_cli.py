@@ -96,6 +96,8 @@ def test_run_then_report_then_rerun_skips(runner: CliRunner, tmp_path: Path) -> 
     assert len(quarantined) == 1 and quarantined[0].read_bytes() == b"%PDF-1.4 truncated"
     second = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
     assert second.exit_code == 0
+    summary = " ".join(second.output.split())
+    assert "all batches" in summary and f"documents │ 0 │ {len(rows)} │" in summary
     assert len(_lines(runner.invoke(cli, ["report", "--json"]).output)) == len(rows)
     csv_text = runner.invoke(cli, ["report", "--format", "csv"]).output
     assert csv_text.splitlines()[0].startswith("source,sha256,status,order_number,reasons")
