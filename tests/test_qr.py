@@ -205,3 +205,34 @@ def test_read_qr_payloads_skips_foreign_codes(tmp_path: Path) -> None:
     cv2.imwrite(str(path), _encode("WIFI:S:guest;T:WPA;P:secret;;"))
     assert decode_file(path)[0].text.startswith("WIFI:")
     assert read_qr_payloads(path) == []
+
+
+def test_a_scan_with_a_disagreeing_payment_qr_gets_qr_mismatch(tmp_path: Path) -> None:
+    from extractors.api import extract_file
+    from generator import generate_documents, load_ground_truth, render_scanned
+
+    pdfs = [p for p in generate_documents(tmp_path, 6, 4242, layouts=["classic"])
+            if p.suffix == ".pdf"]
+    pdf = next(p for p in pdfs if load_ground_truth(p).iban)  # a seller paid by IBAN
+    truth = load_ground_truth(pdf)
+    scan = render_scanned(pdf, tmp_path / "scan.png", seed=1, skew_deg=0.0, noise=2.0)
+    page = cv2.imread(str(scan), cv2.IMREAD_GRAYSCALE)
+    code = _encode(EPC_TEXT, scale=6)  # pays DE89 3704 ..., not the invoice's IBAN
+    height, width = code.shape
+    page[-height - 80:-80, -width - 80:-80] = code
+    cv2.imwrite(str(scan), page)
+    result = extract_file(scan)
+    assert result.kind == "scanned" and truth.iban != "DE89370400440532013000"
+    mismatched = {p.field for p in result.errors if p.code == Reason.QR_MISMATCH}
+    assert "iban" in mismatched
+    assert result.invoice.iban == truth.iban  # the printed value stays; the QR is evidence
+
+
+def test_a_qr_bill_slip_alone_fills_payment_fields() -> None:
+    from extractors.api import extract_file
+
+    result = extract_file(DATA / "qr-full-set.png")
+    assert (result.invoice.iban, result.invoice.total, result.invoice.currency) == (
+        "CH4431999123000889012", Decimal("25.90"), "CHF")
+    assert result.invoice.seller.name == "Thomas LeClaire"
+    assert result.status == "partial"  # no invoice number or date on a bare slip
