@@ -29,6 +29,7 @@ from models.approval_matrix import (
 from models.audit import append_audit, last_hash, verify_chain
 from models.db import AuditEvent, Document, ReviewApproval, ReviewItem, ReviewStatus, User
 from models.domain import DocumentStatus
+from models.review import conflict
 from models.types import utcnow
 from models.users import ROLES
 
@@ -67,13 +68,6 @@ def lock_item(session: Session, item_id: int, expected_version: int) -> ReviewIt
     if item.version != expected_version:
         raise conflict(item_id, expected_version, item.version)
     return item
-
-
-def conflict(item_id: int, expected: int, found: int | None) -> StorageError:
-    now = f", it is now at version {found}" if found is not None else ""
-    return StorageError(
-        f"review item {item_id} was changed by someone else (you saw version {expected}{now}); "
-        "reload it and decide again", code="REVIEW_CONFLICT")
 
 
 def save_change(session: Session, item: ReviewItem, expected_version: int) -> None:

@@ -42,7 +42,7 @@ def decide_review(
     if item is None:
         raise StorageError(f"review item {item_id} not found", code="REVIEW_NOT_FOUND")
     if item.version != expected_version:
-        raise _conflict(item_id, expected_version, item.version)
+        raise conflict(item_id, expected_version, item.version)
     document = session.get_one(Document, item.document_id)
     before = {"review_status": item.status, "document_status": document.status}
     item.status = status
@@ -51,14 +51,14 @@ def decide_review(
         try:  # UPDATE ... WHERE version = expected: a concurrent change fails here
             session.flush()
         except StaleDataError as err:
-            raise _conflict(item_id, expected_version, None) from err
+            raise conflict(item_id, expected_version, None) from err
     append_audit(session, actor=actor, action="review.decide", entity="review_item",
                  entity_id=item.id, before=before,
                  after={"review_status": item.status, "document_status": document.status})
     return item
 
 
-def _conflict(item_id: int, expected: int, found: int | None) -> StorageError:
+def conflict(item_id: int, expected: int, found: int | None) -> StorageError:
     now = f", it is now at version {found}" if found is not None else ""
     return StorageError(
         f"review item {item_id} was changed by someone else (you saw version {expected}{now}); "
