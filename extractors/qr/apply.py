@@ -15,7 +15,7 @@ _QR_CONFIDENCE = 0.95  # a decoded, checksum-carrying payload (IBAN) read by mac
 
 def apply_qr(result: ExtractionResult, path: Path, *, max_pages: int = 20) -> None:
     """Cross-check `result` with every recognised QR payload on the document, then fill gaps."""
-    for found in read_qr_payloads(path, max_pages=max_pages):
+    for found in read_qr_payloads(path, max_pages=max_pages, gate=True):
         result.errors.extend(compare_qr(found.payload, result.invoice))
         _fill(result, qr_to_fields(found.payload))
 

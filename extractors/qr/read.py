@@ -19,13 +19,15 @@ class FoundQr:
     text: str
 
 
-def read_qr_payloads(path: str | Path, *, max_pages: int = 20) -> list[FoundQr]:
+def read_qr_payloads(
+    path: str | Path, *, max_pages: int = 20, gate: bool = False
+) -> list[FoundQr]:
     """Recognised payloads (Swiss QR-bill, EPC, VERI*FACTU, TicketBAI) on an image or PDF.
 
     QR codes with other content are ignored; a code that claims a known format but breaks
     it is logged and ignored (it cannot be trusted for a cross-check)."""
     found = []
-    for code in decode_file(path, max_pages=max_pages):
+    for code in decode_file(path, max_pages=max_pages, gate=gate):
         try:
             payload = parse_payload(code.text)
         except InvalidQrPayloadError as exc:
