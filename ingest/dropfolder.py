@@ -21,7 +21,7 @@ from arflow.db import session_scope
 from arflow.errors import ConfigError, StorageError
 from arflow.intake import InboxFile, discover, fingerprint
 from arflow.settings import Settings
-from ingest import documents, ledger, moves
+from ingest import documents, ledger, locks, moves
 from ingest.documents import IngestContext
 from ingest.eml import MailLimits
 from ingest.ledger import DropOutcome
@@ -106,9 +106,13 @@ def take_file(ctx: IngestContext, folder: DropFolder, path: Path) -> str | None:
         file = fingerprint(path)
     except OSError:
         return None
-    plan = _plan_eml(ctx, folder, file) if is_eml(path) else _plan(ctx, folder, file)
-    if plan is None:
-        return None
+    if is_eml(path):
+        return _take_eml(ctx, folder, file)
+    plan = _plan(ctx, folder, file)
+    return None if plan is None else _carried(ctx, plan)
+
+
+def _carried(ctx: IngestContext, plan: MovePlan) -> str:
     carry_out(ctx, plan)
     return RESUMED if plan.resumed else plan.outcome
 
@@ -125,6 +129,16 @@ def _plan(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePlan |
 
 def is_eml(path: Path) -> bool:
     return path.suffix.lower() == ".eml"
+
+
+def _take_eml(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> str | None:
+    """An .eml is read, recorded and moved under its content lock (`ingest.locks`), so a
+    second worker never reads it at the same time; it skips the file instead."""
+    lock_dir = ctx.settings.home / "locks"
+    with locks.content_lock(ctx.engine, lock_dir, file.sha256) as held:
+        if not held or not file.path.exists():
+            return None
+        return _carried(ctx, _plan_eml(ctx, folder, file))
 
 
 def _plan_eml(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePlan:
