@@ -333,3 +333,17 @@ class MailMessage(Base):
     documents: Mapped[list[Any] | None]  # sha256 of every attachment taken as a document
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None]
+
+
+# --- Login throttling (migration 0004_login_failures). ---
+
+
+class LoginFailure(Base):
+    """One failed login, kept while it counts towards the throttle window."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(128), index=True)
+    client: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from arflow.errors import ArflowError
 from models.db import User, WebSession
+from models.throttle import clear_failures, record_failure, wait_before_login
 from models.types import utcnow
 
 ROLES = ("clerk", "manager", "finance_lead")
@@ -71,6 +72,7 @@ def add_user(session: Session, name: str, password: str, role: str,
         session.add(user)
     user.password_hash = hash_password(password)
     user.role, user.approval_limit, user.active = role, limit, True
+    clear_failures(session, name)  # a reset password also lifts a login throttle
     session.flush()
     return user
 
@@ -81,6 +83,28 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
         verify_password(password, hash_password("timing-equaliser"))
         return None
     return user if verify_password(password, user.password_hash) else None
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A new session's cookie token, or nothing; `wait` when the name is throttled."""
+
+    token: str | None = None
+    wait: timedelta | None = None
+
+
+def attempt_login(session: Session, name: str, password: str,
+                  client: str | None) -> LoginAttempt:
+    """Check a login under the throttle (`models.throttle`); open a session when it is right."""
+    wait = wait_before_login(session, name)
+    if wait is not None:
+        return LoginAttempt(wait=wait)
+    user = authenticate(session, name, password)
+    if user is None:
+        record_failure(session, name, client)
+        return LoginAttempt()
+    clear_failures(session, name)
+    return LoginAttempt(token=open_session(session, user))
 
 
 def _token_hash(token: str) -> str:

@@ -28,6 +28,7 @@ from arflow.settings import Settings, load_settings
 from models import repo
 from models.audit import append_audit
 from models.db import Document, ReviewItem
+from models.throttle import MAX_FAILURES
 from models.users import add_user
 from webapp.app import create_app
 
@@ -115,6 +116,31 @@ def test_login_cookie_flags_and_wrong_password(demo: Settings) -> None:
         assert "arflow_session=" in cookie and "httponly" in cookie
         assert "samesite=lax" in cookie and "secure" in cookie
         assert good.headers["location"] == "/queue"  # no open redirect
+
+
+def test_repeated_wrong_passwords_throttle_the_user_name(demo: Settings) -> None:
+    add_user_in(demo, "tess", "password-tess", "clerk")
+    with TestClient(create_app(demo), follow_redirects=False) as client:
+        def attempt(password: str) -> str:
+            token = csrf_of(client.get("/login").text)
+            return client.post("/login", data={"username": "tess", "password": password,
+                                               "csrf": token}).headers["location"]
+
+        assert [attempt(f"guess-{i}") for i in range(MAX_FAILURES)] == ["/login?error=1"] * 5
+        locked = attempt("password-tess")  # right password, but the name is throttled
+        assert locked == "/login?error=locked&wait=15"
+        page = client.get(locked).text
+        assert "Too many failed attempts" in page and "15 minutes" in page
+        assert attempt("password-cleo") == locked  # still refused, not counted as a try
+        add_user_in(demo, "tess", "password-tess-2", "clerk")  # an administrator resets it
+        assert attempt("password-tess-2") == "/queue"
+
+
+def add_user_in(settings: Settings, name: str, password: str, role: str) -> None:
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        add_user(session, name, password, role, None)
+    engine.dispose()
 
 
 def test_login_without_csrf_is_refused(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
@@ -17,7 +18,7 @@ from models import approvals
 from models.audit import verify_chain
 from models.corrections import correct_field
 from models.db import Document, ReviewItem, User
-from models.users import authenticate, close_session, open_session
+from models.users import attempt_login, close_session
 from webapp.app import WebContext, render
 from webapp.auth import (
     LOGIN_CSRF_COOKIE,
@@ -43,10 +44,11 @@ def _ctx(request: Request) -> WebContext:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/queue", error: str = "") -> Response:
+def login_page(request: Request, next: str = "/queue", error: str = "",
+               wait: int = 0) -> Response:
     ctx, token = _ctx(request), new_token()
     response = render(ctx, request, "login.html", {"csrf": token, "next": _safe(next),
-                                                   "error": error, "user": None})
+                                                   "error": error, "wait": wait, "user": None})
     set_cookie(response, LOGIN_CSRF_COOKIE, token, secure=ctx.secure_cookies, max_age=3600)
     return response
 
@@ -65,10 +67,14 @@ async def login(request: Request) -> Response:
 def _login(request: Request, form: Any) -> Response:
     ctx = _ctx(request)
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf"))
+    client = request.client.host if request.client else None
     with session_scope(ctx.engine) as session:
-        user = authenticate(session, str(form.get("username", "")),
-                            str(form.get("password", "")))
-        token = open_session(session, user) if user is not None else None
+        attempt = attempt_login(session, str(form.get("username", "")),
+                                str(form.get("password", "")), client)
+    if attempt.wait is not None:
+        minutes = max(1, math.ceil(attempt.wait.total_seconds() / 60))
+        return RedirectResponse(f"/login?error=locked&wait={minutes}", status_code=303)
+    token = attempt.token
     if token is None:
         return RedirectResponse("/login?error=1", status_code=303)
     response = RedirectResponse(_safe(str(form.get("next", "/queue"))), status_code=303)
