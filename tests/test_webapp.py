@@ -31,6 +31,7 @@ from models.db import Document, ReviewItem
 from models.throttle import MAX_FAILURES
 from models.users import add_user
 from webapp.app import create_app
+from webapp.queue import paginate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ("001_ferreteria_hermanos.pdf", "002_transportes_alcazar.pdf",
@@ -141,6 +142,34 @@ def add_user_in(settings: Settings, name: str, password: str, role: str) -> None
     with session_scope(engine) as session:
         add_user(session, name, password, role, None)
     engine.dispose()
+
+
+def test_the_queue_is_paged_and_keeps_its_filters(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("webapp.queue.PAGE_SIZE", 1)
+    login(client, "fiona")
+    first = client.get("/queue?sort=amount&desc=1").text
+    total = len(items_by_source_rows(first))
+    assert total == 1 and "page 1 of 3" in first and 'rel="prev"' not in first
+    assert "/queue?status=open&amp;sort=amount&amp;desc=1&amp;page=2" in first
+    second = client.get("/queue?status=open&sort=amount&desc=1&page=2").text
+    last = client.get("/queue?status=open&sort=amount&desc=1&page=99").text  # clamped
+    assert "page 2 of 3" in second and 'rel="prev"' in second and 'rel="next"' in second
+    assert "page 3 of 3" in last and 'rel="next"' not in last
+    shown = [items_by_source_rows(p)[0] for p in (first, second, last)]
+    assert len(set(shown)) == 3, "each page shows a different item"
+    assert "page 1 of 3" in client.get("/queue?page=abc").text
+
+
+def test_an_empty_queue_is_one_empty_page() -> None:
+    page = paginate([], "3")
+    assert (page.rows, page.number, page.pages, page.first, page.last) == ([], 1, 1, 0, 0)
+
+
+def items_by_source_rows(page: str) -> list[str]:
+    """The item links of the queue table, in order."""
+    return re.findall(r'<td><a href="/items/(\d+)">\1</a></td>', page)
 
 
 def test_login_without_csrf_is_refused(client: TestClient) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from models.approvals import ApprovalMatrix, rank, required_role
 from models.db import Document, Invoice, ReviewItem, ReviewStatus
 from models.types import utcnow
 
+PAGE_SIZE = 50
 SORTS = ("age", "amount", "counterparty", "reason")
 STATUSES = ("open", "on_hold", "approved", "rejected", "all")
 
@@ -50,6 +52,36 @@ class QueueFilter:
     older_than: str = ""  # days
     sort: str = "age"
     desc: bool = False
+    page: str = "1"
+
+    def query(self, page: int) -> str:
+        """This filter as a query string, on another page."""
+        values = {k: v for k, v in asdict(self).items() if v not in ("", False)}
+        values.update(page=str(page), desc="1" if self.desc else "")
+        return urlencode({k: v for k, v in values.items() if v != ""})
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the filtered queue: `rows`, its 1-based `number` of `pages`, and where
+    its rows sit in the whole list (`first`..`last` of `total`)."""
+
+    rows: list[QueueRow]
+    number: int
+    pages: int
+    first: int
+    last: int
+    total: int
+
+
+def paginate(rows: list[QueueRow], page: str, size: int | None = None) -> Page:
+    """The requested page (clamped to the pages there are; a non-number means page 1)."""
+    size = size or PAGE_SIZE
+    pages = max(1, -(-len(rows) // size))
+    number = min(max(int(page) if page.isdigit() else 1, 1), pages)
+    start = (number - 1) * size
+    shown = rows[start:start + size]
+    return Page(shown, number, pages, start + 1 if shown else 0, start + len(shown), len(rows))
 
 
 def _decimal(text: str) -> Decimal | None:

@@ -31,7 +31,15 @@ from webapp.auth import (
 )
 from webapp.item import item_view
 from webapp.pages import document_path, is_pdf, page_png
-from webapp.queue import SORTS, STATUSES, QueueFilter, apply, load_rows, reason_counts
+from webapp.queue import (
+    SORTS,
+    STATUSES,
+    QueueFilter,
+    apply,
+    load_rows,
+    paginate,
+    reason_counts,
+)
 from webapp.stats import dashboard
 
 router = APIRouter()
@@ -118,9 +126,9 @@ def queue(request: Request) -> Response:
     with session_scope(ctx.engine) as session:
         logged = require_login(request, session)
         rows = load_rows(session, flt.status, ctx.matrix)
-        shown = apply(rows, flt)
+        page = paginate(apply(rows, flt), flt.page)
     return render(ctx, request, "queue.html", {
-        "user": logged.user, "csrf": logged.csrf_token, "rows": shown, "total": len(rows),
+        "user": logged.user, "csrf": logged.csrf_token, "page": page, "total": len(rows),
         "counts": reason_counts(rows), "flt": flt, "sorts": SORTS, "statuses": STATUSES})
 
 
