@@ -14,6 +14,14 @@ two different approvers must sign. Read from the TOML file named by ARFLOW_APPRO
     role = "finance_lead"      # no up_to: everything above
     [reason_roles]
     BANK_DETAILS_CHANGED = "finance_lead"
+    currency = "EUR"           # the currency of every amount above (and of user limits)
+    [rates]                    # value of one unit of another currency, in `currency`
+    USD = 0.92
+    GBP = 1.17
+
+An invoice in another currency is compared after conversion at its rate; one in a currency
+without a rate (or with none stated) counts as an unknown amount: top band, two approvers,
+and above every user's limit. Nobody signs off an amount the matrix cannot value.
 """
 
 from __future__ import annotations
@@ -48,6 +56,18 @@ class ApprovalMatrix:
     reason_roles: Mapping[str, str] = field(
         default_factory=lambda: {Reason.BANK_DETAILS_CHANGED: "finance_lead"})
     two_approvers_above: Decimal | None = Decimal(10000)
+    currency: str = "EUR"
+    rates: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def in_own_currency(self, amount: Decimal | None, currency: str | None) -> Decimal | None:
+        """`amount` in the matrix's currency, or None when it cannot be valued."""
+        code = (currency or "").strip().upper()
+        if amount is None or not code:
+            return None
+        if code == self.currency:
+            return amount
+        rate = self.rates.get(code)
+        return None if rate is None else (amount * rate).quantize(Decimal("0.01"))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ApprovalMatrix:
@@ -58,8 +78,12 @@ class ApprovalMatrix:
         for role in [b.role for b in bands] + list(reasons.values()):
             if role not in ROLES:
                 raise ConfigError(f"approval matrix: unknown role {role!r}")
+        rates = {str(k).upper(): Decimal(str(v)) for k, v in (data.get("rates") or {}).items()}
+        if any(rate <= 0 for rate in rates.values()):
+            raise ConfigError("approval matrix: every rate must be positive")
         return cls(bands=bands, reason_roles=reasons,
-                   two_approvers_above=_amount(data.get("two_approvers_above")))
+                   two_approvers_above=_amount(data.get("two_approvers_above")),
+                   currency=str(data.get("currency", "EUR")).strip().upper(), rates=rates)
 
 
 def _amount(value: Any) -> Decimal | None:

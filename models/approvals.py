@@ -45,9 +45,10 @@ class ApprovalRefused(ArflowError):
     exit_code = 7
 
 
-def item_amount(session: Session, item: ReviewItem) -> Decimal | None:
-    document = session.get_one(Document, item.document_id)
-    return document.invoice.total if document.invoice is not None else None
+def item_amount(session: Session, item: ReviewItem, matrix: ApprovalMatrix) -> Decimal | None:
+    """The item's total in the matrix's currency; None when it cannot be valued."""
+    invoice = session.get_one(Document, item.document_id).invoice
+    return None if invoice is None else matrix.in_own_currency(invoice.total, invoice.currency)
 
 
 def reason_codes(item: ReviewItem) -> list[str]:
@@ -56,7 +57,7 @@ def reason_codes(item: ReviewItem) -> list[str]:
 
 def effective_role(session: Session, item: ReviewItem, matrix: ApprovalMatrix) -> str:
     """The matrix's role, or the role the item was escalated to if that is higher."""
-    routed = required_role(matrix, item_amount(session, item), reason_codes(item))
+    routed = required_role(matrix, item_amount(session, item, matrix), reason_codes(item))
     return max([routed, item.assigned_role or routed], key=rank)
 
 
@@ -124,9 +125,10 @@ def check_can_approve(session: Session, item: ReviewItem, user: User,
     """Raise `ApprovalRefused` unless `user` may approve `item` now."""
     _check_open(item)
     _check_authority(session, item, user, matrix)
-    amount = item_amount(session, item)
+    amount = item_amount(session, item, matrix)
     if user.approval_limit is not None and (amount is None or amount > user.approval_limit):
-        shown = "an unknown amount" if amount is None else f"{amount}"
+        shown = f"{amount} {matrix.currency}" if amount is not None else (
+            f"an amount that cannot be valued in {matrix.currency}")
         raise ApprovalRefused(f"{shown} is above {user.name}'s approval limit "
                               f"of {user.approval_limit}")
     if corrected_by(session, item.id, user.name):
@@ -142,7 +144,7 @@ def approve(session: Session, item_id: int, *, user: User, expected_version: int
     item = lock_item(session, item_id, expected_version)
     check_can_approve(session, item, user, matrix)
     before = _state(session, item)
-    needed = 2 if needs_two(matrix, item_amount(session, item)) else 1
+    needed = 2 if needs_two(matrix, item_amount(session, item, matrix)) else 1
     signed = [*approvers(session, item.id), user.name]
     if len(signed) >= needed:
         _set_status(session, item, ReviewStatus.APPROVED)

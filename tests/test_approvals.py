@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -127,6 +128,41 @@ def test_clerk_refused_above_role_and_limit(db_session: Session, load_master: Lo
                           matrix=MATRIX)
     db_session.rollback()
     assert _events(db_session, "review.approve") == []
+
+
+def test_the_matrix_values_other_currencies_at_its_rates(tmp_path: Path) -> None:
+    path = tmp_path / "matrix.toml"
+    path.write_text('currency = "eur"\n[[bands]]\nup_to = 1000\nrole = "clerk"\n'
+                    '[[bands]]\nrole = "manager"\n[rates]\nusd = 0.9\n')
+    matrix = approvals.load_matrix({"ARFLOW_APPROVAL_MATRIX": str(path)})
+    assert matrix.in_own_currency(D("1000"), "EUR") == D("1000")
+    assert matrix.in_own_currency(D("1100"), "usd") == D("990.00")
+    assert matrix.in_own_currency(D("10"), "GBP") is None  # no rate: cannot be valued
+    assert matrix.in_own_currency(D("10"), None) is None
+    assert approvals.required_role(matrix, matrix.in_own_currency(D("1100"), "USD"), []) == \
+        "clerk"
+    path.write_text('[[bands]]\nrole = "clerk"\n[rates]\nUSD = -1\n')
+    with pytest.raises(ConfigError, match="positive"):
+        approvals.load_matrix({"ARFLOW_APPROVAL_MATRIX": str(path)})
+
+
+def test_a_foreign_currency_without_a_rate_is_above_every_limit(
+    db_session: Session, load_master: Loader
+) -> None:
+    load_master(db_session)
+    invoice = sample_invoice("50.00")
+    invoice.currency = "USD"
+    item = make_item(db_session, invoice)
+    assert approvals.effective_role(db_session, item, MATRIX) == "finance_lead"
+    lead = make_user(db_session, "flo", "finance_lead", "100")
+    with pytest.raises(ApprovalRefused, match="cannot be valued in EUR"):
+        approvals.approve(db_session, item.id, user=lead, expected_version=item.version,
+                          matrix=MATRIX)
+    valued = replace(MATRIX, rates={"USD": D("0.9")})
+    assert approvals.effective_role(db_session, item, valued) == "clerk"
+    approvals.approve(db_session, item.id, user=lead, expected_version=item.version,
+                      matrix=valued)
+    assert item.status == "approved"
 
 
 def test_bank_details_change_needs_finance_lead(db_session: Session, load_master: Loader) -> None:

@@ -66,7 +66,9 @@ class ItemView:
     history: list[AuditEvent]
     approvers: list[str]
     role: str
-    amount: Decimal | None
+    amount: Decimal | None          # the invoice total, in the invoice's currency
+    valued: Decimal | None          # the same in the approval matrix's currency (None: cannot)
+    matrix_currency: str
     refusal: str | None  # why the viewer may not approve now; None: they may
     editable: list[str] = field(default_factory=list)
 
@@ -164,7 +166,8 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
         history=approvals.history(session, item.id),
         approvers=approvals.approvers(session, item.id),
         role=approvals.effective_role(session, item, matrix),
-        amount=approvals.item_amount(session, item),
+        amount=document.invoice.total if document.invoice is not None else None,
+        valued=approvals.item_amount(session, item, matrix), matrix_currency=matrix.currency,
         refusal=_refusal(session, item, user, matrix),
         editable=list(EDITABLE) + [f"lines[{p.index}].{c}" for p in lines
                                    for c in ("quantity", "unit_price", "amount")])

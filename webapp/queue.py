@@ -108,7 +108,7 @@ def _row(item: ReviewItem, doc: tuple[str, str | None, Decimal | None, str | Non
          matrix: ApprovalMatrix) -> QueueRow:
     source, seller, total, currency = doc
     codes = tuple(sorted({str(p["code"]) for p in item.reasons or []}))
-    routed = required_role(matrix, total, codes)
+    routed = required_role(matrix, matrix.in_own_currency(total, currency), codes)
     role = max([routed, item.assigned_role or routed], key=rank)
     return QueueRow(item.id, item.version, item.status, source, seller, total, currency,
                     item.created_at, codes, role)
