@@ -173,6 +173,33 @@ def watch(inbox: Path, stable_delay: float, interval: float, polling: bool) -> N
               on_pass=lambda s: click.echo(f"taken {s.taken}: {s.outcomes}"))
 
 
+@cli.command()
+@click.option("--reason", "codes", multiple=True,
+              help="Only documents that failed with this code (repeatable), e.g. OCR_FAILED.")
+def retry(codes: tuple[str, ...]) -> None:
+    """Read failed documents again, once their cause is fixed (from their kept bytes)."""
+    from arflow.db import session_scope
+    from arflow.engines import engine_for
+    from arflow.retry import retry_failed
+    from models import repo
+
+    settings = _settings()
+    engine = engine_for(settings.database_url)
+    with session_scope(engine) as session:
+        master = repo.load_master_data(session)
+    done = retry_failed(engine, settings, master, codes)
+    for item in done:
+        now = item.status or "bytes not found: left failed"
+        why = f" ({', '.join(item.reasons)})" if item.reasons else ""
+        click.echo(f"{item.source_name}: was {item.before} -> {now}{why}")
+    counts: dict[str, int] = {}
+    for item in done:
+        counts[item.status or "missing"] = counts.get(item.status or "missing", 0) + 1
+    click.echo(f"retried {len(done)}: {counts}")
+    if any(item.status is None for item in done):
+        sys.exit(1)
+
+
 @cli.group()
 def mail() -> None:
     """The mailbox channel (IMAP; settings from ARFLOW_IMAP_*)."""

@@ -1,0 +1,105 @@
+"""Retrying failed documents once their cause is fixed (`arflow retry`).
+
+A document fails when it cannot be read: a Tesseract timeout on a busy night, a missing
+language pack, a corrupt file. Its original bytes are always kept (quarantine copy, drop-folder
+ledger target, mail archive or the inbox itself), so after the cause is fixed the document can
+be read again: found by content hash (a copy whose bytes changed is never used), extracted,
+validated and matched like a new one, stored over its failed result under a row lock (a
+second `arflow retry` skips what the first holds), and audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from arflow import pipeline
+from arflow.db import session_scope
+from arflow.intake import InboxFile, fingerprint
+from arflow.settings import Settings
+from matching.types import MasterData
+from models import db, repo
+from models.audit import append_audit
+from models.domain import DocumentStatus
+
+ACTOR = "arflow retry"
+
+
+@dataclass(frozen=True)
+class Retried:
+    """One failed document after the retry; `status` None: its bytes were not found."""
+
+    document_id: int
+    source_name: str
+    before: str | None  # the error code it failed with
+    status: str | None
+    reasons: list[str] = field(default_factory=list)
+
+
+def failed_ids(session: Session, codes: Sequence[str] = ()) -> list[int]:
+    """Failed documents, oldest first; only those with one of `codes` when given."""
+    query = select(db.Document.id).where(db.Document.status == DocumentStatus.FAILED)
+    if codes:
+        query = query.where(db.Document.error_code.in_(list(codes)))
+    return list(session.scalars(query.order_by(db.Document.id)))
+
+
+def kept_copies(session: Session, document: db.Document, settings: Settings) -> list[Path]:
+    """Where the document's bytes may be, most likely first."""
+    moved = session.scalars(select(db.DropFile.target_path)
+                            .where(db.DropFile.document_id == document.id))
+    quarantined = sorted(settings.quarantine_dir.glob(f"{document.sha256[:12]}-*"))
+    original = [Path(document.original_path)] if document.original_path else []
+    return [Path(p) for p in moved] + [p for p in quarantined
+                                       if not p.name.endswith(".reason.json")] + original
+
+
+def find_bytes(candidates: Iterable[Path], sha256: str) -> InboxFile | None:
+    """The first candidate that still holds exactly these bytes."""
+    for path in candidates:
+        try:
+            file = fingerprint(path)
+        except OSError:
+            continue
+        if file.sha256 == sha256:
+            return file
+    return None
+
+
+def retry_failed(engine: Engine, settings: Settings, master: MasterData,
+                 codes: Sequence[str] = ()) -> list[Retried]:
+    """Read every failed document (with one of `codes`) again; one transaction each."""
+    with session_scope(engine) as session:
+        ids = failed_ids(session, codes)
+    out = []
+    for document_id in ids:
+        with session_scope(engine) as session:
+            done = _retry_one(session, document_id, settings, master)
+        if done is not None:
+            out.append(done)
+    return out
+
+
+def _retry_one(session: Session, document_id: int, settings: Settings,
+               master: MasterData) -> Retried | None:
+    query = (select(db.Document).where(db.Document.id == document_id)
+             .with_for_update(skip_locked=True))
+    document = session.scalar(query)
+    if document is None or document.status != DocumentStatus.FAILED:
+        return None  # another retry holds it, or it was handled meanwhile
+    before = document.error_code
+    file = find_bytes(kept_copies(session, document, settings), document.sha256)
+    if file is None:
+        return Retried(document.id, document.source_name, before, None)
+    outcome = pipeline.process_one(file, settings, master)
+    repo.save_extraction(session, document, outcome.extraction, outcome.decision)
+    append_audit(session, actor=ACTOR, action="document.retry", entity="document",
+                 entity_id=document.id, before={"status": "failed", "error_code": before},
+                 after={"status": document.status, "error_code": document.error_code,
+                        "read_from": str(file.path)})
+    codes = sorted({str(p.code) for p in outcome.decision.reasons})
+    return Retried(document.id, document.source_name, before, document.status, codes)

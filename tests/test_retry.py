@@ -1,0 +1,83 @@
+"""`arflow retry`: failed documents are read again from their kept bytes once the cause is
+fixed. The fault is real: Tesseract given a timeout it cannot meet, then a sane one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from arflow.cli import cli
+from arflow.db import session_scope
+from arflow.engines import engine_for
+from arflow.settings import load_settings
+from generator.scanned import render_scanned
+from models.db import AuditEvent
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+SAMPLE = "001_ferreteria_hermanos.pdf"
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("ARFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ARFLOW_DATABASE_URL", raising=False)
+    monkeypatch.setenv("ARFLOW_WORKERS", "1")
+    return CliRunner()
+
+
+def _report(runner: CliRunner) -> dict[str, dict[str, object]]:
+    rows = [json.loads(x) for x in runner.invoke(cli, ["report", "--json"]).output.splitlines()]
+    return {str(r["source"]): r for r in rows}
+
+
+def test_failed_documents_are_read_again_once_the_cause_is_fixed(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    render_scanned(DATA / "invoices" / SAMPLE, inbox / "scan.pdf", seed=5, dpi=200)
+    (inbox / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    for kind in ("parties", "orders", "receipts"):
+        assert runner.invoke(cli, ["import", kind, str(DATA / f"{kind}.csv")]).exit_code == 0
+    monkeypatch.setenv("ARFLOW_OCR_TIMEOUT", "0.01")  # no page can be read that fast
+    assert runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"]).exit_code == 0
+    before = _report(runner)
+    assert before["scan.pdf"]["status"] == "failed"
+    assert "OCR_FAILED" in str(before["scan.pdf"]["reasons"])
+
+    monkeypatch.setenv("ARFLOW_OCR_TIMEOUT", "120")  # the cause is fixed
+    shutil.rmtree(inbox)  # the bytes now live only in quarantine/
+    fixed = runner.invoke(cli, ["retry", "--reason", "OCR_FAILED"])
+    assert fixed.exit_code == 0, fixed.output
+    assert "scan.pdf: was OCR_FAILED ->" in fixed.output and "retried 1" in fixed.output
+    after = _report(runner)
+    assert after["scan.pdf"]["status"] in ("auto_approved", "needs_review")
+    assert after["scan.pdf"]["invoice"]["invoice_number"] == before_digital_number()
+    assert after["broken.pdf"]["status"] == "failed"  # not asked for: untouched
+
+    again = runner.invoke(cli, ["retry"])  # everything failed: the broken file stays failed
+    assert again.exit_code == 0 and "broken.pdf: was" in again.output
+    assert _report(runner)["broken.pdf"]["status"] == "failed"
+
+    for kept in (tmp_path / "home" / "quarantine").glob("*broken.pdf*"):
+        kept.unlink()
+    lost = runner.invoke(cli, ["retry"])
+    assert lost.exit_code == 1 and "bytes not found" in lost.output
+
+    engine = engine_for(load_settings().database_url)
+    with session_scope(engine) as session:
+        actions = list(session.scalars(select(AuditEvent.action)))
+    assert actions.count("document.retry") == 2
+    assert runner.invoke(cli, ["audit", "verify"]).exit_code == 0
+
+
+def before_digital_number() -> str:
+    """The invoice number the digital original carries (the scan must read the same)."""
+    result = CliRunner().invoke(cli, ["extract", "--json", str(DATA / "invoices" / SAMPLE)])
+    return str(json.loads(result.output)["invoice"]["invoice_number"])
