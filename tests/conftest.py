@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, uninstalled
 
@@ -175,3 +176,12 @@ def prefect_harness() -> Iterator[None]:
     with prefect_test_harness(server_startup_timeout=90), \
             temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The `arflow` command in-process, on a fresh home with SQLite and one worker."""
+    monkeypatch.setenv("ARFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ARFLOW_DATABASE_URL", raising=False)
+    monkeypatch.setenv("ARFLOW_WORKERS", "1")
+    return CliRunner()

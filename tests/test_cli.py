@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from arflow.cli import cli
@@ -14,14 +13,6 @@ from arflow.cli import cli
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 EINVOICE = ROOT / "tests" / "data" / "einvoice"
-
-
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("ARFLOW_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ARFLOW_DATABASE_URL", raising=False)
-    monkeypatch.setenv("ARFLOW_WORKERS", "1")
-    return CliRunner()
 
 
 def _lines(output: str) -> list[dict[str, object]]:

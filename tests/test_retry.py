@@ -23,14 +23,6 @@ DATA = ROOT / "data"
 SAMPLE = "001_ferreteria_hermanos.pdf"
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("ARFLOW_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ARFLOW_DATABASE_URL", raising=False)
-    monkeypatch.setenv("ARFLOW_WORKERS", "1")
-    return CliRunner()
-
-
 def _report(runner: CliRunner) -> dict[str, dict[str, object]]:
     rows = [json.loads(x) for x in runner.invoke(cli, ["report", "--json"]).output.splitlines()]
     return {str(r["source"]): r for r in rows}
