@@ -6,15 +6,20 @@ ledger target, mail archive or the inbox itself), so after the cause is fixed th
 be read again: found by content hash (a copy whose bytes changed is never used), extracted,
 validated and matched like a new one, stored over its failed result under a row lock (a
 second `arflow retry` skips what the first holds), and audited.
+
+Documents left `received` (claimed by a worker that crashed, and not taken up again because
+their file left the drop folder by hand) are retried too once they are `STUCK_AFTER` old, so
+they cannot sit unseen: processed from a kept copy, or reported with their bytes missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session
 
 from arflow import pipeline
@@ -25,8 +30,11 @@ from matching.types import MasterData
 from models import db, repo
 from models.audit import append_audit
 from models.domain import DocumentStatus
+from models.types import utcnow
 
 ACTOR = "arflow retry"
+STUCK_AFTER = timedelta(minutes=10)  # far beyond the claim → lock step of a live worker
+RETRIABLE = (DocumentStatus.FAILED, db.DOC_RECEIVED)
 
 
 @dataclass(frozen=True)
@@ -35,17 +43,21 @@ class Retried:
 
     document_id: int
     source_name: str
-    before: str | None  # the error code it failed with
+    before: str | None  # the error code it failed with ("received": it was stuck)
     status: str | None
     reasons: list[str] = field(default_factory=list)
 
 
-def failed_ids(session: Session, codes: Sequence[str] = ()) -> list[int]:
-    """Failed documents, oldest first; only those with one of `codes` when given."""
-    query = select(db.Document.id).where(db.Document.status == DocumentStatus.FAILED)
+def retry_ids(session: Session, codes: Sequence[str] = ()) -> list[int]:
+    """Failed documents with one of `codes`, oldest first; without codes, every failed
+    document and every one stuck in `received`."""
+    doc = db.Document
     if codes:
-        query = query.where(db.Document.error_code.in_(list(codes)))
-    return list(session.scalars(query.order_by(db.Document.id)))
+        wanted = and_(doc.status == DocumentStatus.FAILED, doc.error_code.in_(list(codes)))
+    else:
+        stuck = and_(doc.status == db.DOC_RECEIVED, doc.received_at < utcnow() - STUCK_AFTER)
+        wanted = or_(doc.status == DocumentStatus.FAILED, stuck)
+    return list(session.scalars(select(doc.id).where(wanted).order_by(doc.id)))
 
 
 def kept_copies(session: Session, document: db.Document, settings: Settings) -> list[Path]:
@@ -74,7 +86,7 @@ def retry_failed(engine: Engine, settings: Settings, master: MasterData,
                  codes: Sequence[str] = ()) -> list[Retried]:
     """Read every failed document (with one of `codes`) again; one transaction each."""
     with session_scope(engine) as session:
-        ids = failed_ids(session, codes)
+        ids = retry_ids(session, codes)
     out = []
     for document_id in ids:
         with session_scope(engine) as session:
@@ -89,16 +101,17 @@ def _retry_one(session: Session, document_id: int, settings: Settings,
     query = (select(db.Document).where(db.Document.id == document_id)
              .with_for_update(skip_locked=True))
     document = session.scalar(query)
-    if document is None or document.status != DocumentStatus.FAILED:
-        return None  # another retry holds it, or it was handled meanwhile
-    before = document.error_code
+    if document is None or document.status not in RETRIABLE:
+        return None  # another worker holds it, or it was handled meanwhile
+    state = {"status": document.status, "error_code": document.error_code}
+    before = document.error_code if document.status == DocumentStatus.FAILED else "received"
     file = find_bytes(kept_copies(session, document, settings), document.sha256)
     if file is None:
         return Retried(document.id, document.source_name, before, None)
     outcome = pipeline.process_one(file, settings, master)
     repo.save_extraction(session, document, outcome.extraction, outcome.decision)
     append_audit(session, actor=ACTOR, action="document.retry", entity="document",
-                 entity_id=document.id, before={"status": "failed", "error_code": before},
+                 entity_id=document.id, before=state,
                  after={"status": document.status, "error_code": document.error_code,
                         "read_from": str(file.path)})
     codes = sorted({str(p.code) for p in outcome.decision.reasons})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,12 @@ from sqlalchemy import select
 from arflow.cli import cli
 from arflow.db import session_scope
 from arflow.engines import engine_for
+from arflow.intake import fingerprint
 from arflow.settings import load_settings
 from generator.scanned import render_scanned
+from models import repo
 from models.db import AuditEvent
+from models.types import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -73,3 +77,37 @@ def before_digital_number() -> str:
     """The invoice number the digital original carries (the scan must read the same)."""
     result = CliRunner().invoke(cli, ["extract", "--json", str(DATA / "invoices" / SAMPLE)])
     return str(json.loads(result.output)["invoice"]["invoice_number"])
+
+
+def _claim_stuck(path: Path, minutes_ago: int) -> None:
+    """A document row left `received` by a worker that crashed `minutes_ago`."""
+    file = fingerprint(path)
+    engine = engine_for(load_settings().database_url)
+    with session_scope(engine) as session:
+        document, _ = repo.claim_document(session, sha256=file.sha256, source_name=file.name,
+                                          size_bytes=file.size, original_path=str(file.path))
+        document.received_at = utcnow() - timedelta(minutes=minutes_ago)
+
+
+def test_documents_stuck_in_received_are_taken_up_or_reported(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    kept, gone, fresh = (inbox / n for n in ("kept.pdf", "gone.pdf", "fresh.pdf"))
+    for target, sample in zip((kept, gone, fresh), sorted((DATA / "invoices").glob("*.pdf")),
+                              strict=False):
+        shutil.copy(sample, target)
+    _claim_stuck(kept, 60)
+    _claim_stuck(gone, 60)
+    _claim_stuck(fresh, 1)  # may still be in a live worker's hands: left alone
+    gone.unlink()
+    result = runner.invoke(cli, ["retry"])
+    assert result.exit_code == 1, result.output  # one document's bytes are gone
+    assert "kept.pdf: was received -> " in result.output
+    assert "gone.pdf: was received -> bytes not found" in result.output
+    assert "fresh.pdf" not in result.output
+    statuses = {name: row["status"] for name, row in _report(runner).items()}
+    assert statuses["kept.pdf"] in ("auto_approved", "needs_review")
+    assert statuses["gone.pdf"] == statuses["fresh.pdf"] == "received"
