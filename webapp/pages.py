@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from arflow.settings import Settings
+from extractors.render_limits import render_dpi
 from models.db import Document
 
 SCALE = 1.5  # 108 dpi: readable beside the fields, small enough to load fast
@@ -46,7 +47,10 @@ def page_png(path: Path, mtime: float, index: int) -> bytes:
     try:
         if not 0 <= index < len(pdf):
             raise IndexError(f"page {index} of {len(pdf)}")
-        image = pdf[index].render(scale=SCALE).to_pil()
+        page = pdf[index]
+        dpi = render_dpi(page.get_size(), SCALE * 72, where=f"{path.name} page {index + 1}",
+                         min_dpi=1)  # a preview: smaller is fine, unbounded is not
+        image = page.render(scale=dpi / 72).to_pil()
     finally:
         pdf.close()
     out = io.BytesIO()
