@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from extractors.digital import PDFIUM_LOCK, open_pdf
+from extractors.einvoice.attachments import read_attachments
 from extractors.einvoice.detect import sniff
+from extractors.einvoice.xmlsafe import MAX_XML_BYTES
 
 # Attachment names fixed by the standards, in the order they are preferred.
 EINVOICE_ATTACHMENTS = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml")
@@ -34,12 +36,13 @@ def _attachments(path: Path) -> list[tuple[str, bytes]]:
 
 
 def _read_attachments(path: Path) -> list[tuple[str, bytes]]:
+    """pdfium opens the PDF (typed errors for encrypted/empty files) and counts its
+    attachments without decoding them; only when there are any are they read, bounded."""
     pdf = open_pdf(path)
     try:
-        out = []
-        for index in range(pdf.count_attachments()):
-            attachment = pdf.get_attachment(index)
-            out.append((attachment.get_name(), bytes(attachment.get_data())))
-        return out
+        count = pdf.count_attachments()
     finally:
         pdf.close()
+    if not count:
+        return []
+    return read_attachments(path, MAX_XML_BYTES, wanted=lambda name: name.lower().endswith(".xml"))

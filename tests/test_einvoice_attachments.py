@@ -1,0 +1,87 @@
+"""Embedded files are read with a size limit: a compression bomb inside a PDF fails the
+document with FILE_TOO_LARGE in well under a second and a few hundred MB, and a large
+attachment that is not XML is never decoded at all."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from extractors.einvoice import extract_embedded_xml
+from extractors.einvoice.attachments import AttachmentTooLarge, read_attachments
+
+ROOT = Path(__file__).resolve().parent.parent
+BOMB_BYTES = 256 * 1024 * 1024  # inflates to 256 MB; 20 MB is the limit for e-invoice XML
+
+
+def pdf_with_attachment(path: Path, name: str, inflated: bytes | int) -> Path:
+    """A one-page PDF embedding `name` as a Flate stream of `inflated` (bytes, or that many
+    zero bytes compressed chunk by chunk, so a bomb is cheap to build)."""
+    packer = zlib.compressobj(9)
+    if isinstance(inflated, bytes):
+        data = packer.compress(inflated)
+    else:
+        chunk = b"\0" * (1 << 22)
+        data = b"".join(packer.compress(chunk) for _ in range(inflated // len(chunk)))
+    data += packer.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles << /Names [(%s) 5 0 R] >> >> >>"
+        % name.encode(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        b"<< /Type /EmbeddedFile /Filter /FlateDecode /Length %d >>\nstream\n" % len(data)
+        + data + b"\nendstream",
+        b"<< /Type /Filespec /F (%s) /UF (%s) /EF << /F 4 0 R >> >>" % (name.encode(),
+                                                                        name.encode()),
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def test_an_embedded_xml_is_read_within_the_limit(tmp_path: Path) -> None:
+    xml = b"<?xml version='1.0'?><Invoice>" + b" " * 1000 + b"</Invoice>"
+    pdf = pdf_with_attachment(tmp_path / "a.pdf", "notes.xml", xml)
+    assert read_attachments(pdf, 10_000) == [("notes.xml", xml)]
+    with pytest.raises(AttachmentTooLarge, match="larger than 100 bytes"):
+        read_attachments(pdf, 100)
+
+
+def test_a_large_attachment_that_is_not_xml_is_never_decoded(tmp_path: Path) -> None:
+    pdf = pdf_with_attachment(tmp_path / "b.pdf", "scan.bin", BOMB_BYTES)
+    assert extract_embedded_xml(pdf) is None  # skipped by name: the PDF reads as usual
+
+
+_MEASURED = """
+import json, resource, sys
+from extractors.api import extract_file
+result = extract_file(sys.argv[1])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"status": str(result.status), "codes": [e.code for e in result.errors],
+                  "peak_kb": peak}))
+"""
+
+
+def test_a_compression_bomb_fails_the_document_small(tmp_path: Path) -> None:
+    """Before the limit, a 2 MB PDF inflating to 2 GB peaked at 4.3 GB of memory."""
+    pdf = pdf_with_attachment(tmp_path / "bomb.pdf", "factur-x.xml", BOMB_BYTES)
+    assert pdf.stat().st_size < 1_000_000
+    done = subprocess.run([sys.executable, "-c", _MEASURED, str(pdf)], capture_output=True,
+                          text=True, timeout=120, check=True, cwd=ROOT)
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["status"] == "failed" and found["codes"] == ["FILE_TOO_LARGE"]
+    assert found["peak_kb"] < 400_000, f"peak RSS {found['peak_kb']} KB"
