@@ -25,6 +25,7 @@ from arflow.reasons import Reason
 from arflow.settings import Settings
 from extractors.digital import PdfWords, read_pdf
 from extractors.fields import extract_fields
+from extractors.qr.apply import apply_qr_codes
 from models.domain import (
     REQUIRED_FIELDS,
     DocumentKind,
@@ -47,6 +48,7 @@ class FileProbe:
     is_image: bool
     is_xml: bool
     has_text: bool  # PDF with a usable text layer (False for non-PDFs)
+    words: PdfWords | None = None  # a PDF's reading (words, text layer, QR codes)
 
 
 Extractor = Callable[[FileProbe, "Settings | None"], ExtractionResult]
@@ -85,7 +87,8 @@ def extract_file(path: Path, settings: Settings | None = None) -> ExtractionResu
 
 
 def digital_result(path: Path, words: PdfWords) -> ExtractionResult:
-    """Fields from a digital PDF's words, with status and MISSING_FIELD problems."""
+    """Fields from a digital PDF's words, with status and MISSING_FIELD problems; QR codes
+    found on its pages fill gaps and raise QR_MISMATCH, as on scans."""
     width = words.widths[0] if words.widths else None
     fields = extract_fields(words.pages, page_width=width)
     result = ExtractionResult(
@@ -93,6 +96,8 @@ def digital_result(path: Path, words: PdfWords) -> ExtractionResult:
         invoice=fields.invoice, confidence=fields.confidence, pages=words.page_count,
         evidence=fields.evidence,
     )
+    if words.qr_codes:
+        apply_qr_codes(result, words.qr_codes, path.name)
     return finish(result)
 
 
@@ -130,13 +135,13 @@ def _probe(path: Path, settings: Settings | None) -> tuple[FileProbe, PdfWords |
     is_image = head.startswith(_IMAGE_MAGIC)
     words = _pdf_words(path, settings) if is_pdf else None
     has_text = words is not None and words.char_count >= _MIN_TEXT_CHARS
-    return FileProbe(path, head, is_pdf, is_image, is_xml, has_text), words
+    return FileProbe(path, head, is_pdf, is_image, is_xml, has_text, words), words
 
 
 def _pdf_words(path: Path, settings: Settings | None) -> PdfWords:
     if settings is None:
-        return read_pdf(path, _DEFAULT_MAX_PAGES)
-    return read_pdf(path, settings.max_pages, settings.pdf_engine)
+        return read_pdf(path, _DEFAULT_MAX_PAGES, qr=True)
+    return read_pdf(path, settings.max_pages, settings.pdf_engine, qr=True)
 
 
 def _no_extractor(probe: FileProbe) -> ExtractionResult:

@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from arflow.errors import DocumentError, DocumentTooLarge, EmptyDocument, UnsupportedFormat
 from extractors.digital import PDFIUM_LOCK
 from extractors.ocr.textlayer import open_pdf
+from extractors.render_limits import render_dpi
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
 MIN_TRUSTED_DPI = 100   # 72/96 dpi in a photo's metadata is a default, not a measurement
@@ -52,18 +53,22 @@ def _pdf_pages(path: Path, dpi: int, max_pages: int | None) -> Iterator[PageImag
         _check_count(path, count, max_pages)
         for index in range(count):
             with PDFIUM_LOCK:
-                arr = _render(doc, index, dpi)
-            yield PageImage(index, arr.reshape(arr.shape[0], arr.shape[1]), float(dpi))
+                arr, used = _render(doc, index, dpi, f"{path.name} page {index + 1}")
+            yield PageImage(index, arr.reshape(arr.shape[0], arr.shape[1]), used)
     finally:
         with PDFIUM_LOCK:
             doc.close()
 
 
-def _render(doc: pdfium.PdfDocument, index: int, dpi: int) -> npt.NDArray[np.uint8]:
+def _render(doc: pdfium.PdfDocument, index: int, dpi: int,
+            where: str) -> tuple[npt.NDArray[np.uint8], float]:
+    """The page in grey and the resolution used: ``dpi``, or less for a page too large for
+    `extractors.render_limits` (which refuses one it cannot render at a readable dpi)."""
     page = doc[index]
     try:
-        bitmap = page.render(scale=dpi / 72, grayscale=True)
-        return np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
+        used = render_dpi(page.get_size(), dpi, where=where)
+        bitmap = page.render(scale=used / 72, grayscale=True)
+        return np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True), used
     finally:
         page.close()
 

@@ -18,7 +18,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from arflow.errors import DocumentError, EmptyDocument, EncryptedDocument
-from extractors.digital import PDFIUM_LOCK
+from extractors.digital import PDFIUM_LOCK, PageLayer
 
 _ERR_PASSWORD = 4
 MIN_CHARS = 30           # fewer readable characters than this on a page: no usable text layer
@@ -74,9 +74,20 @@ def page_text(page: pdfium.PdfPage, index: int) -> PageText:
         text = textpage.get_text_range()
     finally:
         textpage.close()
+    return _page_text(index, text, _image_coverage(page))
+
+
+def _page_text(index: int, text: str, image_coverage: float) -> PageText:
     text = re.sub(r"\(cid:\d+\)", "\ufffd", text)
     chars, quality, vowel_words = text_quality(text)
-    return PageText(index, chars, quality, vowel_words, _image_coverage(page))
+    return PageText(index, chars, quality, vowel_words, image_coverage)
+
+
+def layers_need_ocr(layers: tuple[PageLayer, ...], max_pages: int = 50) -> bool:
+    """`pdf_needs_ocr` from the text and image share ``extractors.digital.read_pdf`` already
+    read (no second opening of the file)."""
+    return any(_page_text(i, layer.text, layer.image_share).needs_ocr
+               for i, layer in enumerate(layers[:max_pages]))
 
 
 def _image_coverage(page: pdfium.PdfPage) -> float:
