@@ -19,6 +19,7 @@ from extractors.values import (
     read_date,
     read_iban,
     read_identifier,
+    read_ocr_date,
     read_text,
 )
 from models.domain import WordBox
@@ -50,7 +51,7 @@ Reader = Callable[[list[WordBox], DocContext], Read[Any] | None]
 
 
 def _date_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
-    return read_date(words, ctx.day_first)
+    return read_date(words, ctx.day_first) or read_ocr_date(words, ctx.day_first)
 
 
 def _id_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
@@ -158,6 +159,8 @@ def _read_hit(
     others = [h for h in same_line if h is not hit]
     read_beside = rest_of_line if hit.field in AMOUNT_FIELDS else right_of
     beside = read_beside(hit, others)
+    if beside and not any(norm(w.text) for w in beside):  # "Date > 05-05-2018": a lone mark
+        beside = rest_of_line(hit, others)
     found = reader(beside, ctx) if beside else None
     if found is not None:
         score = hit.strength * (_QUALIFIED if _qualified(beside, found.words) else 1.0)

@@ -64,6 +64,25 @@ def search_date(text: str, day_first: bool = True) -> tuple[date, int, int] | No
     return best
 
 
+_OCR_QUOTES = re.compile(r"[‘’“”'\"`´]")
+_LEADING_DASH = re.compile(r"(?<![\w.,/-])-(?=\d)")  # "-01/05/2016-13:19" (a rule's dash)
+_SPACED_SEPARATOR = re.compile(r"(?<=\d)\s*([./-])\s*(?=\d)")
+_SPACE_FOR_SEPARATOR = re.compile(
+    r"(?<![\d./-])(\d{1,2}) +(\d{1,2})([./-])(\d{4}|\d{2})(?![\d./-])"
+)
+_RUN_ON_YEAR = re.compile(r"(?<![\d./-])(\d{2})([./-])(0[1-9]|1[0-2])(\d{2})(?![\d./-])")
+
+
+def repair_ocr_date(text: str) -> str:
+    """Undo OCR slips inside a numeric date read after a date label: stray quotes and
+    spaces around the separators ("05-05- 2018", "01 “06- 2018" -> 01-06-2018), and a
+    separator lost before a two-digit year ("28/0717" -> 28/07/17)."""
+    text = _OCR_QUOTES.sub(" ", _LEADING_DASH.sub(" ", text))
+    text = _SPACED_SEPARATOR.sub(r"\1", text)
+    text = _SPACE_FOR_SEPARATOR.sub(r"\1\3\2\3\4", text)
+    return _RUN_ON_YEAR.sub(r"\1\2\3\2\4", text)
+
+
 def numeric_order_votes(text: str) -> tuple[int, int]:
     """(day-first, month-first) counts of numeric dates that only one reading allows."""
     day, month = 0, 0

@@ -9,8 +9,10 @@ words each field was read from.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from extractors.candidates import Candidate, DocContext, collect
 from extractors.currency_columns import prefer_currency_column
@@ -22,7 +24,13 @@ from extractors.party_fields import read_parties
 from extractors.table_rows import read_table
 from extractors.terms import find_payment_terms
 from extractors.totals import amount_confidence, choose_totals
-from extractors.values import read_amounts, read_currency, read_date, read_iban
+from extractors.values import (
+    read_amounts,
+    read_currency,
+    read_date,
+    read_iban,
+    read_ocr_date,
+)
 from models.domain import Invoice, InvoiceLine, WordBox
 
 _COMMA_DEC = re.compile(r"\d,\d{2}(?!\d)|\d\.\d{3},\d")
@@ -33,6 +41,10 @@ _CURRENCY_TOKEN = re.compile(r"^(?:[A-Z]{3}|Rs\.?)$|[€£]")
 # In OCR text only a dollar sign before a money amount counts ("$12.50"): OCR reads many an
 # "S" as "$" ("4 $6", "€$00010702").
 _DOLLAR_AMOUNT = re.compile(r"(?<![\w€$])\$\d{1,3}(?:,\d{3})*\.\d{2}(?!\d)")
+# Money of countries that write the day first: ringgit ("RM 8.10", "RM8.10"), euro, pound.
+# OCR reads many an "S" as "$", so a dollar sign alone does not outvote these.
+_DAY_FIRST_MONEY = re.compile(r"(?<![A-Za-z])RM\s?\d|\bMYR\b|€|£|\bEUR\b|\bGBP\b")
+_TIME = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]): ?[0-5]\d(?![\d/.-])")  # OCR: "10: 46"
 _SCALARS = ("invoice_number", "issue_date", "due_date", "order_number", "payment_terms")
 
 
@@ -70,7 +82,7 @@ def extract_fields(
     if result.invoice.issue_date is None:
         _issue_date_fallback(result, ctx, table.used)
     _check_date_order(result, ctx)
-    _amounts(result, cands, table.lines)
+    _amounts(result, cands, table.lines, _printed_amounts(cands, lines, mark))
     _currency(result, cands, lines)
     prefer_currency_column(result, lines, mark)
     _iban(result, cands, lines)
@@ -99,6 +111,8 @@ def _day_first(lines: Sequence[Line], hits: Sequence[LabelHit]) -> bool:
     day, month = numeric_order_votes(text)
     if day != month:
         return day > month
+    if _DAY_FIRST_MONEY.search(text) and "USD" not in text:
+        return True
     spanish = any(h.line.words[h.start].text.lower().rstrip(":.") in _SPANISH for h in hits)
     us = "USD" in text or ("$" in text and (_DOLLAR_AMOUNT.search(text) is not None or any(
         "$" in w.text for ln in lines for w in ln.words if w.conf >= 1.0)))
@@ -106,16 +120,31 @@ def _day_first(lines: Sequence[Line], hits: Sequence[LabelHit]) -> bool:
 
 
 def _issue_date_fallback(result: FieldResult, ctx: DocContext, skip: set[int]) -> None:
-    """No dated label: a date on the invoice-number line, else the first date on page 1."""
+    """No dated label: a date on the invoice-number line, else the first date on page 1
+    with a time after it (a receipt's transaction stamp), else the first date on page 1,
+    else the first OCR-garbled date (``read_ocr_date``) with a time after it."""
     number_words = result.evidence.get("invoice_number", [])
     first_page = [ln for ln in ctx.lines if ln.page == ctx.lines[0].page and ln.index not in skip]
     number_lines = [ln for ln in first_page if number_words and number_words[0] in ln.words]
-    for lines, confidence in ((number_lines, 0.6), (first_page, 0.4)):
+    passes = ((number_lines, 0.6, read_date, False), (first_page, 0.5, read_date, True),
+              (first_page, 0.4, read_date, False), (first_page, 0.3, read_ocr_date, True))
+    for lines, confidence, reader, timed in passes:
         for line in lines:
-            found = read_date(line.words, ctx.day_first)
-            if found is not None and found.value != result.invoice.due_date:
+            found = reader(line.words, ctx.day_first)
+            if found is None or (timed and not _time_after(line, found.words)):
+                continue
+            if found.value != result.invoice.due_date:
                 result.set("issue_date", found.value, confidence, found.words)
                 return
+
+
+def _time_after(line: Line, date_words: Sequence[WordBox]) -> bool:
+    """A time of day follows the date on its line: a till's transaction stamp ("20/08/17
+    12:48"), which a card slip's or a warranty's printed date does not have."""
+    if not date_words or date_words[0] not in line.words:
+        return False
+    after = line.words[line.words.index(date_words[0]):]
+    return _TIME.search(" ".join(w.text for w in after)) is not None
 
 
 def _order_settled(ctx: DocContext) -> bool:
@@ -171,10 +200,23 @@ def _scalars(result: FieldResult, cands: dict[str, list[Candidate]]) -> None:
             result.set(name, best.value, min(best.score, 1.0) * 0.95, best.words)
 
 
+def _printed_amounts(
+    cands: dict[str, list[Candidate]], lines: Sequence[Line], mark: str | None
+) -> Counter[Decimal]:
+    """How many times each amount is printed on the document; only needed (and counted)
+    on a receipt with cash and change, where it settles a misread total."""
+    if not (cands.get("cash") and cands.get("change")):
+        return Counter()
+    return Counter(a.value for line in lines for a in read_amounts(line.words, mark))
+
+
 def _amounts(
-    result: FieldResult, cands: dict[str, list[Candidate]], lines: list[InvoiceLine]
+    result: FieldResult,
+    cands: dict[str, list[Candidate]],
+    lines: list[InvoiceLine],
+    printed: Counter[Decimal],
 ) -> None:
-    totals = choose_totals(cands, lines)
+    totals = choose_totals(cands, lines, printed)
     for name in ("subtotal", "tax_total", "total"):
         cand = getattr(totals, name)
         if cand is not None:

@@ -103,10 +103,14 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
         ("total sales inclusive gst", 1), ("total sales (incl gst)", 1), ("total sales", 0.9),
         ("total amount payable", 1), ("amount payable", 1), ("net amount payable", 1),
         ("total (rm)", 1), ("total rm", 1), ("grand total (rm)", 1), ("total amount (rm)", 1),
+        ("final total", 1), ("total amt", 0.9), ("total amt payable", 1),
+        ("total amt incl. gst", 1), ("total amt incl gst", 1), ("total amount incl. gst", 1),
+        ("total amount incl gst", 1), ("net total payable", 1),
     ),
     # Receipts: what the customer handed over and got back (cash - change = total)
     "cash": (("cash", 1), ("cash received", 1), ("cash tendered", 1), ("tunai", 1),
-             ("cash paid", 1)),
+             ("cash paid", 1), ("tender", 0.9), ("tendered", 0.9), ("amount tendered", 1),
+             ("total tender", 0.9), ("total tendered", 0.9)),
     "change": (("change", 1), ("change due", 1), ("baki", 1), ("cash change", 1)),
     # "Total qty: 4" and the like: counts, not money (a label here keeps "total" away)
     "count": (
@@ -207,10 +211,18 @@ def find_labels(line: Line) -> list[LabelHit]:
         start = position
         position += len(segment.words)
         found = _hits_at(line, tokens, start, position)
+        if not found and _ocr_speck(line.words[start]) and start + 1 < position:
+            found = _hits_at(line, tokens, start + 1, position)
         hits.extend(found)
         if not found:
             hits.extend(_number_marks(line, tokens, start + 1, position))
     return hits
+
+
+def _ocr_speck(word: WordBox) -> bool:
+    """A one- or two-character OCR word ("1", "|", "as") in front of a label: a smudge or
+    the edge of the paper read as text ("1 TOTAL INCL. GST@6% RM 7.00")."""
+    return word.conf < 1.0 and len(word.text) <= 2 and norm(word.text) not in _INDEX
 
 
 def _number_marks(line: Line, tokens: list[str], start: int, stop: int) -> list[LabelHit]:

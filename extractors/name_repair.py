@@ -6,8 +6,9 @@ layer is taken as printed).
 - a digit among letters in a word of letters is the letter it resembles ("D.1.Y." is
   "D.I.Y.", "B0OK" is "BOOK");
 - typographic apostrophes (Tesseract's) are the ASCII one printed ("KING’S" -> "KING'S");
-- one half of the Malaysian legal form "SDN BHD" one letter off while the other half is
-  exact ("SON BHD", "SDN BILD" -> "SDN BHD").
+- a space lost after a bracketed qualifier is put back ("(KL)SDN" -> "(KL) SDN");
+- the Malaysian legal form "SDN BHD" with one letter off in one half or in both ("SON BHD",
+  "SDN BILD", "SON GHD" -> "SDN BHD").
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ _LETTERS_WITH_A_DIGIT = re.compile(
     r"^(?=(?:.*[A-Za-z]){2})(?!.*\d\d)[A-Za-z.()'&-]*[0158][A-Za-z.()'&0158-]*$"
 )
 _PAIR = ("SDN", "BHD")
+# A word glued to a closing bracket: "(KL)SDN" is "(KL) SDN" (OCR lost the space).
+_GLUED_AFTER_BRACKET = re.compile(r"^(\([^()\s]{1,8}\))(?=[A-Za-z])")
 
 
 def repair_name(words: Sequence[WordBox]) -> list[str]:
@@ -39,7 +42,7 @@ def repair_name(words: Sequence[WordBox]) -> list[str]:
             texts[i] = text.translate(_DIGIT_AS_LETTER)
         if texts[i].upper() == "SDNBHD":  # the space lost: "SDN.BHD." keeps its dot
             texts[i] = texts[i][:3] + " " + texts[i][3:]
-        texts[i] = texts[i].replace("’", "'").replace("‘", "'")
+        texts[i] = _GLUED_AFTER_BRACKET.sub(r"\1 ", texts[i].replace("’", "'").replace("‘", "'"))
     _repair_pair(texts, ocr)
     return texts
 
@@ -54,10 +57,12 @@ def _between_capitals(texts: list[str], i: int) -> bool:
 def _repair_pair(texts: list[str], ocr: list[bool]) -> None:
     for i in range(len(texts) - 1):
         first, second = _core(texts[i]), _core(texts[i + 1])
-        if first == _PAIR[0] and ocr[i + 1] and _near(second, _PAIR[1]):
-            texts[i + 1] = texts[i + 1].upper().replace(second, _PAIR[1], 1)
-        elif second == _PAIR[1] and ocr[i] and _near(first, _PAIR[0]):
+        fix_first = ocr[i] and _near(first, _PAIR[0]) and (second == _PAIR[1] or ocr[i + 1])
+        fix_second = ocr[i + 1] and _near(second, _PAIR[1]) and (first == _PAIR[0] or ocr[i])
+        if fix_first and (second == _PAIR[1] or fix_second):
             texts[i] = texts[i].upper().replace(first, _PAIR[0], 1)
+        if fix_second and (first == _PAIR[0] or fix_first):
+            texts[i + 1] = texts[i + 1].upper().replace(second, _PAIR[1], 1)
 
 
 def _near(text: str, target: str) -> bool:

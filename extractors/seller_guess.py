@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from extractors.labels import find_labels
-from extractors.layout import Line
+from extractors.layout import Line, norm
 from extractors.name_repair import repair_name
 from extractors.parties import PartyRead, as_line, clean_name, company_score, name_text
 from extractors.values import text_of
@@ -30,7 +30,28 @@ _RECEIPT_TOP_LINES = 4  # a legal form counts on a receipt only within this many
 _RUN_GAP = 3.0          # line heights: segments closer than this may be one OCR-split name
 _MIN_OCR_CONF = 0.6     # an OCR name read with less mean confidence is noise
 _MIN_LETTER_SHARE = 0.6  # of the characters of a name (spaces aside)
+_MIN_OCR_CONF_LEGAL = 0.4  # ... unless it carries a legal form (bold shop names read poorly)
 _AMOUNT = re.compile(r"\d[.,]\d{2}(?!\d)")
+# A receipt's address line: "No.2, Jalan ...", "LOT 13, ...", "15, JALAN ...", a street word
+# (MY/EN/ES) or a five-digit postcode. The shop's name is never one.
+_ADDRESS = re.compile(
+    r"^(?:no\.?\s?\d|lot\b|\d+[a-z]?\s?,)|\b(?:jalan|jln|lorong|taman|persiaran|street|road|"
+    r"avenue|calle|avda|avenida)\b|(?<![\d-])\d{5}(?![\d-])",
+    re.IGNORECASE,
+)
+# A document title is not the issuer ("SIMPLIFIED TAX INVOICE", "OFFICIAL RECEIPT").
+_TITLE_WORDS = frozenset((
+    "tax", "invoice", "simplified", "receipt", "official", "cash", "bill", "sales", "copy",
+    "duplicate", "duplicated", "customer", "reprint", "factura", "simplificada", "ticket",
+    "recibo", "original",
+))
+# A company registration line ("Co.No:001684044-P", "(CO.REG :860671-D)", "Co-REG:...").
+_REGISTRATION_LINE = re.compile(r"^\W*(?:co|company|reg)\b\W*(?:no|reg|regn)\b", re.IGNORECASE)
+# Words naming the kind of business; alone on a line they end the name above ("TRADING").
+_TRADE_WORDS = frozenset((
+    "trading", "enterprise", "enterprises", "traders", "hardware", "restaurant", "store",
+    "stores", "mart", "supermarket", "pharmacy", "bakery", "cafe", "marketing", "stationery",
+))
 
 
 @dataclass(frozen=True)
@@ -56,14 +77,20 @@ def guess_seller(
             continue
         for words in _candidates(line, skip):
             score = _name_score(words, line, rank, page)
-            if score > 0 and (best is None or score > best[0]):
+            if score > 0 and (best is None or _better(score, words, best)):
                 best = (score, words, rank)
     out = PartyRead()
     if best is not None:
-        words = _with_line_above(best[1], best[2], page)
+        words = _with_line_below(_with_line_above(best[1], best[2], page), best[2], page)
         out.party.name = name_text(words)
         out.name_words, out.name_score = words, min(best[0] / 3.0, 0.9)
     return out
+
+
+def _better(score: float, words: list[WordBox], best: tuple[float, list[WordBox], int]) -> bool:
+    """A higher score, or the same score with more words: of an OCR-split line
+    "GARDENIA BAKERIES (KL" | ") SDN BHD", the whole line rather than its last segment."""
+    return score > best[0] or (score == best[0] and len(words) > len(best[1]))
 
 
 def _first_page(lines: Sequence[Line], tax_line: Line | None) -> _Page | None:
@@ -96,8 +123,10 @@ def _name_score(words: list[WordBox], line: Line, rank: int, page: _Page) -> flo
     if clean_name(words) is None or alpha > 8 or not _readable(words):
         return 0.0
     text = text_of(words)
-    company = company_score(text)
+    company = company_score(name_text(words))
     if find_labels(as_line(words)) and not company:
+        return 0.0
+    if _not_a_name(text, page.receipt):
         return 0.0
     tall = 0.6 if line.height > page.median * 1.15 else 0.0
     if page.receipt:
@@ -111,24 +140,47 @@ def _name_score(words: list[WordBox], line: Line, rank: int, page: _Page) -> flo
     return score
 
 
+def _not_a_name(text: str, receipt: bool) -> bool:
+    """A document title, a registration line, or (receipts) an address line."""
+    alpha = [norm(t) for t in text.split() if any(c.isalpha() for c in t)]
+    if alpha and all(a in _TITLE_WORDS for a in alpha):
+        return True
+    return _REGISTRATION_LINE.search(text) is not None or (
+        receipt and _ADDRESS.search(text) is not None)
+
+
+def _trade_only(words: list[WordBox]) -> bool:
+    alpha = [norm(w.text) for w in words if any(c.isalpha() for c in w.text)]
+    return bool(alpha) and all(a in _TRADE_WORDS for a in alpha)
+
+
+def _legal_or_qualifier(token: str) -> bool:
+    """A legal form ("SDN", "BHD", "CO."), a business-kind word or a bracketed place
+    ("(M)", "(KL)"): the part of a name line that does not name the business itself."""
+    bracketed = token.startswith("(") and token.endswith(")") and len(token) <= 8
+    return bool(company_score(token)) or norm(token) in _TRADE_WORDS or bracketed or not norm(token)
+
+
 def _readable(words: list[WordBox]) -> bool:
     """A word of three letters or more, mostly letters, no amount ("supplies (excl. GST):
     3,60"), and (OCR) read with some confidence: not a smudge read as "ae" or "1 i 1 | 1"."""
-    text = name_text(words).replace(" ", "")
+    name = name_text(words)
+    text = name.replace(" ", "")
     letters = sum(c.isalpha() for c in text)
     longest = max(sum(c.isalpha() for c in w.text) for w in words)
-    conf = sum(w.conf for w in words) / len(words)
     if longest < 3 or letters < _MIN_LETTER_SHARE * len(text) or _AMOUNT.search(text):
         return False
-    return conf >= _MIN_OCR_CONF or conf >= 1.0
+    named = [w for w in words if any(c.isalpha() for c in w.text) and w.text in name] or words
+    conf = sum(w.conf for w in named) / len(named)
+    floor = _MIN_OCR_CONF_LEGAL if company_score(name) else _MIN_OCR_CONF
+    return conf >= floor or conf >= 1.0
 
 
 def _with_line_above(words: list[WordBox], rank: int, page: _Page) -> list[WordBox]:
     """A name line that is little more than its legal form continues the line above."""
-    alpha = [w for w in words if any(c.isalpha() for c in w.text)]
-    if rank == 0 or len(alpha) > 3 or not company_score(text_of(words)):
+    if rank == 0 or not (company_score(text_of(words)) or _trade_only(words)):
         return words
-    head = [t for t in repair_name(words) if not company_score(t)]
+    head = [t for t in repair_name(words) if not _legal_or_qualifier(t)]
     above, line = page.lines[rank - 1], page.lines[rank]
     close = line.top - above.bottom < 0.8 * line.height
     if len(head) > 1 or not close or clean_name(above.words) is None:
@@ -136,3 +188,21 @@ def _with_line_above(words: list[WordBox], rank: int, page: _Page) -> list[WordB
     if find_labels(as_line(above.words)) or not _readable(above.words):
         return words
     return [*above.words, *words]
+
+
+def _with_line_below(words: list[WordBox], rank: int, page: _Page) -> list[WordBox]:
+    """A name without a legal form goes on with the line under it when that line holds
+    only a legal form or a business-kind word ("TSH POWER HARDWARE" / "TRADING")."""
+    if rank + 1 >= len(page.lines) or company_score(name_text(words)):
+        return words
+    line, below = page.lines[rank], page.lines[rank + 1]
+    kept = [w for w in below.words if norm(w.text)]
+    if not kept or below.top - line.bottom >= 0.8 * below.height:
+        return words
+    if _not_a_name(text_of(kept), page.receipt):  # "Co.No:001684044-P" is no "Co."
+        return words
+    if not all(_legal_or_qualifier(t) for t in repair_name(kept)):
+        return words
+    if not (company_score(text_of(kept)) or _trade_only(kept)) or not _readable(kept):
+        return words
+    return [*words, *kept]

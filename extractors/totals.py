@@ -9,8 +9,9 @@ winner's fields get a confidence raised by the checks they pass.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from extractors.candidates import Candidate
@@ -20,6 +21,10 @@ from models.domain import InvoiceLine
 _CENT = Decimal("0.01")
 _TOP = 5
 _PAID_BONUS = 0.5  # a total that equals cash minus change (receipts)
+_NO_CENTS_FACTOR = 0.5  # score kept by an OCR amount printed without cents
+_DERIVED_SCORE = 0.6  # label-strength stand-in of a total derived from cash - change
+_ROUNDING = Decimal("0.05")  # cash rounding step (Malaysia, Switzerland, Australia ...)
+_CENTS = re.compile(r"\d[.,]\d{2}(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,18 @@ class Totals:
     lines_match: bool  # sum of line amounts = subtotal (or total)
 
 
-def choose_totals(cands: dict[str, list[Candidate]], lines: Sequence[InvoiceLine]) -> Totals:
-    options = [_options(cands.get(name, []), name) for name in ("subtotal", "tax_total", "total")]
-    line_sum = _line_sum(lines)
+def choose_totals(
+    cands: dict[str, list[Candidate]],
+    lines: Sequence[InvoiceLine],
+    printed: Mapping[Decimal, int] | None = None,
+) -> Totals:
+    """The best subtotal/tax/total combination; ``printed`` counts how often each amount
+    appears on the document (a total printed twice is not "corrected" by cash - change)."""
+    cands = {name: [_weigh_cents(c) for c in found] for name, found in cands.items()}
     paid = _tendered(cands)
+    options = [_options(cands.get(name, []), name) for name in ("subtotal", "tax_total", "total")]
+    options[2][-1:-1] = _paid_total(cands, paid)
+    line_sum = _line_sum(lines)
     best: tuple[float, Totals] | None = None
     for sub, tax, tot in itertools.product(*options):
         totals = _judge(sub, tax, tot, line_sum)
@@ -44,14 +57,57 @@ def choose_totals(cands: dict[str, list[Candidate]], lines: Sequence[InvoiceLine
         if best is None or score > best[0]:
             best = (score, totals)
     assert best is not None
-    return _misread_total(best[1], paid)
+    chosen = _misread_total(best[1], paid, printed or {})
+    return _cash_rounded(chosen, cands.get("total", []))
 
 
-def _misread_total(totals: Totals, paid: Decimal | None) -> Totals:
+def _paid_total(cands: dict[str, list[Candidate]], paid: Decimal | None) -> list[Candidate]:
+    """Cash minus change as a total candidate when a subtotal (and a tax) add up to it: two
+    independent readings agree on an amount whose own total line OCR lost ("Tuial © les
+    (Inclusive of GST) : 22.26") or whose label also names a subtotal ("NET TOTAL")."""
+    if paid is None or any(c.value == paid for c in cands.get("total", [])):
+        return []
+    taxes = [Decimal(0), *(c.value for c in cands.get("tax_total", []) if c.value > 0)]
+    for sub, tax in itertools.product(cands.get("subtotal", []), taxes):
+        if abs(sub.value + tax - paid) <= _CENT:
+            cash = max(cands["cash"], key=lambda c: c.score)
+            return [Candidate("total", paid, _DERIVED_SCORE, cash.words, cash.hit)]
+    return []
+
+
+def _weigh_cents(cand: Candidate) -> Candidate:
+    """An OCR amount without its cents ("Total: 1340" for 13.40, "Total Item(s): 12") is
+    more likely a misreading or a count than money: it loses half its score."""
+    if any(w.conf >= 1.0 for w in cand.words) or any(_CENTS.search(w.text) for w in cand.words):
+        return cand
+    return replace(cand, score=cand.score * _NO_CENTS_FACTOR)
+
+
+def _cash_rounded(totals: Totals, found: Sequence[Candidate]) -> Totals:
+    """A total printed again further down, rounded to 5 cents and less than 5 cents away
+    ("Total 10.89" ... "Final Total 10.90", "Rounded Total"), is what was paid in cash."""
+    tot = totals.total
+    if tot is None or _rounded(tot.value):
+        return totals
+    for cand in found:
+        later = cand.hit.line.index > tot.hit.line.index
+        if later and _rounded(cand.value) and 0 < abs(cand.value - tot.value) < _ROUNDING:
+            return Totals(totals.subtotal, totals.tax_total, cand, False, totals.lines_match)
+    return totals
+
+
+def _rounded(value: Decimal) -> bool:
+    return value != 0 and value % _ROUNDING == 0
+
+
+def _misread_total(totals: Totals, paid: Decimal | None, printed: Mapping[Decimal, int]) -> Totals:
     """A total one digit off cash minus change ("185.00" read for 165.00) is a misreading:
-    the arithmetic of the receipt chooses the other reading."""
+    the arithmetic of the receipt chooses the other reading - unless the total is printed
+    twice or more (item line, total line): then the cash or change was misread."""
     tot = totals.total
     if paid is None or tot is None or tot.value == paid or totals.consistent:
+        return totals
+    if printed.get(tot.value, 0) >= 2:
         return totals
     if digit_edits(tot.value, paid) != 1:
         return totals

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Generic, TypeVar
 
-from extractors.dates import search_date
+from extractors.dates import repair_ocr_date, search_date
 from extractors.ids import find_iban, find_tax_ids, plausible_iban, plausible_tax_id
 from extractors.layout import norm
 from extractors.parse import detect_currency, parse_amount
@@ -22,6 +22,8 @@ from models.domain import WordBox
 T = TypeVar("T")
 
 _CURRENCY_WORD = re.compile(r"^(?:[€$£¥₹]|[A-Z]{3}|US\$|RM)$")
+# A currency glued to its number ("RM1.00", OCR "Rm1.00"): not an identifier like "AB12".
+_CURRENCY_PREFIX = re.compile(r"^(?:RM|Rm|US\$|S\$)(?=\d)")
 _ID_PREFIX = re.compile(r"^(?:n[º°o]\.?|#|no\.|nr\.?|:)+", re.IGNORECASE)
 _ID_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-/.]*[A-Za-z0-9]$|^\d$")
 _PERCENT = re.compile(r"^\(?-?\d+(?:[.,]\d+)?\s?%\)?$")
@@ -58,7 +60,7 @@ def _amount_at(words: Sequence[WordBox], i: int, mark: str | None) -> tuple[int,
     pair = _two_word_amount(words, i, mark)
     if pair is not None:
         return 2, pair
-    if _looks_like_date_or_id(text) or _next_text(words, i) == "%":
+    if _looks_like_date_or_id(_CURRENCY_PREFIX.sub("", text)) or _next_text(words, i) == "%":
         return 1, None
     value = parse_amount(text.rstrip(":"), mark)
     if value is not None and _CURRENCY_WORD.match(_next_text(words, i)):
@@ -117,6 +119,20 @@ def read_date(words: Sequence[WordBox], day_first: bool) -> Read[date] | None:
     if found is None:
         return None
     return Read(found[0], _words_in_span(words, found[1], found[2]))
+
+
+def read_ocr_date(words: Sequence[WordBox], day_first: bool) -> Read[date] | None:
+    """A date in OCR words that ``read_date`` could not read, after ``repair_ocr_date``
+    (a digital text layer is taken as printed)."""
+    if not words or any(w.conf >= 1.0 for w in words):
+        return None
+    found = search_date(repair_ocr_date(text_of(words)), day_first)
+    if found is None:
+        return None
+    return Read(found[0], [w for w in words[:_OCR_DATE_WORDS] if any(c.isdigit() for c in w.text)])
+
+
+_OCR_DATE_WORDS = 4  # a repaired date spans at most this many OCR words
 
 
 def read_identifier(words: Sequence[WordBox]) -> Read[str] | None:

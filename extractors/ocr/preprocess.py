@@ -25,7 +25,8 @@ transcripts; recall = share of expected words found verbatim):
 
 OpenCV adaptive binarisation (block 41, C 15) made Tesseract run > 30 s on every noisy page
 (timeouts) and read 0.000-0.013 of the words. Kept on by default: orientation, deskew,
-Sauvola-if-uneven. Off by default: border removal (hurts with Sauvola: 0.989 -> 0.901 on
+Sauvola-if-uneven, and on images without a DPI a contrast stretch (faint till receipts, see
+``stretch_contrast``). Off by default: border removal (hurts with Sauvola: 0.989 -> 0.901 on
 heavy), denoise (median 3: helps synthetic noise, costs 20 % of the words on real receipts),
 binarisation. Sauvola on every page costs ~0.1-0.2 s of Tesseract CPU, hence only when the
 paper brightness is uneven.
@@ -48,6 +49,8 @@ _MIN_ROTATION_DEG = 0.2   # a smaller skew is not worth a resampling of the page
 _UNEVEN_LEVELS = 55       # paper brightness range (grey levels) that calls for Sauvola
 _DEFAULT_DPI = 300.0      # an image that does not say its resolution
 _BAND = (0.35, 0.6)       # rows (share of the height) OCRed to confirm an upside-down page
+_INK_PAPER_PERCENTILES = (0.5, 90.0)  # grey levels taken as ink and as paper by the stretch
+_MIN_STRETCH_RANGE = 32   # grey levels: a flatter page (blank, one tone) is left alone
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class PreprocessOptions:
     sauvola_if_uneven: bool = True   # ask Tesseract for Sauvola thresholding on shaded pages
     remove_rules: bool = True        # paint out table rules and cell boxes (see ``rules``)
     upscale_below: int = 1300        # an image without a DPI narrower than this is enlarged 2x
+    stretch_contrast: bool = True    # images without a DPI: darkest ink to black, paper to white
 
 
 def to_gray(img: Image) -> Image:
@@ -165,6 +169,27 @@ def uneven_lighting(gray: Image) -> bool:
     return bool(high - low > _UNEVEN_LEVELS)
 
 
+def stretch_contrast(gray: Image) -> Image:
+    """Map the ink level (0.5th percentile) to black and the paper level (90th) to white.
+
+    Faint thermal till receipts (grey print on grey paper) came out of Tesseract as one
+    line of garbage: 3 SROIE receipts read 0 % of their words, 59-67 % after the stretch;
+    over all 101 receipts word recall went from 0.707 to 0.728 (case-folded words of the
+    official transcripts). Percentiles on every 4th pixel and a lookup table: ~4.5 ms on
+    a 300 dpi A4 page. ``preprocess`` runs it only on images that do not say their
+    resolution (phone photos, till-receipt scans - the same test as the 2x upscale): on
+    the generator's 200-300 dpi scans it changed the Otsu threshold enough to lose
+    accents ("Papelería" read "Papeleria"; header fields unchanged at 368/390 on 30
+    scans, seed 60100), so scanned PDFs and images with a DPI are left as they were.
+    """
+    low, high = np.percentile(gray[::4, ::4], _INK_PAPER_PERCENTILES)
+    if high - low < _MIN_STRETCH_RANGE or (low <= 0 and high >= 255):
+        return gray
+    levels = (np.arange(256, dtype=np.float32) - float(low)) * (255.0 / float(high - low))
+    table = np.clip(levels, 0, 255).astype(np.uint8)
+    return np.asarray(cv2.LUT(gray, table), dtype=np.uint8)
+
+
 def denoise(gray: Image) -> Image:
     return np.asarray(cv2.medianBlur(gray, 3), dtype=np.uint8)
 
@@ -178,7 +203,8 @@ def binarize(gray: Image) -> Image:
 def preprocess(img: Image, opts: PreprocessOptions | None = None,
                workdir: Path | None = None, dpi: float | None = None) -> Image:
     """Run the switched-on clean-up steps; returns a grey (or, with ``binarize``, binary) page.
-    ``dpi`` (default 300) sizes the rule removal."""
+    ``dpi`` (default 300) sizes the rule removal; ``None`` (the image does not say its
+    resolution) also switches on the contrast stretch."""
     opts = opts or PreprocessOptions()
     gray = to_gray(img)
     if opts.remove_border:
@@ -186,6 +212,8 @@ def preprocess(img: Image, opts: PreprocessOptions | None = None,
     gray = straighten(gray, opts, workdir or Path("/tmp"))
     if opts.remove_rules:
         gray = remove_rules(gray, dpi or _DEFAULT_DPI)
+    if opts.stretch_contrast and dpi is None:
+        gray = stretch_contrast(gray)
     if opts.denoise:
         gray = denoise(gray)
     if opts.binarize:
