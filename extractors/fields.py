@@ -23,7 +23,7 @@ from extractors.layout import Line, build_lines
 from extractors.party_fields import read_parties
 from extractors.table_rows import read_table
 from extractors.terms import find_payment_terms
-from extractors.totals import amount_confidence, choose_totals
+from extractors.totals import amount_confidence, choose_totals, digit_runs
 from extractors.values import (
     read_amounts,
     read_currency,
@@ -82,7 +82,8 @@ def extract_fields(
     if result.invoice.issue_date is None:
         _issue_date_fallback(result, ctx, table.used)
     _check_date_order(result, ctx)
-    _amounts(result, cands, table.lines, _printed_amounts(cands, lines, mark))
+    _amounts(result, cands, table.lines, _printed_amounts(cands, lines, mark),
+             digit_runs(" ".join(w.text for w in line.words) for line in lines))
     _currency(result, cands, lines)
     prefer_currency_column(result, lines, mark)
     _iban(result, cands, lines)
@@ -215,8 +216,9 @@ def _amounts(
     cands: dict[str, list[Candidate]],
     lines: list[InvoiceLine],
     printed: Counter[Decimal],
+    runs: set[str],
 ) -> None:
-    totals = choose_totals(cands, lines, printed)
+    totals = choose_totals(cands, lines, printed, runs)
     for name in ("subtotal", "tax_total", "total"):
         cand = getattr(totals, name)
         if cand is not None:

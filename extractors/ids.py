@@ -35,7 +35,24 @@ def normalize_tax_id(text: str) -> str | None:
     compact = re.sub(r"[\s.\-/]", "", raw)
     if not compact.isalnum() or not 8 <= len(compact) <= 16:
         return None
-    return _spanish(compact) or _eu_vat(compact) or _ein(raw, compact)
+    found = _spanish(compact) or _eu_vat(compact) or _ein(raw, compact)
+    for mended in _letter_o_for_zero(compact) if found is None else ():
+        found = _spanish(mended) or _eu_vat(mended)
+        if found:
+            break
+    return found
+
+
+def _letter_o_for_zero(compact: str) -> list[str]:
+    """The ID with a letter O read for a zero in its number ("BO3143229" → "B03143229",
+    "FRO4659736250"), the commonest OCR slip in IDs; the checksum then decides. The leading
+    letter (CIF letter) or two (country prefix) are kept."""
+    out = []
+    for keep in (1, 2):
+        mended = compact[:keep] + compact[keep:].replace("O", "0")
+        if mended != compact and mended not in out:
+            out.append(mended)
+    return out
 
 
 def find_tax_ids(text: str) -> list[tuple[str, int, int]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -40,9 +40,11 @@ def choose_totals(
     cands: dict[str, list[Candidate]],
     lines: Sequence[InvoiceLine],
     printed: Mapping[Decimal, int] | None = None,
+    digit_runs: Collection[str] = (),
 ) -> Totals:
     """The best subtotal/tax/total combination; ``printed`` counts how often each amount
-    appears on the document (a total printed twice is not "corrected" by cash - change)."""
+    appears on the document (a total printed twice is not "corrected" by cash - change);
+    ``digit_runs`` are the digits of every number printed (see `reconcile`)."""
     cands = {name: [_weigh_cents(c) for c in found] for name, found in cands.items()}
     paid = _tendered(cands)
     options = [_options(cands.get(name, []), name) for name in ("subtotal", "tax_total", "total")]
@@ -58,7 +60,8 @@ def choose_totals(
             best = (score, totals)
     assert best is not None
     chosen = _misread_total(best[1], paid, printed or {})
-    return _cash_rounded(chosen, cands.get("total", []))
+    chosen = _cash_rounded(chosen, cands.get("total", []))
+    return reconcile(chosen, line_sum, digit_runs) if digit_runs else chosen
 
 
 def _paid_total(cands: dict[str, list[Candidate]], paid: Decimal | None) -> list[Candidate]:
@@ -98,6 +101,79 @@ def _cash_rounded(totals: Totals, found: Sequence[Candidate]) -> Totals:
 
 def _rounded(value: Decimal) -> bool:
     return value != 0 and value % _ROUNDING == 0
+
+
+_FIELDS = ("subtotal", "tax_total", "total")
+_FIX_FACTOR = 0.8  # score kept by an amount taken from the arithmetic and the printed digits
+_NUMBER_RUN = re.compile(r"\d(?:[\d.,]|\s(?=\d))*")
+
+
+def digit_runs(texts: Iterable[str]) -> set[str]:
+    """The digits of every number printed in `texts`, separators and inner spaces dropped
+    ("34 147,41€" → "3414741", "9.49330€" → "949330")."""
+    return {re.sub(r"\D", "", m.group(0)) for text in texts for m in _NUMBER_RUN.finditer(text)}
+
+
+def reconcile(totals: Totals, line_sum: Decimal | None, runs: Collection[str]) -> Totals:
+    """When subtotal + tax ≠ total, one amount may be an OCR misreading: a lost decimal comma
+    ("9.49330" for 9.493,30), a space as thousands separator read as two numbers ("34
+    147,41"), an amount glued to its currency that no label claimed. The amount the
+    arithmetic asks for (the line items' sum for the subtotal, else the other two) is taken
+    only when exactly one field can be mended so and its digits are printed as one number:
+    nothing is invented, a misreading is reread."""
+    if totals.consistent:
+        return totals
+    if _separator_slip(totals.subtotal, line_sum, runs):
+        assert line_sum is not None
+        totals = _with(totals, "subtotal", line_sum)
+    fixes = [(name, value) for name in _FIELDS
+             if (value := _asked(totals, name)) is not None and value > 0
+             and value != _value(totals, name) and len(_digits(value)) >= 3
+             and _digits(value) in runs]
+    if len(fixes) != 1:
+        return totals
+    return _with(totals, *fixes[0])
+
+
+def _separator_slip(sub: Candidate | None, line_sum: Decimal | None,
+                    runs: Collection[str]) -> bool:
+    """The subtotal has the line items' digits with a separator misread ("2.34991")."""
+    if sub is None or line_sum is None or line_sum == sub.value:
+        return False
+    return _digits(line_sum) == _digits(sub.value) and _digits(line_sum) in runs
+
+
+def _asked(totals: Totals, name: str) -> Decimal | None:
+    """What `name` must be for subtotal + tax = total, from the other two."""
+    sub, tax, tot = (_value(totals, n) for n in _FIELDS)
+    if name == "subtotal":
+        return None if tax is None or tot is None else tot - tax
+    if name == "tax_total":
+        return None if sub is None or tot is None else tot - sub
+    return None if sub is None or tax is None else sub + tax
+
+
+def _value(totals: Totals, name: str) -> Decimal | None:
+    cand: Candidate | None = getattr(totals, name)
+    return None if cand is None else cand.value
+
+
+def _digits(value: Decimal) -> str:
+    return format(value.quantize(_CENT), "f").replace(".", "").lstrip("-").lstrip("0") or "0"
+
+
+def _with(totals: Totals, name: str, value: Decimal) -> Totals:
+    """`totals` with `name` set to `value` (keeping the old candidate's words as evidence)."""
+    old: Candidate | None = getattr(totals, name)
+    donor = old or totals.total or totals.subtotal or totals.tax_total
+    assert donor is not None  # two of the three exist whenever a value is asked for
+    words = old.words if old else []
+    score = (old.score if old else donor.score) * _FIX_FACTOR
+    parts = {n: getattr(totals, n) for n in _FIELDS}
+    parts[name] = Candidate(name, value, score, words, donor.hit)
+    sub, tax, tot = (parts[n] for n in _FIELDS)
+    consistent = _judge(sub, tax, tot, None).consistent
+    return Totals(sub, tax, tot, consistent, totals.lines_match)
 
 
 def _misread_total(totals: Totals, paid: Decimal | None, printed: Mapping[Decimal, int]) -> Totals:

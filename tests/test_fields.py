@@ -356,3 +356,40 @@ def test_receipt_total_misread_by_one_digit_follows_cash_minus_change() -> None:
     words = ocr_words([(20, 10, "SHOP"), (20, 30, "TOTAL RM 185.00"), (20, 42, "CASH 200.00"),
                        (20, 54, "CHANGE 120.00")])
     assert extract_fields([words]).invoice.total == Decimal("185.00")  # far off: as printed
+
+
+def _boxes_footer(sub: str, tax: str, total: str) -> list[WordBox]:
+    """The generator's "boxes" footer: labels in a row, the OCR'd values under them."""
+    words = spanish_invoice()
+    words = [w for w in words if w.top < 250]
+    return words + page_of([
+        (300, 260, "Base imponible"), (400, 260, "IVA 21%"), (480, 260, "Total factura"),
+        (300, 274, sub), (400, 274, tax), (480, 274, total),
+    ])
+
+
+def test_a_subtotal_with_a_lost_decimal_comma_is_reread_from_the_arithmetic() -> None:
+    """OCR read "1.250,00" as "1.25000": the line items and subtotal + tax = total ask for
+    1250.00, and those digits are printed as one number."""
+    result = extract_fields([_boxes_footer("1.25000€", "262,50€", "1.512,50 €")])
+    assert result.invoice.subtotal == Decimal("1250.00")
+    assert result.invoice.tax_total == Decimal("262.50")
+
+
+def test_a_space_thousands_separator_split_by_ocr_is_reread() -> None:
+    result = extract_fields([_boxes_footer("1 250,00€", "262,50€", "1 512,50 €")])
+    assert (result.invoice.subtotal, result.invoice.total) == (Decimal("1250.00"),
+                                                                 Decimal("1512.50"))
+
+
+def test_the_arithmetic_never_invents_an_amount_that_is_not_printed() -> None:
+    result = extract_fields([_boxes_footer("1.250,00€", "(illegible)", "1.512,50 €")])
+    assert result.invoice.tax_total is None  # 262.50 would add up, but it is not printed
+
+
+def test_a_letter_o_read_for_a_zero_in_a_tax_id_is_mended_by_the_checksum() -> None:
+    from extractors.ids import normalize_tax_id
+
+    assert normalize_tax_id("BO3143229") == "B03143229"
+    assert normalize_tax_id("FRO4659736250") == "FR04659736250"
+    assert normalize_tax_id("BO3143228") is None  # the checksum still decides
