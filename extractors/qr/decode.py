@@ -8,6 +8,7 @@ then the classic detector, which between them decoded every corpus sample."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from arflow.errors import DocumentError
 from extractors.digital import PDFIUM_LOCK, open_pdf
 from extractors.render_limits import render_dpi
 
+log = logging.getLogger(__name__)
 Image = npt.NDArray[Any]
 QUIET_ZONE_PX = 32
 PDF_DPI = (200, 300)
@@ -78,7 +80,7 @@ def decode_region(image: Image, dpi: float) -> list[str]:
     vector ones). A larger region, rendered with fewer dots, gets the scan gate."""
     grey = _grey(image)
     if dpi >= CRISP_DPI:
-        if not cv2.QRCodeDetectorAruco().detect(_pad(grey))[0]:
+        if not _sees(cv2.QRCodeDetectorAruco(), _pad(grey)):
             return []
     elif not likely_has_qr(grey):
         return []
@@ -115,10 +117,10 @@ def likely_has_qr(grey: Image) -> bool:
         small = grey if scale == 1.0 else cv2.resize(
             grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         padded = _pad(small)
-        if small.shape not in looked and cv2.QRCodeDetectorAruco().detect(padded)[0]:
+        if small.shape not in looked and _sees(cv2.QRCodeDetectorAruco(), padded):
             return True
         looked.add(small.shape)
-        if side == _GATE_SIDES[-1] and cv2.QRCodeDetector().detect(padded)[0]:
+        if side == _GATE_SIDES[-1] and _sees(cv2.QRCodeDetector(), padded):
             return True
     return False
 
@@ -177,6 +179,27 @@ def _variants(grey: Image) -> Iterator[Image]:
     yield binary
 
 
+def _sees(detector: Any, image: Image) -> bool:
+    """Does `detector` find a QR code? OpenCV's detectors assert on some degenerate contours
+    (seen on a noisy generated scan: convexHull, -215): that image shows no code to them."""
+    try:
+        return bool(detector.detect(image)[0])
+    except cv2.error:
+        log.debug("QR detector failed on a %s image", image.shape, exc_info=True)
+        return False
+
+
+def _guarded(attempt: Callable[[Image], list[str]]) -> Callable[[Image], list[str]]:
+    """A decoding attempt whose OpenCV assertion means "nothing decoded", not a lost page."""
+    def run(image: Image) -> list[str]:
+        try:
+            return attempt(image)
+        except cv2.error:
+            log.debug("QR decoding %s failed", attempt.__name__, exc_info=True)
+            return []
+    return run
+
+
 def _aruco_multi(image: Image) -> list[str]:
     ok, texts, _points, _straight = cv2.QRCodeDetectorAruco().detectAndDecodeMulti(image)
     return [str(t) for t in texts] if ok else []
@@ -192,8 +215,5 @@ def _aruco_single(image: Image) -> list[str]:
     return [str(text)] if text else []
 
 
-_ATTEMPTS: tuple[Callable[[Image], list[str]], ...] = (
-    _aruco_multi,
-    _classic_single,
-    _aruco_single,
-)
+_ATTEMPTS: tuple[Callable[[Image], list[str]], ...] = tuple(
+    _guarded(attempt) for attempt in (_aruco_multi, _classic_single, _aruco_single))
