@@ -354,3 +354,19 @@ def test_all_capitals_receipt_is_not_turned_over(tmp_path: Path) -> None:
     assert geometry.upside_down(level)  # what the heuristic alone would do
     assert not read_better_turned(level, tmp_path)
     assert read_better_turned(geometry.rotate(level, 180.0), tmp_path)
+
+
+def test_shrink_matches_one_area_resize_closely() -> None:
+    import cv2
+    import numpy as np
+
+    from extractors.ocr.geometry import shrink
+
+    rng = np.random.default_rng(3)
+    page = cv2.GaussianBlur((rng.random((1754, 1240)) * 255).astype(np.uint8), (9, 9), 3)
+    fast = shrink(page, 900 / 1240)
+    direct = cv2.resize(page, None, fx=900 / 1240, fy=900 / 1240, interpolation=cv2.INTER_AREA)
+    assert fast.shape == direct.shape and fast.dtype == np.uint8
+    assert np.abs(fast.astype(int) - direct.astype(int)).mean() < 2.0
+    assert shrink(page, 0.25).shape == (438, 310)  # two exact halvings
+    assert shrink(page, 1.0) is page

@@ -42,7 +42,14 @@ import numpy as np
 
 from arflow.errors import ToolError
 from extractors.ocr import tesseract
-from extractors.ocr.geometry import SMALL_WIDTH, Image, page_correction, rotate, upside_down
+from extractors.ocr.geometry import (
+    SMALL_WIDTH,
+    Image,
+    page_correction,
+    rotate,
+    shrink,
+    upside_down,
+)
 from extractors.ocr.rules import remove_rules
 
 _MIN_ROTATION_DEG = 0.2   # a smaller skew is not worth a resampling of the page
@@ -162,8 +169,7 @@ def uneven_lighting(gray: Image) -> bool:
     Measured p95 - p5: 0 on the generator's scans, 0-49 on SROIE receipts, 62-77 on pages
     with a 30-35 % light gradient, 137 with 60 %.
     """
-    scale = min(1.0, SMALL_WIDTH / gray.shape[1])
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = shrink(gray, min(1.0, SMALL_WIDTH / gray.shape[1]))
     paper = cv2.blur(cv2.dilate(small, np.ones((15, 15), np.uint8)), (31, 31))
     low, high = np.percentile(paper, [5, 95])
     return bool(high - low > _UNEVEN_LEVELS)
