@@ -10,6 +10,7 @@ from arflow.reasons import Reason
 from arflow.settings import Settings, load_settings
 from extractors.api import FileProbe, finish, register_extractor
 from extractors.fields import FieldResult, extract_fields
+from extractors.ocr.accents import restore_accents
 from extractors.ocr.pages import ocr_with_qr
 from extractors.ocr.textlayer import layers_need_ocr, pdf_needs_ocr
 from extractors.qr.apply import apply_qr_codes
@@ -38,6 +39,8 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
     except ToolError as exc:
         raise DocumentError(f"{probe.path.name}: {exc.message}", code=Reason.OCR_FAILED) from exc
     pages = reading.pages
+    if "spa" in settings.ocr_lang.split("+"):
+        pages = restore_accents(pages)
     fields = extract_fields(pages) if any(pages) else FieldResult()
     result = ExtractionResult(
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,
