@@ -84,7 +84,7 @@ def find_bytes(candidates: Iterable[Path], sha256: str) -> InboxFile | None:
 
 def retry_failed(engine: Engine, settings: Settings, master: MasterData,
                  codes: Sequence[str] = ()) -> list[Retried]:
-    """Read every failed document (with one of `codes`) again; one transaction each."""
+    """Read again every document `retry_ids` selects; one transaction each."""
     with session_scope(engine) as session:
         ids = retry_ids(session, codes)
     out = []

@@ -4,13 +4,11 @@ attachment that is not XML is never decoded at all."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import pytest
+from childrun import extract_measured
 
 from extractors.einvoice import extract_embedded_xml
 from extractors.einvoice.attachments import AttachmentTooLarge, read_attachments
@@ -66,26 +64,11 @@ def test_a_large_attachment_that_is_not_xml_is_never_decoded(tmp_path: Path) -> 
     assert extract_embedded_xml(pdf) is None  # skipped by name: the PDF reads as usual
 
 
-_MEASURED = """
-import json, re, resource, sys
-from pathlib import Path
-from extractors.api import extract_file
-result = extract_file(sys.argv[1])
-# VmHWM: this process image's own peak (ru_maxrss would include the forking parent's)
-status = Path("/proc/self/status").read_text()
-own_peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1))
-peak = max(own_peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"status": str(result.status), "codes": [e.code for e in result.errors],
-                  "peak_kb": peak}))
-"""
-
-
 def test_a_compression_bomb_fails_the_document_small(tmp_path: Path) -> None:
     """Before the limit, a 2 MB PDF inflating to 2 GB peaked at 4.3 GB of memory."""
     pdf = pdf_with_attachment(tmp_path / "bomb.pdf", "factur-x.xml", BOMB_BYTES)
     assert pdf.stat().st_size < 1_000_000
-    done = subprocess.run([sys.executable, "-c", _MEASURED, str(pdf)], capture_output=True,
-                          text=True, timeout=120, check=True, cwd=ROOT)
-    found = json.loads(done.stdout.splitlines()[-1])
-    assert found["status"] == "failed" and found["codes"] == ["FILE_TOO_LARGE"]
+    found = extract_measured(pdf, timeout=120)
+    codes = [e["code"] for e in found["errors"]]
+    assert found["status"] == "failed" and codes == ["FILE_TOO_LARGE"]
     assert found["peak_kb"] < 400_000, f"peak RSS {found['peak_kb']} KB"

@@ -3,13 +3,11 @@ gigabytes of pixels; ordinary and large-format pages still render."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from childrun import extract_measured
 
 from arflow.errors import DocumentTooLarge
 from extractors.render_limits import MAX_PAGE_PIXELS, fitted_dpi, render_dpi
@@ -42,28 +40,11 @@ def _huge_page_pdf(path: Path) -> Path:
     return path
 
 
-# Extract in a fresh process and report its peak memory (its own and its children's).
-_MEASURED = """
-import json, re, resource, sys
-from pathlib import Path
-from extractors.api import extract_file
-result = extract_file(sys.argv[1])
-# VmHWM: this process image's own peak (ru_maxrss would include the forking parent's)
-status = Path("/proc/self/status").read_text()
-own_peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1))
-peak = max(own_peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"status": str(result.status), "errors": [e.to_json() for e in result.errors],
-                  "peak_kb": peak}))
-"""
-
-
 def test_a_tiny_pdf_with_a_huge_page_fails_fast_and_small(tmp_path: Path) -> None:
     """Before the limit, this 553-byte file took 74 s and 12 GB of memory."""
     pdf = _huge_page_pdf(tmp_path / "huge.pdf")
     assert pdf.stat().st_size < 1000
-    done = subprocess.run([sys.executable, "-c", _MEASURED, str(pdf)], capture_output=True,
-                          text=True, timeout=300, check=True, cwd=ROOT)
-    found = json.loads(done.stdout.splitlines()[-1])
+    found = extract_measured(pdf)
     assert found["status"] == "failed"
     assert [e["code"] for e in found["errors"]] == ["FILE_TOO_LARGE"]
     assert "too large to render" in found["errors"][0]["message"]

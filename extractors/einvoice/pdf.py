@@ -31,18 +31,19 @@ def extract_embedded_xml(pdf_path: str | Path) -> tuple[str, bytes] | None:
 
 
 def _attachments(path: Path) -> list[tuple[str, bytes]]:
-    with PDFIUM_LOCK:  # pdfium is not thread-safe
-        return _read_attachments(path)
-
-
-def _read_attachments(path: Path) -> list[tuple[str, bytes]]:
     """pdfium opens the PDF (typed errors for encrypted/empty files) and counts its
-    attachments without decoding them; only when there are any are they read, bounded."""
-    pdf = open_pdf(path)
-    try:
-        count = pdf.count_attachments()
-    finally:
-        pdf.close()
+    attachments without decoding them; only when there are any are they read, bounded, by
+    pdfminer (outside the pdfium lock: it needs none)."""
+    with PDFIUM_LOCK:  # pdfium is not thread-safe
+        count = _count_attachments(path)
     if not count:
         return []
     return read_attachments(path, MAX_XML_BYTES, wanted=lambda name: name.lower().endswith(".xml"))
+
+
+def _count_attachments(path: Path) -> int:
+    pdf = open_pdf(path)
+    try:
+        return int(pdf.count_attachments())
+    finally:
+        pdf.close()
