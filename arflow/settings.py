@@ -23,6 +23,7 @@ class Settings:
     ocr_lang: str = "spa+eng"
     ocr_timeout_s: float = 120.0
     ocr_dpi: int = 300
+    ocr_reread: bool = True  # read a short scan lacking a required field twice more and vote
     min_confidence: float = 0.6
     max_file_bytes: int = 50 * 1024 * 1024
     max_pages: int = 200
@@ -43,6 +44,9 @@ class Settings:
         return self.home / "reports"
 
 
+_OFF = frozenset(("0", "false", "no", "off"))
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
     home = Path(env.get("ARFLOW_HOME", ".arflow")).expanduser().resolve()
@@ -52,6 +56,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=url,
         ocr_lang=env.get("ARFLOW_OCR_LANG", "spa+eng"),
         ocr_timeout_s=float(env.get("ARFLOW_OCR_TIMEOUT", "120")),
+        ocr_reread=env.get("ARFLOW_OCR_REREAD", "1").strip().lower() not in _OFF,
         min_confidence=float(env.get("ARFLOW_MIN_CONFIDENCE", "0.6")),
         pdf_engine=env.get("ARFLOW_PDF_ENGINE", "pdfium"),
         workers=int(env.get("ARFLOW_WORKERS", str(os.cpu_count() or 1))),

@@ -120,6 +120,7 @@ READERS: dict[str, Reader] = {
     "total": _amount_reader,
     "cash": _amount_reader,
     "change": _amount_reader,
+    "card": _amount_reader,
 }
 
 

@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from extractors.candidates import Candidate, DocContext, collect
 from extractors.currency_columns import prefer_currency_column
@@ -82,8 +81,7 @@ def extract_fields(
     if result.invoice.issue_date is None:
         _issue_date_fallback(result, ctx, table.used)
     _check_date_order(result, ctx)
-    _amounts(result, cands, table.lines, _printed_amounts(cands, lines, mark),
-             digit_runs(" ".join(w.text for w in line.words) for line in lines))
+    _amounts(result, cands, table.lines, lines, mark)
     _currency(result, cands, lines)
     prefer_currency_column(result, lines, mark)
     _iban(result, cands, lines)
@@ -201,24 +199,19 @@ def _scalars(result: FieldResult, cands: dict[str, list[Candidate]]) -> None:
             result.set(name, best.value, min(best.score, 1.0) * 0.95, best.words)
 
 
-def _printed_amounts(
-    cands: dict[str, list[Candidate]], lines: Sequence[Line], mark: str | None
-) -> Counter[Decimal]:
-    """How many times each amount is printed on the document; only needed (and counted)
-    on a receipt with cash and change, where it settles a misread total."""
-    if not (cands.get("cash") and cands.get("change")):
-        return Counter()
-    return Counter(a.value for line in lines for a in read_amounts(line.words, mark))
-
-
 def _amounts(
     result: FieldResult,
     cands: dict[str, list[Candidate]],
-    lines: list[InvoiceLine],
-    printed: Counter[Decimal],
-    runs: set[str],
+    items: list[InvoiceLine],
+    lines: Sequence[Line],
+    mark: str | None,
 ) -> None:
-    totals = choose_totals(cands, lines, printed, runs)
+    """Subtotal, tax and total, chosen with the arithmetic; every amount printed (with its
+    line) settles misread totals on receipts (cash - change, rounding adjustments)."""
+    amounts_at = [(line.index, a.value) for line in lines for a in read_amounts(line.words, mark)]
+    runs = digit_runs(" ".join(w.text for w in line.words) for line in lines)
+    printed = Counter(value for _, value in amounts_at)
+    totals = choose_totals(cands, items, printed, runs, amounts_at)
     for name in ("subtotal", "tax_total", "total"):
         cand = getattr(totals, name)
         if cand is not None:

@@ -110,8 +110,12 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
     # Receipts: what the customer handed over and got back (cash - change = total)
     "cash": (("cash", 1), ("cash received", 1), ("cash tendered", 1), ("tunai", 1),
              ("cash paid", 1), ("tender", 0.9), ("tendered", 0.9), ("amount tendered", 1),
-             ("total tender", 0.9), ("total tendered", 0.9)),
+             ("total tender", 0.9), ("total tendered", 0.9), ("received", 0.8),
+             ("amount received", 1), ("paid", 0.6)),
     "change": (("change", 1), ("change due", 1), ("baki", 1), ("cash change", 1)),
+    # Receipts paid by card: the amount charged is the total (no change is given)
+    "card": (("visa", 0.9), ("visa card", 1), ("master card", 1), ("mastercard", 1),
+             ("credit card", 1), ("debit card", 1), ("card payment", 1), ("card paid", 1)),
     # "Total qty: 4" and the like: counts, not money (a label here keeps "total" away)
     "count": (
         ("total qty", 1), ("total quantity", 1), ("total items", 1), ("total item", 1),
@@ -197,7 +201,7 @@ _INDEX = _build_index()
 # OCR-tolerant matching only for the words of these fields: seller words ("supplier") are
 # too close to ordinary ones ("supplies" on a receipt became a seller label).
 _FUZZY_FIELDS = ("invoice_number", "issue_date", "due_date", "order_number", "subtotal",
-                 "tax_total", "total", "count", "buyer", "cash", "change")
+                 "tax_total", "total", "count", "buyer", "cash", "change", "card")
 _WORDS = Vocabulary(norm(tok) for name in _FUZZY_FIELDS for phrase, _ in VOCAB[name]
                     for tok in phrase.split())
 

@@ -41,10 +41,12 @@ def choose_totals(
     lines: Sequence[InvoiceLine],
     printed: Mapping[Decimal, int] | None = None,
     digit_runs: Collection[str] = (),
+    amounts_at: Sequence[tuple[int, Decimal]] = (),
 ) -> Totals:
     """The best subtotal/tax/total combination; ``printed`` counts how often each amount
     appears on the document (a total printed twice is not "corrected" by cash - change);
-    ``digit_runs`` are the digits of every number printed (see `reconcile`)."""
+    ``digit_runs`` are the digits of every number printed (see `reconcile`); ``amounts_at``
+    every amount printed, with the index of its line (see `_rounding_adjusted`)."""
     cands = {name: [_weigh_cents(c) for c in found] for name, found in cands.items()}
     paid = _tendered(cands)
     options = [_options(cands.get(name, []), name) for name in ("subtotal", "tax_total", "total")]
@@ -61,6 +63,8 @@ def choose_totals(
     assert best is not None
     chosen = _misread_total(best[1], paid, printed or {})
     chosen = _cash_rounded(chosen, cands.get("total", []))
+    chosen = _rounding_adjusted(chosen, amounts_at)
+    chosen = _printed_tender(chosen, paid, _handed(cands), printed or {})
     return reconcile(chosen, line_sum, digit_runs) if digit_runs else chosen
 
 
@@ -73,9 +77,36 @@ def _paid_total(cands: dict[str, list[Candidate]], paid: Decimal | None) -> list
     taxes = [Decimal(0), *(c.value for c in cands.get("tax_total", []) if c.value > 0)]
     for sub, tax in itertools.product(cands.get("subtotal", []), taxes):
         if abs(sub.value + tax - paid) <= _CENT:
-            cash = max(cands["cash"], key=lambda c: c.score)
+            cash = _handed(cands)
+            assert cash is not None  # a tendered amount was read from it
             return [Candidate("total", paid, _DERIVED_SCORE, cash.words, cash.hit)]
     return []
+
+
+def _printed_tender(totals: Totals, paid: Decimal | None, handed: Candidate | None,
+                    printed: Mapping[Decimal, int]) -> Totals:
+    """Cash minus change (or the card charge) printed once more elsewhere on the receipt
+    ("Net Amt: 28.80" ... "Received 30.00  Change 1.20") is the total, when the total read
+    is missing, garbled ("WTO, RM 21.60") or taken from another line: two independent
+    readings agree. A total the subtotal and tax add up to stands, and so does one the
+    line items add up to unless the tender only rounds it to 5 cents."""
+    tot = totals.total
+    if paid is None or handed is None or totals.consistent:
+        return totals
+    if tot is not None and (tot.value == paid or (
+            totals.lines_match and abs(tot.value - paid) >= _ROUNDING)):
+        return totals
+    elsewhere = printed.get(paid, 0) - (1 if paid == handed.value else 0)
+    if elsewhere < 1:
+        return totals
+    fixed = Candidate("total", paid, _DERIVED_SCORE, handed.words, handed.hit)
+    return Totals(totals.subtotal, totals.tax_total, fixed, False, totals.lines_match)
+
+
+def _handed(cands: dict[str, list[Candidate]]) -> Candidate | None:
+    """The strongest reading of what the customer handed over: cash, else a card payment."""
+    found = cands.get("cash") or cands.get("card")
+    return max(found, key=lambda c: c.score) if found else None
 
 
 def _weigh_cents(cand: Candidate) -> Candidate:
@@ -96,6 +127,23 @@ def _cash_rounded(totals: Totals, found: Sequence[Candidate]) -> Totals:
         later = cand.hit.line.index > tot.hit.line.index
         if later and _rounded(cand.value) and 0 < abs(cand.value - tot.value) < _ROUNDING:
             return Totals(totals.subtotal, totals.tax_total, cand, False, totals.lines_match)
+    return totals
+
+
+def _rounding_adjusted(totals: Totals, amounts_at: Sequence[tuple[int, Decimal]]) -> Totals:
+    """A total followed by its rounding adjustment and the rounded amount ("Total 23.79",
+    "Rounding Adj: 0.01", "23.80"), whatever their labels were read as: the amount below the
+    total, rounded to 5 cents and less than 5 cents away, whose difference from the total is
+    itself printed below it, is what was paid."""
+    tot = totals.total
+    if tot is None or _rounded(tot.value):
+        return totals
+    below = [value for index, value in amounts_at if index > tot.hit.line.index]
+    for value in below:
+        step = value - tot.value
+        if _rounded(value) and 0 < abs(step) < _ROUNDING and (step in below or -step in below):
+            fixed = Candidate("total", value, tot.score, tot.words, tot.hit)
+            return Totals(totals.subtotal, totals.tax_total, fixed, False, totals.lines_match)
     return totals
 
 
@@ -218,12 +266,16 @@ def _tax_sums(cands: list[Candidate]) -> list[Candidate]:
 
 
 def _tendered(cands: dict[str, list[Candidate]]) -> Decimal | None:
-    """On a receipt, cash handed over minus change given back: what the total must be."""
-    cash, change = cands.get("cash"), cands.get("change")
-    if not cash or not change:
+    """On a receipt, cash handed over minus change given back, or the amount charged to a
+    card when no cash was handed over: what the total must be."""
+    cash, change, card = cands.get("cash"), cands.get("change"), cands.get("card")
+    if cash and change:
+        best = [max(found, key=lambda c: c.score).value for found in (cash, change)]
+        paid: Decimal = best[0] - best[1]
+    elif card and not cash:
+        paid = max(card, key=lambda c: c.score).value
+    else:
         return None
-    best = [max(found, key=lambda c: c.score).value for found in (cash, change)]
-    paid: Decimal = best[0] - best[1]
     return paid if paid > 0 else None
 
 

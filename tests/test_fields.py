@@ -312,8 +312,37 @@ def test_receipt_total_prefers_the_amount_with_cents() -> None:
 
 
 def test_ocr_tolerance_stays_off_for_a_text_layer() -> None:
-    words = [dataclasses.replace(w, conf=1.0) for w in receipt()]
+    # without the cash and change lines, whose difference would name 30.90 by arithmetic
+    words = [dataclasses.replace(w, conf=1.0) for w in receipt()
+             if w.text not in ("CASH", "CHANGE", "RM", "50.00", "19.10")]
     assert extract_fields([words]).invoice.total != Decimal("30.90")
+
+
+def test_receipt_total_from_tender_printed_elsewhere() -> None:
+    # the total's label is garbled beyond recognition; cash - change names an amount that is
+    # printed once more: two independent readings agree
+    inv = extract_fields([receipt("WTO, RM 30.90")]).invoice
+    assert inv.total == Decimal("30.90")
+    # cash - change printed nowhere else: no total is made up from it
+    inv = extract_fields([receipt("WTO, RM 30.80")]).invoice
+    assert inv.total != Decimal("30.90")
+
+
+def test_receipt_card_payment_is_the_total_when_printed_again() -> None:
+    words = ocr_words([(20, 10, "OJC MARKETING SDN BHD"), (20, 22, "Date 02/01/2019 2:47 PM"),
+                       (20, 40, "KINGS SAFETY SHOES 1 170.00 170.00"), (20, 52, "TOTAL:"),
+                       (20, 64, "VISA CARD 170.00")])
+    assert extract_fields([words]).invoice.total == Decimal("170.00")
+
+
+def test_receipt_total_followed_by_its_rounding_adjustment() -> None:
+    words = ocr_words([(20, 10, "ALI BABA SDN BHD"), (20, 22, "Date: 19-02-2018 14:19"),
+                       (20, 40, "Total (Inclusive of GST): 23.79"), (20, 52, "Rounding Adj: 0.01"),
+                       (20, 64, "0 -. A.: 23.80")])
+    assert extract_fields([words]).invoice.total == Decimal("23.80")
+    # a nearby rounded amount without its adjustment printed is not taken
+    words = [w for w in words if w.text != "0.01"]
+    assert extract_fields([words]).invoice.total == Decimal("23.79")
 
 
 def test_receipt_legal_name_on_two_lines_and_ocr_confusions() -> None:

@@ -5,16 +5,23 @@ whose text layer is missing, partial or garbage falls back to OCR automatically.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import Any
+
 from arflow.errors import DocumentError, ToolError
 from arflow.reasons import Reason
 from arflow.settings import Settings, load_settings
 from extractors.api import FileProbe, finish, register_extractor
 from extractors.fields import FieldResult, extract_fields
 from extractors.ocr.accents import restore_accents
-from extractors.ocr.pages import ocr_with_qr
+from extractors.ocr.consensus import settle
+from extractors.ocr.pages import ocr_document, ocr_with_qr
 from extractors.ocr.textlayer import layers_need_ocr, pdf_needs_ocr
 from extractors.qr.apply import apply_qr_codes
-from models.domain import DocumentKind, ExtractionResult, ExtractionStatus, Invoice
+from models.domain import DocumentKind, ExtractionResult, ExtractionStatus, Invoice, WordBox
+
+log = logging.getLogger(__name__)
 
 
 def needs_ocr(probe: FileProbe) -> bool:
@@ -39,9 +46,12 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
     except ToolError as exc:
         raise DocumentError(f"{probe.path.name}: {exc.message}", code=Reason.OCR_FAILED) from exc
     pages = reading.pages
-    if "spa" in settings.ocr_lang.split("+"):
-        pages = restore_accents(pages)
-    fields = extract_fields(pages) if any(pages) else FieldResult()
+    fields = _fields(pages, settings)
+    if settings.ocr_reread and any(pages):
+        fields, rereads = settle(fields, len(pages),
+                                 lambda options: _read_again(probe.path, settings, options))
+        if rereads:
+            log.info("%s: read %d more times for a missing field", probe.path.name, rereads)
     result = ExtractionResult(
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,
         invoice=fields.invoice, confidence=fields.confidence, pages=len(pages),
@@ -52,6 +62,22 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
         raise DocumentError(f"{probe.path.name}: OCR recognised no text on any page",
                             code=Reason.OCR_FAILED)
     return finish(result)
+
+
+def _fields(pages: list[list[WordBox]], settings: Settings) -> FieldResult:
+    if "spa" in settings.ocr_lang.split("+"):
+        pages = restore_accents(pages)
+    return extract_fields(pages) if any(pages) else FieldResult()
+
+
+def _read_again(path: Path, settings: Settings, options: dict[str, Any]) -> FieldResult:
+    """Fields of another OCR reading with other Tesseract options; a failed one reads
+    nothing (the first reading already stands)."""
+    try:
+        return _fields(ocr_document(path, settings, **options), settings)
+    except ToolError as exc:
+        log.warning("%s: another reading (%s) failed: %s", path.name, options, exc.message)
+        return FieldResult()
 
 
 def register() -> None:
