@@ -48,7 +48,7 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
     pages = reading.pages
     fields = _fields(pages, settings)
     if settings.ocr_reread and any(pages):
-        fields, rereads = settle(fields, len(pages),
+        fields, rereads = settle(fields, pages,
                                  lambda options: _read_again(probe.path, settings, options))
         if rereads:
             log.info("%s: read %d more times for a missing field", probe.path.name, rereads)
