@@ -126,10 +126,24 @@ def name_text(words: Sequence[WordBox]) -> str:
     """A name's text, OCR confusions repaired (`name_repair`), without a trailing company
     registration number."""
     text = " ".join(repair_name(words)).strip(" ,;:-|")
+    if any(w.conf < 1.0 for w in words):
+        text = tidy_brackets(text)
     forms = list(_COMPANY.finditer(text))
     if forms and any(c.isdigit() for c in text[forms[-1].end() :]):
         text = text[: forms[-1].end()]  # "KING'S CONFECTIONERY S/B 273500-U"
     return _REGISTRATION.sub("", text) or text
+
+
+# a space on one side only: "(KL )"; "( M )", spaced on both sides, is taken as printed
+_SPACED_BRACKET = re.compile(r"\((?:\s+([^()\s]{1,8})|([^()\s]{1,8})\s+)\)")
+_BAR_FOR_BRACKET = re.compile(r"\(([A-Za-z]{1,8})\|\s*")
+
+
+def tidy_brackets(text: str) -> str:
+    """OCR spacing and bar slips around a short bracketed qualifier: "(KL )" is "(KL)",
+    "(KL|SDN" is "(KL) SDN" (a vertical bar read for the closing bracket)."""
+    text = _BAR_FOR_BRACKET.sub(r"(\1) ", text)
+    return _SPACED_BRACKET.sub(lambda m: f"({m[1] or m[2]})", text)
 
 
 def find_labels_text_only(row: list[WordBox]) -> bool:

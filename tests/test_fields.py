@@ -422,3 +422,15 @@ def test_a_letter_o_read_for_a_zero_in_a_tax_id_is_mended_by_the_checksum() -> N
     assert normalize_tax_id("BO3143229") == "B03143229"
     assert normalize_tax_id("FRO4659736250") == "FR04659736250"
     assert normalize_tax_id("BO3143228") is None  # the checksum still decides
+
+
+def test_ocr_slips_around_a_bracketed_qualifier_in_a_name() -> None:
+    from extractors.parties import tidy_brackets
+
+    assert tidy_brackets("GARDENIA BAKERIES (KL ) SDN BHD") == "GARDENIA BAKERIES (KL) SDN BHD"
+    assert tidy_brackets("GARDENIA BAKERIES (KL|SDN BHD") == "GARDENIA BAKERIES (KL) SDN BHD"
+    assert tidy_brackets("MONSIEUR ( M ) SDN. BHD.") == "MONSIEUR ( M ) SDN. BHD."  # as printed
+    words = ocr_words([(20, 10, "GARDENIA BAKERIES (KL ) SDN BHD"), (20, 22, "LOT 3, JALAN 7")])
+    assert extract_fields([words]).invoice.seller.name == "GARDENIA BAKERIES (KL) SDN BHD"
+    text_layer = [dataclasses.replace(w, conf=1.0) for w in words]  # a text layer: as printed
+    assert extract_fields([text_layer]).invoice.seller.name == "GARDENIA BAKERIES (KL ) SDN BHD"
