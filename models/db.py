@@ -226,12 +226,22 @@ class ReviewItem(Base):
     status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.OPEN, index=True)
     # [Problem.to_json(), ...]: code, message, field, page, expected, found
     reasons: Mapped[list[Any]]
+    # the reasons' codes, sorted, space-separated and space-padded (" A B "): the queue
+    # filters, sorts and counts by reason in SQL with it (see ``reason_codes_text``)
+    reason_codes: Mapped[str] = mapped_column(String(1024), default="", server_default="")
     assigned_role: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+def reason_codes_text(codes: Any) -> str:
+    """``ReviewItem.reason_codes`` for ``codes``: " A B " (sorted, unique, padded), so that
+    ``LIKE '% A %'`` finds one code and ordering by it orders by the sorted codes."""
+    unique = sorted({str(code) for code in codes})
+    return f" {' '.join(unique)} " if unique else ""
 
 
 class AuditEvent(Base):

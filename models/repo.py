@@ -210,5 +210,6 @@ def _open_review(
         session.add(item)
     item.status = db.ReviewStatus.OPEN
     item.reasons = [p.to_json() for p in decision.reasons]
+    item.reason_codes = db.reason_codes_text(p.code for p in decision.reasons)
     item.assigned_role = role
     return item

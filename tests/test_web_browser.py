@@ -98,6 +98,9 @@ def test_filter_open_correct_and_approve(page: Page, server: Server) -> None:
     expect(page.locator("h1")).to_contain_text("001_ferreteria_hermanos.pdf")
     highlighted = page.locator("rect.box.reason")
     expect(highlighted.first).to_be_visible()
+    # the page image is rendered by the server on request: wait until it has arrived
+    page.wait_for_function("() => { const img = document.querySelector(\"img[alt^='page 1']\");"
+                           " return img !== null && img.complete; }")
     assert page.locator("img[alt^='page 1']").evaluate("img => img.naturalWidth") > 0
     assert "lines" in highlighted.evaluate_all("els => els.map(e => e.dataset.field)")
     page.screenshot(path=str(SHOTS / "item.png"), full_page=True)

@@ -35,9 +35,8 @@ from webapp.queue import (
     SORTS,
     STATUSES,
     QueueFilter,
-    apply,
-    load_rows,
-    paginate,
+    count_items,
+    load_page,
     reason_counts,
 )
 from webapp.stats import dashboard
@@ -125,11 +124,12 @@ def queue(request: Request) -> Response:
         flt = QueueFilter()
     with session_scope(ctx.engine) as session:
         logged = require_login(request, session)
-        rows = load_rows(session, flt.status, ctx.matrix)
-        page = paginate(apply(rows, flt), flt.page)
+        page = load_page(session, flt, ctx.matrix)
+        total = count_items(session, flt.status)
+        counts = reason_counts(session, flt.status)
     return render(ctx, request, "queue.html", {
-        "user": logged.user, "csrf": logged.csrf_token, "page": page, "total": len(rows),
-        "counts": reason_counts(rows), "flt": flt, "sorts": SORTS, "statuses": STATUSES})
+        "user": logged.user, "csrf": logged.csrf_token, "page": page, "total": total,
+        "counts": counts, "flt": flt, "sorts": SORTS, "statuses": STATUSES})
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)

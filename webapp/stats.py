@@ -4,15 +4,17 @@ straight-through rate per batch, open items by age."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from models.approvals import ApprovalMatrix
-from models.db import Batch
+from models.db import Batch, ReviewItem
+from models.types import utcnow
 from webapp.charts import COLORS, bar_chart
-from webapp.queue import QueueRow, counterparty_counts, load_rows, reason_counts
+from webapp.queue import count_items, counterparty_counts, reason_counts, with_status
 
 AGE_BUCKETS = ((1.0, "< 1 day"), (3.0, "1–3 days"), (7.0, "3–7 days"), (30.0, "7–30 days"),
                (float("inf"), "> 30 days"))
@@ -37,14 +39,6 @@ class Dashboard:
         ]
 
 
-def age_buckets(rows: list[QueueRow]) -> list[tuple[str, int]]:
-    counts = dict.fromkeys((label for _, label in AGE_BUCKETS), 0)
-    for row in rows:
-        label = next(label for limit, label in AGE_BUCKETS if row.age_days < limit)
-        counts[label] += 1
-    return list(counts.items())
-
-
 def straight_through(session: Session, last: int = TOP) -> list[tuple[str, float]]:
     query = select(Batch).where(Batch.total > 0).order_by(Batch.id.desc()).limit(last)
     batches = list(session.scalars(query))[::-1]
@@ -52,8 +46,25 @@ def straight_through(session: Session, last: int = TOP) -> list[tuple[str, float
              round(100.0 * b.auto_approved / b.total, 1)) for b in batches]
 
 
+def age_counts(session: Session, status: str = "open") -> list[tuple[str, int]]:
+    """Items of a status per age bucket (``AGE_BUCKETS``), counted in one scan."""
+    now = utcnow()
+    sums = []
+    younger = None
+    for limit, _ in AGE_BUCKETS:
+        cutoff = None if limit == float("inf") else now - timedelta(days=limit)
+        test = true() if cutoff is None else ReviewItem.created_at > cutoff
+        older = test if younger is None else and_(test, ~younger)
+        sums.append(func.sum(case((older, 1), else_=0)))
+        younger = test
+    found = session.execute(with_status(select(*sums), status)).one()
+    return [(label, int(n or 0)) for (_, label), n in zip(AGE_BUCKETS, found, strict=True)]
+
+
 def dashboard(session: Session, matrix: ApprovalMatrix) -> Dashboard:
-    rows = load_rows(session, "open", matrix)
-    return Dashboard(open_items=len(rows), by_reason=reason_counts(rows),
-                     by_counterparty=counterparty_counts(rows),
-                     straight_through=straight_through(session), by_age=age_buckets(rows))
+    """The dashboard's figures, each one aggregate query (no item is loaded)."""
+    del matrix  # the figures do not depend on who may approve
+    return Dashboard(open_items=count_items(session, "open"),
+                     by_reason=reason_counts(session, "open"),
+                     by_counterparty=counterparty_counts(session, "open"),
+                     straight_through=straight_through(session), by_age=age_counts(session))
