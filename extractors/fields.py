@@ -9,7 +9,6 @@ words each field was read from.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,7 +21,7 @@ from extractors.layout import Line, build_lines
 from extractors.party_fields import read_parties
 from extractors.table_rows import read_table
 from extractors.terms import find_payment_terms
-from extractors.totals import amount_confidence, choose_totals, digit_runs
+from extractors.totals import PrintedAmounts, amount_confidence, choose_totals, digit_runs
 from extractors.values import (
     read_amounts,
     read_currency,
@@ -208,10 +207,11 @@ def _amounts(
 ) -> None:
     """Subtotal, tax and total, chosen with the arithmetic; every amount printed (with its
     line) settles misread totals on receipts (cash - change, rounding adjustments)."""
-    amounts_at = [(line.index, a.value) for line in lines for a in read_amounts(line.words, mark)]
+    printed = PrintedAmounts(lambda start: [(line.index, a.value) for line in lines
+                                            if line.index >= start
+                                            for a in read_amounts(line.words, mark)])
     runs = digit_runs(" ".join(w.text for w in line.words) for line in lines)
-    printed = Counter(value for _, value in amounts_at)
-    totals = choose_totals(cands, items, printed, runs, amounts_at)
+    totals = choose_totals(cands, items, printed, runs)
     for name in ("subtotal", "tax_total", "total"):
         cand = getattr(totals, name)
         if cand is not None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cached_property
 
 from extractors.candidates import Candidate
 from extractors.line_repair import digit_edits
@@ -36,17 +38,42 @@ class Totals:
     lines_match: bool  # sum of line amounts = subtotal (or total)
 
 
+class PrintedAmounts:
+    """Every amount printed on the document with the index of its line, read only when a
+    rule asks (most documents never need them all): ``at`` in reading order, ``after(i)``
+    those on lines below line ``i``, ``counts`` how often each amount is printed. ``read(i)``
+    reads the amounts of the lines from index ``i`` on."""
+
+    def __init__(self, read: Callable[[int], Sequence[tuple[int, Decimal]]]) -> None:
+        self._read = read
+
+    @cached_property
+    def at(self) -> Sequence[tuple[int, Decimal]]:
+        return self._read(0)
+
+    def after(self, index: int) -> Sequence[tuple[int, Decimal]]:
+        if "at" in self.__dict__:
+            return [(i, value) for i, value in self.at if i > index]
+        return self._read(index + 1)
+
+    @cached_property
+    def counts(self) -> Mapping[Decimal, int]:
+        return Counter(value for _, value in self.at)
+
+
+NOTHING_PRINTED = PrintedAmounts(lambda start: ())
+
+
 def choose_totals(
     cands: dict[str, list[Candidate]],
     lines: Sequence[InvoiceLine],
-    printed: Mapping[Decimal, int] | None = None,
+    printed: PrintedAmounts = NOTHING_PRINTED,
     digit_runs: Collection[str] = (),
-    amounts_at: Sequence[tuple[int, Decimal]] = (),
 ) -> Totals:
-    """The best subtotal/tax/total combination; ``printed`` counts how often each amount
-    appears on the document (a total printed twice is not "corrected" by cash - change);
-    ``digit_runs`` are the digits of every number printed (see `reconcile`); ``amounts_at``
-    every amount printed, with the index of its line (see `_rounding_adjusted`)."""
+    """The best subtotal/tax/total combination; ``printed`` is every amount on the document
+    (a total printed twice is not "corrected" by cash - change; cash - change printed again
+    is the total; a rounding adjustment printed below the total); ``digit_runs`` are the
+    digits of every number printed (see `reconcile`)."""
     cands = {name: [_weigh_cents(c) for c in found] for name, found in cands.items()}
     paid = _tendered(cands)
     options = [_options(cands.get(name, []), name) for name in ("subtotal", "tax_total", "total")]
@@ -61,10 +88,10 @@ def choose_totals(
         if best is None or score > best[0]:
             best = (score, totals)
     assert best is not None
-    chosen = _misread_total(best[1], paid, printed or {})
+    chosen = _misread_total(best[1], paid, printed)
     chosen = _cash_rounded(chosen, cands.get("total", []))
-    chosen = _rounding_adjusted(chosen, amounts_at)
-    chosen = _printed_tender(chosen, paid, _handed(cands), printed or {})
+    chosen = _rounding_adjusted(chosen, printed)
+    chosen = _printed_tender(chosen, paid, _handed(cands), printed)
     return reconcile(chosen, line_sum, digit_runs) if digit_runs else chosen
 
 
@@ -84,7 +111,7 @@ def _paid_total(cands: dict[str, list[Candidate]], paid: Decimal | None) -> list
 
 
 def _printed_tender(totals: Totals, paid: Decimal | None, handed: Candidate | None,
-                    printed: Mapping[Decimal, int]) -> Totals:
+                    printed: PrintedAmounts) -> Totals:
     """Cash minus change (or the card charge) printed once more elsewhere on the receipt
     ("Net Amt: 28.80" ... "Received 30.00  Change 1.20") is the total, when the total read
     is missing, garbled ("WTO, RM 21.60") or taken from another line: two independent
@@ -96,7 +123,7 @@ def _printed_tender(totals: Totals, paid: Decimal | None, handed: Candidate | No
     if tot is not None and (tot.value == paid or (
             totals.lines_match and abs(tot.value - paid) >= _ROUNDING)):
         return totals
-    elsewhere = printed.get(paid, 0) - (1 if paid == handed.value else 0)
+    elsewhere = printed.counts.get(paid, 0) - (1 if paid == handed.value else 0)
     if elsewhere < 1:
         return totals
     fixed = Candidate("total", paid, _DERIVED_SCORE, handed.words, handed.hit)
@@ -130,7 +157,7 @@ def _cash_rounded(totals: Totals, found: Sequence[Candidate]) -> Totals:
     return totals
 
 
-def _rounding_adjusted(totals: Totals, amounts_at: Sequence[tuple[int, Decimal]]) -> Totals:
+def _rounding_adjusted(totals: Totals, printed: PrintedAmounts) -> Totals:
     """A total followed by its rounding adjustment and the rounded amount ("Total 23.79",
     "Rounding Adj: 0.01", "23.80"), whatever their labels were read as: the amount below the
     total, rounded to 5 cents and less than 5 cents away, whose difference from the total is
@@ -138,7 +165,7 @@ def _rounding_adjusted(totals: Totals, amounts_at: Sequence[tuple[int, Decimal]]
     tot = totals.total
     if tot is None or _rounded(tot.value):
         return totals
-    below = [value for index, value in amounts_at if index > tot.hit.line.index]
+    below = [value for _, value in printed.after(tot.hit.line.index)]
     for value in below:
         step = value - tot.value
         if _rounded(value) and 0 < abs(step) < _ROUNDING and (step in below or -step in below):
@@ -224,14 +251,14 @@ def _with(totals: Totals, name: str, value: Decimal) -> Totals:
     return Totals(sub, tax, tot, consistent, totals.lines_match)
 
 
-def _misread_total(totals: Totals, paid: Decimal | None, printed: Mapping[Decimal, int]) -> Totals:
+def _misread_total(totals: Totals, paid: Decimal | None, printed: PrintedAmounts) -> Totals:
     """A total one digit off cash minus change ("185.00" read for 165.00) is a misreading:
     the arithmetic of the receipt chooses the other reading - unless the total is printed
     twice or more (item line, total line): then the cash or change was misread."""
     tot = totals.total
     if paid is None or tot is None or tot.value == paid or totals.consistent:
         return totals
-    if printed.get(tot.value, 0) >= 2:
+    if printed.counts.get(tot.value, 0) >= 2:
         return totals
     if digit_edits(tot.value, paid) != 1:
         return totals
