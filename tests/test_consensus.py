@@ -99,7 +99,7 @@ RECEIPT = Path(__file__).parent / "data" / "receipts" / "X51008099088.jpg"
 def test_a_real_receipt_whose_first_reading_loses_the_date(tmp_path: Path) -> None:
     settings = dataclasses.replace(load_settings({"ARFLOW_HOME": str(tmp_path)}), workers=1)
     once = extract_file(RECEIPT, dataclasses.replace(settings, ocr_reread=False))
-    assert once.invoice.issue_date is None  # the first reading alone
+    assert once.invoice.issue_date is None and once.readings == 1  # the first reading alone
     voted = extract_file(RECEIPT, settings)
-    assert voted.invoice.issue_date == date(2018, 6, 27)
+    assert voted.invoice.issue_date == date(2018, 6, 27) and voted.readings == 3
     assert voted.evidence["issue_date"]  # the words it was read from come with it

@@ -46,7 +46,7 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
     except ToolError as exc:
         raise DocumentError(f"{probe.path.name}: {exc.message}", code=Reason.OCR_FAILED) from exc
     pages = reading.pages
-    fields = _fields(pages, settings)
+    fields, rereads = _fields(pages, settings), 0
     if settings.ocr_reread and any(pages):
         fields, rereads = settle(fields, pages,
                                  lambda options: _read_again(probe.path, settings, options))
@@ -55,7 +55,7 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
     result = ExtractionResult(
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,
         invoice=fields.invoice, confidence=fields.confidence, pages=len(pages),
-        evidence=fields.evidence,
+        evidence=fields.evidence, readings=1 + rereads,
     )
     apply_qr_codes(result, reading.qr_codes, probe.path.name)
     if not any(pages) and result.invoice == Invoice():
