@@ -78,6 +78,17 @@ def test_filters_and_sorts_run_in_the_database(db_session: Session) -> None:
     assert shown(db_session, sort="reason") == [3, 2, 1, 4, 0]  # by the sorted codes
 
 
+def test_out_of_range_filters_neither_fail_nor_mislead(db_session: Session) -> None:
+    seed(db_session)
+    assert shown(db_session, min_amount="1e400") == []  # beyond what a column can hold
+    assert shown(db_session, max_amount="1e400") == [4, 3, 1, 0]  # every stored amount
+    assert shown(db_session, min_amount="-1e400", max_amount="10") == [1]
+    assert shown(db_session, older_than="1e12") == []
+    assert shown(db_session, older_than="-5") == [4, 3, 2, 1, 0]
+    for junk in ("nan", "Infinity", "abc", "sNaN"):  # no filter, as for an empty box
+        assert shown(db_session, min_amount=junk, older_than=junk) == [4, 3, 2, 1, 0]
+
+
 def test_pages_are_cut_in_the_database(db_session: Session,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     seed(db_session)

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 from arflow.reasons import Reason
 from models.approvals import ApprovalMatrix, rank, required_role
 from models.db import Document, Invoice, ReviewItem, ReviewStatus
-from models.types import utcnow
+from models.types import MAX_ABS, utcnow
 
 PAGE_SIZE = 50
+_LARGEST = MAX_ABS - 1  # the largest amount a NUMERIC(18, 4) column holds, whole units
+_MAX_DAYS = Decimal(36_500)  # an age filter of more than 100 years finds nothing older
 SORTS = ("age", "amount", "counterparty", "reason")
 STATUSES = ("open", "on_hold", "approved", "rejected", "all")
 
@@ -81,10 +83,24 @@ def _page_at(total: int, page: str, size: int) -> tuple[int, int]:
 
 
 def _decimal(text: str) -> Decimal | None:
+    """A finite number typed in a filter box ("12,50" too), else None (no filter)."""
     try:
-        return Decimal(text.replace(",", ".")) if text.strip() else None
+        value = Decimal(text.replace(",", ".")) if text.strip() else None
     except InvalidOperation:
         return None
+    return value if value is not None and value.is_finite() else None
+
+
+def _amount(text: str) -> Decimal | None:
+    """An amount filter, held within what the money columns can hold (beyond it every
+    stored amount is below or above it anyway)."""
+    value = _decimal(text)
+    return None if value is None else max(min(value, _LARGEST), -_LARGEST)
+
+
+def _days(text: str) -> float | None:
+    value = _decimal(text)
+    return None if value is None else float(max(min(value, _MAX_DAYS), Decimal(0)))
 
 
 def _items(status: str) -> Select[Any]:
@@ -119,8 +135,8 @@ def load_page(session: Session, flt: QueueFilter, matrix: ApprovalMatrix) -> Pag
 
 
 def _filtered(query: Select[Any], flt: QueueFilter) -> Select[Any]:
-    low, high = _decimal(flt.min_amount), _decimal(flt.max_amount)
-    age = _decimal(flt.older_than)
+    low, high = _amount(flt.min_amount), _amount(flt.max_amount)
+    age = _days(flt.older_than)
     name = flt.counterparty.strip().casefold()
     if flt.reason:
         query = query.where(ReviewItem.reason_codes.contains(f" {flt.reason} ", autoescape=True))
@@ -131,7 +147,7 @@ def _filtered(query: Select[Any], flt: QueueFilter) -> Select[Any]:
     if high is not None:
         query = query.where(Invoice.total <= high)
     if age is not None:
-        query = query.where(ReviewItem.created_at <= utcnow() - timedelta(days=float(age)))
+        query = query.where(ReviewItem.created_at <= utcnow() - timedelta(days=age))
     return query
 
 
