@@ -5,6 +5,7 @@ and PostgreSQL: a page costs a few queries whether 50 or 100,000 items are open.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -14,7 +15,6 @@ from urllib.parse import urlencode
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from arflow.reasons import Reason
 from models.approvals import ApprovalMatrix, rank, required_role
 from models.db import Document, Invoice, ReviewItem, ReviewStatus
 from models.types import MAX_ABS, utcnow
@@ -182,12 +182,14 @@ def count_items(session: Session, status: str) -> int:
 
 
 def reason_counts(session: Session, status: str) -> list[tuple[str, int]]:
-    """Items per reason code among the items of a status, in one scan (most frequent first)."""
-    sums = [func.sum(case((ReviewItem.reason_codes.contains(f" {code} "), 1), else_=0))
-            for code in Reason]
-    found = session.execute(with_status(select(*sums), status)).one()
-    counts = [(str(code), int(n or 0)) for code, n in zip(Reason, found, strict=True)]
-    return sorted(((c, n) for c, n in counts if n), key=lambda kv: (-kv[1], kv[0]))
+    """Items per reason code among the items of a status (most frequent first): one GROUP BY
+    over the code sets, which are few, each split and added up here."""
+    query = select(ReviewItem.reason_codes, func.count(ReviewItem.id))
+    counts: Counter[str] = Counter()
+    for codes, n in session.execute(with_status(query, status).group_by(ReviewItem.reason_codes)):
+        for code in str(codes).split():
+            counts[code] += int(n)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def counterparty_counts(session: Session, status: str) -> list[tuple[str, int]]:
