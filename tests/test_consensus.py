@@ -103,3 +103,16 @@ def test_a_real_receipt_whose_first_reading_loses_the_date(tmp_path: Path) -> No
     voted = extract_file(RECEIPT, settings)
     assert voted.invoice.issue_date == date(2018, 6, 27) and voted.readings == 3
     assert voted.evidence["issue_date"]  # the words it was read from come with it
+
+
+def test_rereads_can_run_side_by_side() -> None:
+    first = reading(issue_date=date(2018, 1, 13))
+    seen: list[dict[str, object]] = []
+
+    def read_again(options: dict[str, object]) -> FieldResult:
+        seen.append(options)
+        return reading(total=Decimal("20.00"), seller__name="SHOP")
+
+    merged, rereads = settle(first, [[]], read_again, parallel=2)
+    assert rereads == len(REREADS) and sorted(map(str, seen)) == sorted(map(str, REREADS))
+    assert merged.invoice.total == Decimal("20.00") and merged.invoice.seller.name == "SHOP"

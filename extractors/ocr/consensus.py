@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from extractors.fields import FieldResult
@@ -113,11 +114,16 @@ def _copy(name: str, source: FieldResult, target: FieldResult) -> None:
 Reader = Callable[[dict[str, Any]], FieldResult]
 
 
-def settle(first: FieldResult, pages: Sequence[Sequence[WordBox]],
-           read_again: Reader) -> tuple[FieldResult, int]:
+def settle(first: FieldResult, pages: Sequence[Sequence[WordBox]], read_again: Reader,
+           *, parallel: int = 1) -> tuple[FieldResult, int]:
     """``first`` (read from ``pages``), or the vote of it and the ``REREADS`` readings when
-    it needs them; also how many more readings were made."""
+    it needs them, made ``parallel`` at a time (each drives its own tesseract processes);
+    also how many more readings were made."""
     if not needs_another_reading(first, len(pages), incomplete=declared_incomplete(pages)):
         return first, 0
-    others = [read_again(options) for options in REREADS]
+    if parallel > 1:
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="reread") as pool:
+            others = list(pool.map(read_again, REREADS))
+    else:
+        others = [read_again(options) for options in REREADS]
     return vote(first, others), len(others)

@@ -5,6 +5,7 @@ whose text layer is missing, partial or garbage falls back to OCR automatically.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from arflow.settings import Settings, load_settings
 from extractors.api import FileProbe, finish, register_extractor
 from extractors.fields import FieldResult, extract_fields
 from extractors.ocr.accents import restore_accents
-from extractors.ocr.consensus import settle
+from extractors.ocr.consensus import REREADS, settle
 from extractors.ocr.pages import ocr_document, ocr_with_qr
 from extractors.ocr.textlayer import layers_need_ocr, pdf_needs_ocr
 from extractors.qr.apply import apply_qr_codes
@@ -48,8 +49,12 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
     pages = reading.pages
     fields, rereads = _fields(pages, settings), 0
     if settings.ocr_reread and any(pages):
+        # the readings side by side, one tesseract each, rather than each spreading its pages
+        parallel = min(len(REREADS), max(1, settings.workers))
+        each = dataclasses.replace(settings, workers=1) if parallel > 1 else settings
         fields, rereads = settle(fields, pages,
-                                 lambda options: _read_again(probe.path, settings, options))
+                                 lambda options: _read_again(probe.path, each, options),
+                                 parallel=parallel)
         if rereads:
             log.info("%s: read %d more times for a missing field", probe.path.name, rereads)
     result = ExtractionResult(
