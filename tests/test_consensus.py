@@ -116,3 +116,17 @@ def test_rereads_can_run_side_by_side() -> None:
     merged, rereads = settle(first, [[]], read_again, parallel=2)
     assert rereads == len(REREADS) and sorted(map(str, seen)) == sorted(map(str, REREADS))
     assert merged.invoice.total == Decimal("20.00") and merged.invoice.seller.name == "SHOP"
+
+
+def test_an_implausible_issue_date_is_read_again() -> None:
+    today = date(2026, 12, 5)
+    full = {"total": Decimal("37.90"), "seller__name": "GARDENIA"}
+    misread = reading(issue_date=date(2081, 8, 29), **full)  # "29/08/2017" read as 2081
+    assert needs_another_reading(misread, pages=1, today=today)
+    assert needs_another_reading(reading(issue_date=date(1999, 12, 31), **full), 1, today=today)
+    assert not needs_another_reading(reading(issue_date=date(2017, 8, 29), **full), 1,
+                                     today=today)
+    # two other readings agreeing replace it; one alone would not
+    fixed = vote(misread, [reading(issue_date=date(2017, 8, 29)),
+                           reading(issue_date=date(2017, 8, 29))])
+    assert fixed.invoice.issue_date == date(2017, 8, 29)

@@ -3,9 +3,9 @@
 Tesseract's errors depend on how it is asked: the same receipt read as one column of text
 (``--psm 4``, the default here), as a uniform block (``--psm 6``) or with Sauvola
 thresholding misreads different characters. When the first reading of a document of at most
-``MAX_PAGES`` pages lacks its issue date, total or seller name, it is read twice more with
-those settings, each reading goes through the same field extractor, and each field group
-is settled by vote:
+``MAX_PAGES`` pages lacks its issue date, total or seller name (or read an implausible issue
+date), it is read twice more with those settings, each reading goes through the same field
+extractor, and each field group is settled by vote:
 
 - a value that two readings agree on wins over a different (or missing) first value;
 - else the first reading's value stands;
@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from typing import Any
 
 from extractors.fields import FieldResult
@@ -43,6 +44,8 @@ from models.domain import WordBox
 MAX_PAGES = 3  # longer documents are not read again (two more readings of each page)
 REREADS: tuple[dict[str, Any], ...] = ({"psm": 6}, {"thresholding": SAUVOLA})
 _REQUIRED = ("issue_date", "total", "seller.name")
+# the validation's window for plausible dates (matching.checks: INVALID_DATES outside it)
+_EARLIEST, _AHEAD = date(2000, 1, 1), timedelta(days=365)
 # "Page 1 of 3", "Página 2 de 3", "Seite 1 von 2", "Pag. 1/2"
 _PAGE_OF = re.compile(
     r"(?i)\b(?:page|p[aá]gina|seite|pag\.?)\s*(\d{1,3})\s*(?:of|de|von|/)\s*(\d{1,3})\b")
@@ -51,14 +54,21 @@ _GROUPS = (("issue_date",), ("total", "subtotal", "tax_total"), ("seller.name",)
            ("invoice_number",), ("currency",))
 
 
-def needs_another_reading(first: FieldResult, pages: int, *, incomplete: bool = False) -> bool:
-    """True when a short document's first reading lacks a required field. The total is not
-    looked for again on a document whose last page says more pages follow (``incomplete``):
-    its total is on a page that is not there."""
+def needs_another_reading(first: FieldResult, pages: int, *, incomplete: bool = False,
+                          today: date | None = None) -> bool:
+    """True when a short document's first reading lacks a required field, or read an issue
+    date no invoice has (before 2000, or over a year ahead: "29/08/2081" for 2017). The total
+    is not looked for again on a document whose last page says more pages follow
+    (``incomplete``): its total is on a page that is not there."""
     if not 0 < pages <= MAX_PAGES:
         return False
     wanted = [n for n in _REQUIRED if not (incomplete and n == "total")]
-    return any(_get(first, name) is None for name in wanted)
+    return any(_get(first, name) is None for name in wanted) or not _plausible(
+        first.invoice.issue_date, today or date.today())
+
+
+def _plausible(day: date | None, today: date) -> bool:
+    return day is None or _EARLIEST <= day <= today + _AHEAD
 
 
 def declared_incomplete(pages: Sequence[Sequence[WordBox]]) -> bool:
