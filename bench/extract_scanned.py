@@ -163,7 +163,7 @@ def bench_sroie(limit: int, settings: Settings, jobs: int) -> None:
 
 def _read_again(results: list[ExtractionResult]) -> str:
     again = sum(r.readings > 1 for r in results)
-    return f"{again} read again for a missing field (ARFLOW_OCR_REREAD)"
+    return f"{again} read again for a missing or implausible field (ARFLOW_OCR_REREAD)"
 
 
 def _share(hits: list[bool]) -> str:

@@ -16,14 +16,15 @@ coordinates: every reading cleans the page the same way) come with it. The total
 with its subtotal and tax, so the arithmetic of one reading is never mixed with another's.
 
 Measured on the 101 SROIE receipts (first readings cached, ``bench/extract_scanned.py``):
-19 receipts were read again; date 81 -> 84, total 80 -> 81, company 68 -> 69. On 100 of the
+20 receipts were read again; date 81 -> 85, total 80 -> 81, company 68 -> 69. On 100 of the
 generator's scans (``--generated 100 --seed 64000``, with ``ARFLOW_OCR_REREAD=0`` and
 without): issue date 95 -> 97 of 100, header fields 1274 -> 1276 of 1300, for 11-16 % more
 time (125 pages with 2 processes: 88.5-88.8 s without, 98.7-102.9 s with, separate runs).
 
 Measured and left off (same cached SROIE readings): also reading again receipts whose seller
-name has a word read with confidence < 0.75 (44 of 101 receipts instead of 19) gave company
-69 -> 72 (the name taken as the medoid of the three readings), date and total +1 each, for
+name has a word read with confidence < 0.75 (44 of 101 receipts instead of 19 at the time)
+gave company 69 -> 72 (the name taken as the medoid of the three readings), date and total +1
+each, for
 twice the OCR time on those receipts; adding two readings with tessdata_best's int model
 (4 more readings) reached company 74 but not the date or total targets either.
 """
