@@ -24,9 +24,8 @@ time (125 pages with 2 processes: 88.5-88.8 s without, 98.7-102.9 s with, separa
 Measured and left off (same cached SROIE readings): also reading again receipts whose seller
 name has a word read with confidence < 0.75 (44 of 101 receipts instead of 19 at the time)
 gave company 69 -> 72 (the name taken as the medoid of the three readings), date and total +1
-each, for
-twice the OCR time on those receipts; adding two readings with tessdata_best's int model
-(4 more readings) reached company 74 but not the date or total targets either.
+each, for twice the OCR time on those receipts; adding two readings with tessdata_best's int
+model (4 more readings) reached company 74 but not the date or total targets either.
 """
 
 from __future__ import annotations
