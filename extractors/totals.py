@@ -295,14 +295,15 @@ def _tax_sums(cands: list[Candidate]) -> list[Candidate]:
 def _tendered(cands: dict[str, list[Candidate]]) -> Decimal | None:
     """On a receipt, cash handed over minus change given back, or the amount charged to a
     card when no cash was handed over: what the total must be."""
-    cash, change, card = cands.get("cash"), cands.get("change"), cands.get("card")
-    if cash and change:
-        best = [max(found, key=lambda c: c.score).value for found in (cash, change)]
-        paid: Decimal = best[0] - best[1]
-    elif card and not cash:
-        paid = max(card, key=lambda c: c.score).value
-    else:
+    handed, change = _handed(cands), cands.get("change")
+    if handed is None:
         return None
+    if cands.get("cash"):
+        if not change:
+            return None
+        paid: Decimal = handed.value - max(change, key=lambda c: c.score).value
+    else:
+        paid = handed.value  # a card charge: no change is given
     return paid if paid > 0 else None
 
 

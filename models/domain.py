@@ -181,7 +181,7 @@ class ExtractionResult:
     pages: int = 0
     # Which word boxes each field was read from (for highlighting in the review UI).
     evidence: dict[str, list[WordBox]] = field(default_factory=dict)
-    readings: int = 1  # OCR readings of the document (3 when a missing field was read again)
+    readings: int = 1  # OCR readings of the document (3 when a field was read again)
 
     def to_json(self) -> dict[str, Any]:
         return {

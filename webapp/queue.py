@@ -76,10 +76,12 @@ class Page:
     total: int
 
 
-def _page_at(total: int, page: str, size: int) -> tuple[int, int]:
+def _page_at(total: int, page: str, size: int) -> tuple[int, int, int]:
+    """The requested page's number (clamped; a non-number means page 1), the number of
+    pages and the offset of the page's first row."""
     pages = max(1, -(-total // size))
     number = min(max(int(page) if page.isdigit() else 1, 1), pages)
-    return number, (number - 1) * size
+    return number, pages, (number - 1) * size
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -126,12 +128,11 @@ def load_page(session: Session, flt: QueueFilter, matrix: ApprovalMatrix) -> Pag
     database, so a page costs the same with 50 or 100,000 open items."""
     query = _filtered(_items(flt.status), flt)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    number, start = _page_at(total, flt.page, PAGE_SIZE)
+    number, pages, start = _page_at(total, flt.page, PAGE_SIZE)
     ordered = query.order_by(*_order(flt)).offset(start).limit(PAGE_SIZE)
     rows = [_row(item, (source, seller, amount, currency), matrix)
             for item, source, seller, amount, currency in session.execute(ordered)]
-    return Page(rows, number, max(1, -(-total // PAGE_SIZE)), start + 1 if rows else 0,
-                start + len(rows), total)
+    return Page(rows, number, pages, start + 1 if rows else 0, start + len(rows), total)
 
 
 def _filtered(query: Select[Any], flt: QueueFilter) -> Select[Any]:

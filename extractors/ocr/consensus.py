@@ -103,9 +103,7 @@ def _winner(name: str, first: FieldResult, others: Sequence[FieldResult]) -> Fie
 
 
 def _get(result: FieldResult, name: str) -> Any:
-    head, _, rest = name.partition(".")
-    part = getattr(result.invoice, head)
-    return getattr(part, rest) if rest else part
+    return result.invoice.get(name)
 
 
 def _copy(name: str, source: FieldResult, target: FieldResult) -> None:

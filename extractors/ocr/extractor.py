@@ -56,7 +56,8 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
                                  lambda options: _read_again(probe.path, each, options),
                                  parallel=parallel)
         if rereads:
-            log.info("%s: read %d more times for a missing field", probe.path.name, rereads)
+            log.info("%s: read %d more times for a missing or implausible field",
+                     probe.path.name, rereads)
     result = ExtractionResult(
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,
         invoice=fields.invoice, confidence=fields.confidence, pages=len(pages),
