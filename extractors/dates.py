@@ -29,9 +29,13 @@ MONTHS: dict[str, int] = {
 }
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 
-# A date may run straight into a time ("01/05/2016-13:19:16" on a till receipt).
+# A date may run into a time, after a dash or straight on when OCR lost the space:
+# "01/05/2016-13:19:16", "07-03-201815:34:15", "02/01/1611:41:47AM" (a year of 20xx/19xx
+# or of two digits, then an hour of one or two digits).
+_GLUED_TIME = r"(?=\d{1,2}:\d{2})"
 _NUMERIC = re.compile(
-    r"(?<![\d/.-])(\d{1,4})([./-])(\d{1,2})\2(\d{2,4})(?![\d/]|-(?!\d{1,2}:)|\.\d)"
+    r"(?<![\d/.-])(\d{1,4})([./-])(\d{1,2})\2"
+    rf"((?:19|20)\d{{2}}{_GLUED_TIME}|\d{{2}}{_GLUED_TIME}|\d{{2,4}}(?![\d/]|-(?!\d{{1,2}}:)|\.\d))"
 )
 _DAY_MONTH_YEAR = re.compile(
     rf"(?<![\w])(\d{{1,2}})(?:st|nd|rd|th|º|°)?\.?[\s/-]*(?:de\s+)?({_MONTH_ALT})\.?,?[\s/-]*"

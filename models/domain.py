@@ -182,6 +182,7 @@ class ExtractionResult:
     # Which word boxes each field was read from (for highlighting in the review UI).
     evidence: dict[str, list[WordBox]] = field(default_factory=dict)
     readings: int = 1  # OCR readings of the document (3 when a field was read again)
+    engines: tuple[str, ...] = ()  # the OCR engines that read it ("tesseract", "rapidocr")
 
     def to_json(self) -> dict[str, Any]:
         return {

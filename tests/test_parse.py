@@ -122,6 +122,25 @@ def test_month_first_when_only_reading() -> None:
     assert parse_date("03/04/2026", day_first=False) == date(2026, 3, 4)
 
 
+@pytest.mark.parametrize(("text", "day"), [
+    (":07-03-201815:34:15", date(2018, 3, 7)),        # a four-digit year, then 15:34
+    ("02/01/1611:41:47AM", date(2016, 1, 2)),         # a two-digit year, then 11:41
+    (": 21/12/169:29:44AM", date(2016, 12, 21)),      # a two-digit year, then 9:29
+    ("Date:2016-07-3113:49:10", date(2016, 7, 31)),   # year first, the day runs into 13:49
+    ("01/05/2016-13:19:16", date(2016, 5, 1)),
+])
+def test_date_run_into_a_time(text: str, day: date) -> None:
+    """OCR that loses the space between a receipt's date and time still gives the date."""
+    found = search_date(text)
+    assert found is not None and found[0] == day
+    assert text[found[2]:].lstrip("-")[0].isdigit()  # the time is left out of the span
+
+
+def test_run_on_digits_are_not_a_glued_time() -> None:
+    assert parse_date("3/4/20155") is None
+    assert parse_date("12/05/201") is None
+
+
 def test_search_date_gives_span() -> None:
     found = search_date("Fecha de factura: 13/02/2026 (original)")
     assert found is not None and found[0] == date(2026, 2, 13)

@@ -5,7 +5,9 @@ exactly like a digital text layer.
 Modules: ``tesseract`` (the one wrapper around the binary), ``geometry`` (orientation and
 skew), ``preprocess`` (switchable clean-up steps), ``images`` (page images from files),
 ``textlayer`` (does a PDF need OCR?), ``pages`` (``ocr_document``: pages in parallel),
-``synthetic`` (degraded test pages with known words).
+``consensus`` (more Tesseract readings and a vote when a field is missing), ``rapid`` (the
+one wrapper around the second engine, PP-OCR), ``engines`` (Tesseract's and PP-OCR's
+readings of a photo combined), ``synthetic`` (degraded test pages with known words).
 """
 
 from extractors.ocr.images import PageImage, load_pages

@@ -63,7 +63,7 @@ def needs_another_reading(first: FieldResult, pages: int, *, incomplete: bool = 
     if not 0 < pages <= MAX_PAGES:
         return False
     wanted = [n for n in _REQUIRED if not (incomplete and n == "total")]
-    return any(_get(first, name) is None for name in wanted) or not _plausible(
+    return any(field_value(first, name) is None for name in wanted) or not _plausible(
         first.invoice.issue_date, today or date.today())
 
 
@@ -85,29 +85,29 @@ def vote(first: FieldResult, others: Sequence[FieldResult]) -> FieldResult:
         source = _winner(group[0], first, others)
         if source is not first:
             for name in group:
-                _copy(name, source, first)
+                copy_field(name, source, first)
     return first
 
 
 def _winner(name: str, first: FieldResult, others: Sequence[FieldResult]) -> FieldResult:
     readings = [first, *others]
-    counts = Counter(v for r in readings if (v := _get(r, name)) is not None)
+    counts = Counter(v for r in readings if (v := field_value(r, name)) is not None)
     if counts:
         value, votes = counts.most_common(1)[0]
-        if votes >= 2 and value != _get(first, name):
-            return next(r for r in readings if _get(r, name) == value)
-    if _get(first, name) is not None:
+        if votes >= 2 and value != field_value(first, name):
+            return next(r for r in readings if field_value(r, name) == value)
+    if field_value(first, name) is not None:
         return first
-    having = [r for r in others if _get(r, name) is not None]
+    having = [r for r in others if field_value(r, name) is not None]
     return max(having, key=lambda r: r.confidence.get(name, 0.0)) if having else first
 
 
-def _get(result: FieldResult, name: str) -> Any:
+def field_value(result: FieldResult, name: str) -> Any:
     return result.invoice.get(name)
 
 
-def _copy(name: str, source: FieldResult, target: FieldResult) -> None:
-    value = _get(source, name)
+def copy_field(name: str, source: FieldResult, target: FieldResult) -> None:
+    value = field_value(source, name)
     head, _, rest = name.partition(".")
     setattr(getattr(target.invoice, head) if rest else target.invoice, rest or head, value)
     for table in ("confidence", "evidence"):

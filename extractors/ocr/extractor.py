@@ -17,7 +17,8 @@ from extractors.api import FileProbe, finish, register_extractor
 from extractors.fields import FieldResult, extract_fields
 from extractors.ocr.accents import restore_accents
 from extractors.ocr.consensus import REREADS, settle
-from extractors.ocr.pages import ocr_document, ocr_with_qr
+from extractors.ocr.engines import combine, wants_second_engine
+from extractors.ocr.pages import RAPIDOCR, TESSERACT, ocr_document, ocr_with_qr
 from extractors.ocr.textlayer import layers_need_ocr, pdf_needs_ocr
 from extractors.qr.apply import apply_qr_codes
 from models.domain import DocumentKind, ExtractionResult, ExtractionStatus, Invoice, WordBox
@@ -58,10 +59,15 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
         if rereads:
             log.info("%s: read %d more times for a missing or implausible field",
                      probe.path.name, rereads)
+    engines: tuple[str, ...] = (TESSERACT,)
+    if any(pages) and wants_second_engine(settings.ocr_second_engine, reading.dpis):
+        second = _second_reading(probe.path, settings)
+        if second is not None:
+            fields, rereads, engines = combine(second, fields), rereads + 1, (*engines, RAPIDOCR)
     result = ExtractionResult(
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,
         invoice=fields.invoice, confidence=fields.confidence, pages=len(pages),
-        evidence=fields.evidence, readings=1 + rereads,
+        evidence=fields.evidence, readings=1 + rereads, engines=engines,
     )
     apply_qr_codes(result, reading.qr_codes, probe.path.name)
     if not any(pages) and result.invoice == Invoice():
@@ -84,6 +90,16 @@ def _read_again(path: Path, settings: Settings, options: dict[str, Any]) -> Fiel
     except ToolError as exc:
         log.warning("%s: another reading (%s) failed: %s", path.name, options, exc.message)
         return FieldResult()
+
+
+def _second_reading(path: Path, settings: Settings) -> FieldResult | None:
+    """Fields of the second engine's reading (``extractors.ocr.engines``), or None when it
+    is not installed or fails: Tesseract's reading then stands alone."""
+    try:
+        return _fields(ocr_document(path, settings, engine=RAPIDOCR), settings)
+    except ToolError as exc:
+        log.warning("%s: the second OCR engine did not read it: %s", path.name, exc.message)
+        return None
 
 
 def register() -> None:

@@ -20,8 +20,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ import numpy as np
 
 from arflow.errors import ToolError
 from arflow.settings import Settings
-from extractors.ocr import tesseract
+from extractors.ocr import rapid, tesseract
 from extractors.ocr.images import IMAGE_SUFFIXES, PageImage, load_pages
 from extractors.ocr.preprocess import PreprocessOptions, preprocess, uneven_lighting
 from extractors.ocr.tesseract import SAUVOLA, TesseractOptions
@@ -47,7 +49,7 @@ DEFAULT_CLEANUP = PreprocessOptions()
 OPENCV_THREADS = 1
 
 __all__ = ["IMAGE_SUFFIXES", "OcrReading", "PageImage", "load_pages", "ocr_document", "ocr_page",
-           "ocr_with_qr", "pdf_needs_ocr"]
+           "ocr_with_qr", "pdf_needs_ocr", "rapid_page"]
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,20 @@ class OcrReading:
 
     pages: list[list[WordBox]]
     qr_codes: list[QrCode]
+    # each page's resolution as its file states it; None for a photo or a receipt of
+    # unknown scale (see ``images.PageImage``)
+    dpis: list[float | None] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class _PageReading:
     words: list[WordBox]
     qr_texts: list[str]
+    dpi: float | None
+
+
+TESSERACT, RAPIDOCR = "tesseract", "rapidocr"  # the OCR engines a reading can use
+PageReader = Callable[..., list[WordBox]]  # (page, workdir=...) -> words
 
 
 def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions | None,
@@ -90,6 +100,21 @@ def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions |
         path.unlink(missing_ok=True)
 
 
+def rapid_page(page: PageImage, *, clean: PreprocessOptions | None, workdir: Path,
+               settings: Settings) -> list[WordBox]:
+    """One page read by the second engine (``extractors.ocr.rapid``), after the same
+    clean-up, so that its word boxes are on the same page coordinates as Tesseract's."""
+    pagedir = workdir / f"page-{page.index}"
+    pagedir.mkdir()
+    image = preprocess(page.image, clean, pagedir, page.dpi) if clean is not None else page.image
+    try:
+        words = rapid.read_words(image, dpi=page.dpi or settings.ocr_dpi, page=page.index,
+                                 timeout_s=settings.ocr_timeout_s)
+    except ToolError as exc:
+        raise type(exc)(f"page {page.index + 1}: {exc.message}") from exc
+    return drop_specks(words)
+
+
 def upscale_factor(page: PageImage, clean: PreprocessOptions | None) -> int:
     """2 for a small image that does not say its resolution (a phone or till-receipt scan of
     under ``clean.upscale_below`` pixels across), else 1. Tesseract reads small print better
@@ -107,16 +132,17 @@ def tesseract_options(settings: Settings, **overrides: Any) -> TesseractOptions:
 
 
 def ocr_document(path: Path, settings: Settings, *,
-                 clean: PreprocessOptions | None = DEFAULT_CLEANUP,
+                 clean: PreprocessOptions | None = DEFAULT_CLEANUP, engine: str = TESSERACT,
                  **tesseract_overrides: Any) -> list[list[WordBox]]:
     """Words of every page of a scan/photo/image-only PDF, page by page, in page order.
 
     ``clean=None`` skips the OpenCV clean-up; keyword overrides (``psm``, ``thresholding``)
-    go to ``TesseractOptions``. Raises ``ToolMissing`` before any work if tesseract or a
-    language is missing, and the first failed page's ``ToolTimeout``/``ToolError`` (with its
-    page number); pages not yet started are then cancelled.
+    go to ``TesseractOptions``; ``engine=RAPIDOCR`` reads with the second engine instead.
+    Raises ``ToolMissing`` before any work if tesseract or a language is missing, and the
+    first failed page's ``ToolTimeout``/``ToolError`` (with its page number); pages not yet
+    started are then cancelled.
     """
-    return _read(path, settings, clean, False, tesseract_overrides).pages
+    return _read(path, settings, clean, False, tesseract_overrides, engine=engine).pages
 
 
 def ocr_with_qr(path: Path, settings: Settings, *,
@@ -128,12 +154,15 @@ def ocr_with_qr(path: Path, settings: Settings, *,
 
 
 def _read(path: Path, settings: Settings, clean: PreprocessOptions | None, qr: bool,
-          overrides: dict[str, Any]) -> OcrReading:
-    tesseract.binary()
-    tesseract.check_languages(settings.ocr_lang)
+          overrides: dict[str, Any], *, engine: str = TESSERACT) -> OcrReading:
+    if engine == TESSERACT:
+        tesseract.binary()
+        tesseract.check_languages(settings.ocr_lang)
     if cv2.getNumThreads() != OPENCV_THREADS:
         cv2.setNumThreads(OPENCV_THREADS)
-    opts = tesseract_options(settings, **overrides)
+    reader: PageReader = (
+        partial(rapid_page, clean=clean, settings=settings) if engine == RAPIDOCR
+        else partial(ocr_page, opts=tesseract_options(settings, **overrides), clean=clean))
     workers = max(1, settings.workers)
     with tempfile.TemporaryDirectory(prefix="arflow-ocr-") as tmp:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
@@ -141,18 +170,16 @@ def _read(path: Path, settings: Settings, clean: PreprocessOptions | None, qr: b
         try:
             for page in load_pages(Path(path), dpi=settings.ocr_dpi, max_pages=settings.max_pages):
                 _wait_for_room(futures, 2 * workers)
-                futures.append(pool.submit(_read_page, page, opts, clean, Path(tmp), qr))
+                futures.append(pool.submit(_read_page, page, reader, Path(tmp), qr))
             done = [f.result() for f in futures]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     codes = [QrCode(text, index) for index, page in enumerate(done) for text in page.qr_texts]
-    return OcrReading([page.words for page in done], codes)
+    return OcrReading([page.words for page in done], codes, [page.dpi for page in done])
 
 
-def _read_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions | None,
-               workdir: Path, qr: bool) -> _PageReading:
-    words = ocr_page(page, opts, clean, workdir)
-    return _PageReading(words, _qr_texts(page) if qr else [])
+def _read_page(page: PageImage, reader: PageReader, workdir: Path, qr: bool) -> _PageReading:
+    return _PageReading(reader(page, workdir=workdir), _qr_texts(page) if qr else [], page.dpi)
 
 
 def _qr_texts(page: PageImage) -> list[str]:

@@ -1,0 +1,115 @@
+"""The second OCR engine (extractors.ocr.rapid) and how its reading is combined with
+Tesseract's (extractors.ocr.engines)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from fieldreadings import reading
+
+from arflow.errors import ConfigError, ToolTimeout
+from arflow.settings import load_settings
+from extractors.api import extract_file
+from extractors.ocr import rapid, tesseract
+from extractors.ocr.engines import combine, merge_spacing, wants_second_engine
+
+RECEIPTS = Path(__file__).parent / "data" / "receipts"
+
+
+@pytest.mark.parametrize(("letters", "spaced", "merged"), [
+    ("SANYUSTATIONERYSHOP", "SANYO STATIONERY SHOP", "SANYU STATIONERY SHOP"),
+    ("EVERGREEN LIGHTSDN BHD", "EYERGREEN LIGHT SDN BHD", "EVERGREEN LIGHT SDN BHD"),
+    ("MR.D.I.Y. (M) SDN BHD", "MR. D.I.Y. (4) SDN BHD", "MR. D.I.Y. (M) SDN BHD"),
+    ("STAR GROCER SDN BHD", "STAR GROCER SDN BHD", "STAR GROCER SDN BHD"),
+])
+def test_letters_of_one_reading_spaced_by_both(letters: str, spaced: str, merged: str) -> None:
+    assert merge_spacing(letters, spaced) == merged
+
+
+def test_names_that_do_not_agree_are_not_merged() -> None:
+    assert merge_spacing("KEDAIPAPANYEWCHUAN", "Comb Cluys") is None
+    assert merge_spacing("", "SHOP") is None
+
+
+def test_the_second_reading_comes_first_and_the_first_fills_its_gaps() -> None:
+    second = reading(issue_date=date(2018, 3, 7), seller__name="SANYUSTATIONERYSHOP")
+    first = reading(issue_date=date(2018, 8, 7), total=Decimal("8.70"),
+                    subtotal=Decimal("8.21"), seller__name="SANYO STATIONERY SHOP")
+    both = combine(second, first)
+    assert both.invoice.issue_date == date(2018, 3, 7)
+    assert both.invoice.total == Decimal("8.70") and both.invoice.subtotal == Decimal("8.21")
+    assert both.evidence["total"] == first.evidence["total"]
+    assert both.invoice.seller.name == "SANYU STATIONERY SHOP"
+
+
+def test_a_total_group_is_not_mixed_between_readings() -> None:
+    second = reading(total=Decimal("20.00"))
+    first = reading(total=Decimal("19.00"), subtotal=Decimal("17.93"))
+    both = combine(second, first)
+    assert both.invoice.total == Decimal("20.00") and both.invoice.subtotal is None
+
+
+def test_which_documents_both_engines_read() -> None:
+    assert wants_second_engine("photos", [None])
+    assert wants_second_engine("photos", [300.0, None])
+    assert not wants_second_engine("photos", [300.0, 300.0])
+    assert wants_second_engine("always", [300.0])
+    assert not wants_second_engine("off", [None])
+    assert not wants_second_engine("always", [])
+
+
+def test_the_second_engine_setting() -> None:
+    assert load_settings({}).ocr_second_engine == "photos"
+    assert load_settings({"ARFLOW_OCR_SECOND_ENGINE": "Always"}).ocr_second_engine == "always"
+    assert load_settings({"ARFLOW_OCR_SECOND_ENGINE": "0"}).ocr_second_engine == "off"
+    with pytest.raises(ConfigError, match="ARFLOW_OCR_SECOND_ENGINE"):
+        load_settings({"ARFLOW_OCR_SECOND_ENGINE": "paddle"})
+
+
+needs_engine = pytest.mark.skipif(not rapid.available(), reason="rapidocr is not installed")
+
+
+@pytest.mark.slow
+@needs_engine
+def test_the_engine_reads_a_real_receipt_into_page_points() -> None:
+    image = cv2.imread(str(RECEIPTS / "X51007339134.jpg"), cv2.IMREAD_GRAYSCALE)
+    words = rapid.read_words(image, dpi=300.0, page=0)
+    texts = " ".join(w.text for w in words).upper()
+    assert "STATIONERY" in texts and "8.70" in texts
+    height, width = image.shape
+    assert all(0 <= w.x0 < w.x1 <= width * 72 / 300 + 1 for w in words)
+    assert all(0 <= w.top < w.bottom <= height * 72 / 300 + 1 for w in words)
+    assert all(0.0 <= w.conf <= 1.0 for w in words)
+
+
+@pytest.mark.slow
+@needs_engine
+def test_the_engine_gives_up_waiting_with_a_typed_error() -> None:
+    page = np.full((1800, 1400), 255, np.uint8)
+    for row in range(60, 1700, 40):
+        cv2.putText(page, "TOTAL 12.50 RM CASH 20.00", (40, row), cv2.FONT_HERSHEY_SIMPLEX,
+                    1.0, 0, 2)
+    with pytest.raises(ToolTimeout, match="rapidocr timed out"):
+        rapid.read_words(page, dpi=300.0, timeout_s=0.001)
+    assert rapid.read_words(page, dpi=300.0)  # the engine still works afterwards
+
+
+@pytest.mark.slow
+@needs_engine
+@pytest.mark.skipif(not tesseract.available(), reason="tesseract is not installed")
+def test_a_real_receipt_read_by_both_engines(tmp_path: Path) -> None:
+    settings = dataclasses.replace(load_settings({"ARFLOW_HOME": str(tmp_path)}), workers=1)
+    alone = extract_file(RECEIPTS / "X51007339134.jpg",
+                         dataclasses.replace(settings, ocr_second_engine="off"))
+    both = extract_file(RECEIPTS / "X51007339134.jpg", settings)
+    assert alone.invoice.seller.name != "SANYU STATIONERY SHOP"  # Tesseract: "SANYO ..."
+    assert both.invoice.seller.name == "SANYU STATIONERY SHOP"
+    assert both.invoice.issue_date == date(2017, 10, 6) and both.invoice.total == Decimal("8.70")
+    assert both.readings == alone.readings + 1
+    assert both.evidence["seller.name"]  # the words it was read from come with it
