@@ -1,6 +1,7 @@
 """Accuracy of the OCR path: generated scans and the SROIE receipts.
 
 Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--sroie N] [--jobs J]
+                                                   [--photos]
 
 1. Generated invoices (``generator.generate_documents``, seeds >= 10000 were never used in
    development) degraded by ``generator.render_scanned``: 200-300 dpi, up to ±2.5° skew, noise,
@@ -8,6 +9,9 @@ Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--
    the ground truth must come out None) and line-item F1, scored like bench/extract_digital.py
    (strict: amount, quantity, unit price and folded description equal), and a second F1 that
    accepts a description at least 90 % similar (rapidfuzz ratio): OCR slips in descriptions.
+   ``--photos`` saves the same scans as TIFFs that state no resolution, as a phone photo
+   arrives: Tesseract then assumes 300 dpi, and the second engine reads them too
+   (``ARFLOW_OCR_SECOND_ENGINE``).
 2. SROIE 2019 receipts from the corpus (``$ARFLOW_CORPUS`` or ``../shared/corpus``): company
    (exact after case and whitespace normalisation), date and total (a ground-truth total
    written with its currency, "RM7.95", is read as 7.95); also for each half of the sorted
@@ -106,7 +110,8 @@ def bench_generated(count: int, seed: int, settings: Settings, jobs: int,
         fuzzy_hits += fuzzy_line_hits(truth.lines, result.invoice.lines)
     n = len(scans)
     total = sum(right.values())
-    print(f"[scanned] {n} generated scans (image-only PDFs, 200-300 dpi, ±2.5°, noise, blur, "
+    form = "TIFFs stating no resolution, as photos" if photos else "image-only PDFs"
+    print(f"[scanned] {n} generated scans ({form}, 200-300 dpi, ±2.5°, noise, blur, "
           f"JPEG), seeds from {seed}, {pages} pages in {elapsed:.1f} s with {jobs} processes; "
           f"{_read_again(results)}")
     share = 100 * total / max(n * len(HEADER), 1)

@@ -16,8 +16,10 @@ from fieldreadings import reading
 from arflow.errors import ConfigError, ToolTimeout
 from arflow.settings import load_settings
 from extractors.api import extract_file
+from extractors.fields import FieldResult
 from extractors.ocr import rapid, tesseract
 from extractors.ocr.engines import combine, merge_spacing, wants_second_engine
+from models.domain import InvoiceLine
 
 RECEIPTS = Path(__file__).parent / "data" / "receipts"
 
@@ -53,6 +55,36 @@ def test_a_total_group_is_not_mixed_between_readings() -> None:
     first = reading(total=Decimal("19.00"), subtotal=Decimal("17.93"))
     both = combine(second, first)
     assert both.invoice.total == Decimal("20.00") and both.invoice.subtotal is None
+
+
+def with_lines(result: FieldResult, *amounts: str) -> FieldResult:
+    result.invoice.lines = [InvoiceLine(description=f"item {i}", amount=Decimal(a))
+                            for i, a in enumerate(amounts)]
+    result.confidence["lines"] = 0.9
+    return result
+
+
+def test_the_amounts_that_add_up_win() -> None:
+    # PP-OCR paired the labels of a boxed layout with the wrong amounts (they still sum)
+    second = with_lines(reading(total=Decimal("3485.86"), subtotal=Decimal("316.90"),
+                                tax_total=Decimal("3168.96")), "3000.00", "168.96")
+    first = with_lines(reading(total=Decimal("3485.86"), subtotal=Decimal("3168.96"),
+                               tax_total=Decimal("316.90")), "3168.96")
+    both = combine(second, first)
+    assert (both.invoice.subtotal, both.invoice.tax_total) == (Decimal("3168.96"),
+                                                               Decimal("316.90"))
+    # PP-OCR's lines add up to the subtotal kept: they stay
+    assert [line.amount for line in both.invoice.lines] == [Decimal("3000.00"),
+                                                            Decimal("168.96")]
+
+
+def test_lines_that_add_up_replace_lines_that_do_not() -> None:
+    second = with_lines(reading(total=Decimal("12.10"), subtotal=Decimal("10.00"),
+                                tax_total=Decimal("2.10")), "4.00", "5.00")
+    first = with_lines(reading(total=Decimal("12.10")), "4.00", "6.00")
+    both = combine(second, first)
+    assert both.invoice.subtotal == Decimal("10.00")  # PP-OCR's amounts pass as many sums
+    assert [line.amount for line in both.invoice.lines] == [Decimal("4.00"), Decimal("6.00")]
 
 
 def test_which_documents_both_engines_read() -> None:

@@ -11,6 +11,12 @@ both read it and:
 - each field group (the total travels with its subtotal and tax, as in
   ``extractors.ocr.consensus``) comes from PP-OCR's reading, or from Tesseract's when
   PP-OCR's has none;
+- except that arithmetic decides between two different readings of the amounts: the
+  reading whose amounts pass more of their own sums (subtotal + tax = total; the line
+  amounts add up to the subtotal) wins, and Tesseract's line items replace PP-OCR's when
+  only Tesseract's add up to the subtotal kept. PP-OCR's text lines cut across the cells
+  of boxed layouts, so on such photos it pairs a label with the wrong amount more often
+  than Tesseract (``bench/extract_scanned.py --photos``);
 - the seller's name, when both read one and the two agree on at least ``MIN_AGREEMENT`` of
   their letters (spaces aside), is PP-OCR's letters with the word breaks of both readings.
 
@@ -26,6 +32,7 @@ with the names merged 81, and 77 if an unmergeable pair kept Tesseract's name in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from difflib import SequenceMatcher
 
 from extractors.fields import FieldResult
@@ -33,9 +40,11 @@ from extractors.ocr.consensus import copy_field, field_value
 
 MODES = ("photos", "always", "off")
 MIN_AGREEMENT = 0.8  # SequenceMatcher ratio of the two names without spaces
+_AMOUNTS = ("total", "subtotal", "tax_total")  # they travel together
+_CENT = Decimal("0.01")
 # filled from Tesseract when PP-OCR has no value; the first name of a group decides
 _GROUPS: tuple[tuple[str, ...], ...] = (
-    ("total", "subtotal", "tax_total"), ("issue_date",), ("due_date",), ("invoice_number",),
+    _AMOUNTS, ("issue_date",), ("due_date",), ("invoice_number",),
     ("currency",), ("order_number",), ("iban",), ("payment_terms",), ("seller.name",),
     ("seller.tax_id",), ("seller.address",), ("buyer.name",), ("buyer.tax_id",),
     ("buyer.address",), ("lines",),
@@ -51,14 +60,47 @@ def wants_second_engine(mode: str, dpis: Sequence[float | None]) -> bool:
 
 def combine(second: FieldResult, first: FieldResult) -> FieldResult:
     """``second`` (PP-OCR's fields) completed from ``first`` (Tesseract's); see the module."""
+    if _checks_passed(first) > _checks_passed(second):
+        _take(_AMOUNTS, first, second)
+    base = _base(second)
+    if not _lines_add_up(second, base) and _lines_add_up(first, base):
+        _take(("lines",), first, second)
     for group in _GROUPS:
         if _empty(field_value(second, group[0])) and not _empty(field_value(first, group[0])):
-            for name in group:
-                copy_field(name, first, second)
+            _take(group, first, second)
     ours, theirs = second.invoice.seller.name, first.invoice.seller.name
     if ours and theirs:
         second.invoice.seller.name = merge_spacing(ours, theirs) or ours
     return second
+
+
+def _take(group: Sequence[str], source: FieldResult, target: FieldResult) -> None:
+    for name in group:
+        copy_field(name, source, target)
+
+
+def _checks_passed(result: FieldResult) -> int:
+    """How many of its own sums a reading's amounts pass (0 without a total): subtotal +
+    tax = total, and the line amounts add up to the subtotal (the total if none)."""
+    inv = result.invoice
+    if inv.total is None:
+        return 0
+    parts = 0
+    if inv.subtotal is not None and inv.tax_total is not None:
+        parts = int(abs(inv.subtotal + inv.tax_total - inv.total) <= _CENT)
+    return parts + int(_lines_add_up(result, _base(result)))
+
+
+def _base(result: FieldResult) -> Decimal | None:
+    inv = result.invoice
+    return inv.subtotal if inv.subtotal is not None else inv.total
+
+
+def _lines_add_up(result: FieldResult, base: Decimal | None) -> bool:
+    amounts = [line.amount for line in result.invoice.lines]
+    if base is None or not amounts or any(a is None for a in amounts):
+        return False
+    return abs(sum(a for a in amounts if a is not None) - base) <= _CENT
 
 
 def _empty(value: object) -> bool:
