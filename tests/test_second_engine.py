@@ -4,6 +4,8 @@ Tesseract's (extractors.ocr.engines)."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -11,8 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from fieldreadings import reading
 
+from arflow.cli import cli
 from arflow.errors import ConfigError, ToolTimeout
 from arflow.settings import load_settings
 from extractors.api import extract_file
@@ -145,3 +149,30 @@ def test_a_real_receipt_read_by_both_engines(tmp_path: Path) -> None:
     assert both.invoice.issue_date == date(2017, 10, 6) and both.invoice.total == Decimal("8.70")
     assert both.readings == alone.readings + 1
     assert both.evidence["seller.name"]  # the words it was read from come with it
+
+
+@pytest.mark.slow
+@needs_engine
+@pytest.mark.skipif(not tesseract.available(), reason="tesseract is not installed")
+def test_receipt_photos_through_a_batch_of_two_worker_processes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``arflow run`` with two extraction processes: each loads the second engine itself."""
+    monkeypatch.setenv("ARFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ARFLOW_DATABASE_URL", raising=False)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for photo in RECEIPTS.glob("*.jpg"):
+        shutil.copy(photo, inbox / photo.name)
+    runner = CliRunner()
+    ran = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain",
+                              "--workers", "2"])
+    assert ran.exit_code == 0, ran.output
+    rows = {r["source"]: r for r in map(json.loads, runner.invoke(
+        cli, ["report", "--json"]).output.splitlines())}
+    sanyu, wan_sheng = rows["X51007339134.jpg"]["invoice"], rows["X51008099088.jpg"]["invoice"]
+    assert (sanyu["seller"]["name"], sanyu["issue_date"], sanyu["total"]) == (
+        "SANYU STATIONERY SHOP", "2017-10-06", "8.70")
+    assert (wan_sheng["seller"]["name"], wan_sheng["issue_date"], wan_sheng["total"]) == (
+        "RESTORAN WAN SHENG", "2018-06-27", "2.30")
+    # receipts of shops outside the party master, without an order: routed to review
+    assert {r["status"] for r in rows.values()} == {"needs_review"}
