@@ -26,9 +26,9 @@ class Settings:
     ocr_timeout_s: float = 120.0
     ocr_dpi: int = 300
     ocr_reread: bool = True  # read a short scan lacking a required field twice more and vote
-    # PP-OCR beside Tesseract (extractors.ocr.engines): "photos" (pages of unknown
-    # resolution), "always" or "off"
-    ocr_second_engine: str = "photos"
+    # PP-OCR beside Tesseract (extractors.ocr.engines): "auto" (pages of unknown
+    # resolution, or read weakly by Tesseract), "always" or "off"
+    ocr_second_engine: str = "auto"
     min_confidence: float = 0.6
     max_file_bytes: int = 50 * 1024 * 1024
     max_pages: int = 200
@@ -62,7 +62,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ocr_lang=env.get("ARFLOW_OCR_LANG", "spa+eng"),
         ocr_timeout_s=float(env.get("ARFLOW_OCR_TIMEOUT", "120")),
         ocr_reread=env.get("ARFLOW_OCR_REREAD", "1").strip().lower() not in _OFF,
-        ocr_second_engine=_second_engine(env.get("ARFLOW_OCR_SECOND_ENGINE", "photos")),
+        ocr_second_engine=_second_engine(env.get("ARFLOW_OCR_SECOND_ENGINE", "auto")),
         min_confidence=float(env.get("ARFLOW_MIN_CONFIDENCE", "0.6")),
         pdf_engine=env.get("ARFLOW_PDF_ENGINE", "pdfium"),
         workers=int(env.get("ARFLOW_WORKERS", str(os.cpu_count() or 1))),
@@ -73,6 +73,6 @@ def _second_engine(value: str) -> str:
     mode = value.strip().lower()
     if mode in _OFF:
         return "off"
-    if mode not in ("photos", "always"):
-        raise ConfigError(f"ARFLOW_OCR_SECOND_ENGINE must be photos, always or off, not {value!r}")
+    if mode not in ("auto", "always"):
+        raise ConfigError(f"ARFLOW_OCR_SECOND_ENGINE must be auto, always or off, not {value!r}")
     return mode

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from fieldreadings import reading
+from PIL import Image
 
 from arflow.cli import cli
 from arflow.errors import ConfigError, ToolTimeout
@@ -23,7 +24,7 @@ from extractors.api import extract_file
 from extractors.fields import FieldResult
 from extractors.ocr import rapid, tesseract
 from extractors.ocr.engines import combine, merge_spacing, wants_second_engine
-from models.domain import InvoiceLine
+from models.domain import InvoiceLine, WordBox
 
 RECEIPTS = Path(__file__).parent / "data" / "receipts"
 
@@ -92,16 +93,23 @@ def test_lines_that_add_up_replace_lines_that_do_not() -> None:
 
 
 def test_which_documents_both_engines_read() -> None:
-    assert wants_second_engine("photos", [None])
-    assert wants_second_engine("photos", [300.0, None])
-    assert not wants_second_engine("photos", [300.0, 300.0])
-    assert wants_second_engine("always", [300.0])
-    assert not wants_second_engine("off", [None])
-    assert not wants_second_engine("always", [])
+    def page(*confs: float) -> list[WordBox]:
+        return [WordBox("word", 10.0 * i, 0, 10.0 * i + 8, 10, conf=c)
+                for i, c in enumerate(confs)]
+
+    clear, faint = [page(0.95, 0.97)], [page(0.95, 0.6)]
+    assert wants_second_engine("auto", [None], clear)        # a photo
+    assert wants_second_engine("auto", [300.0, None], clear + clear)
+    assert not wants_second_engine("auto", [300.0, 300.0], clear + clear)
+    assert wants_second_engine("auto", [300.0], faint)       # a weak first reading
+    assert not wants_second_engine("auto", [300.0], [[]])    # no words, no mean
+    assert wants_second_engine("always", [300.0], clear)
+    assert not wants_second_engine("off", [None], faint)
+    assert not wants_second_engine("always", [], [])
 
 
 def test_the_second_engine_setting() -> None:
-    assert load_settings({}).ocr_second_engine == "photos"
+    assert load_settings({}).ocr_second_engine == "auto"
     assert load_settings({"ARFLOW_OCR_SECOND_ENGINE": "Always"}).ocr_second_engine == "always"
     assert load_settings({"ARFLOW_OCR_SECOND_ENGINE": "0"}).ocr_second_engine == "off"
     with pytest.raises(ConfigError, match="ARFLOW_OCR_SECOND_ENGINE"):
@@ -149,6 +157,22 @@ def test_a_real_receipt_read_by_both_engines(tmp_path: Path) -> None:
     assert both.invoice.issue_date == date(2017, 10, 6) and both.invoice.total == Decimal("8.70")
     assert both.readings == alone.readings + 1
     assert both.evidence["seller.name"]  # the words it was read from come with it
+
+
+@pytest.mark.slow
+@needs_engine
+@pytest.mark.skipif(not tesseract.available(), reason="tesseract is not installed")
+def test_a_receipt_saved_as_a_pdf_is_read_again_when_tesseract_reads_it_weakly(
+        tmp_path: Path) -> None:
+    """A PDF states its resolution, so only the weak first reading calls the second engine."""
+    pdf = tmp_path / "receipt.pdf"
+    with Image.open(RECEIPTS / "X51008099088.jpg") as photo:
+        photo.convert("RGB").save(pdf, resolution=300.0)
+    settings = dataclasses.replace(load_settings({"ARFLOW_HOME": str(tmp_path)}), workers=1)
+    result = extract_file(pdf, settings)
+    assert result.engines == ("tesseract", "rapidocr")
+    assert result.invoice.seller.name == "RESTORAN WAN SHENG"
+    assert result.invoice.total == Decimal("2.30")
 
 
 @pytest.mark.slow

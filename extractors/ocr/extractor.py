@@ -60,7 +60,7 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
             log.info("%s: read %d more times for a missing or implausible field",
                      probe.path.name, rereads)
     engines: tuple[str, ...] = (TESSERACT,)
-    if any(pages) and wants_second_engine(settings.ocr_second_engine, reading.dpis):
+    if any(pages) and wants_second_engine(settings.ocr_second_engine, reading.dpis, pages):
         second = _second_reading(probe.path, settings)
         if second is not None:
             fields, rereads, engines = combine(second, fields), rereads + 1, (*engines, RAPIDOCR)
