@@ -43,7 +43,6 @@ from extractors.fields import FieldResult
 from extractors.ocr.consensus import copy_field, field_value
 from models.domain import WordBox
 
-MODES = ("auto", "always", "off")
 # Mean Tesseract word confidence under which a reading is weak. Measured first readings:
 # 40 SROIE receipts 0.45-0.92 (80 % under 0.88), 30 of the generator's scans 0.92-0.96.
 WEAK_READING = 0.88

@@ -53,21 +53,21 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
         # the readings side by side, one tesseract each, rather than each spreading its pages
         parallel = min(len(REREADS), max(1, settings.workers))
         each = dataclasses.replace(settings, workers=1) if parallel > 1 else settings
-        fields, rereads = settle(fields, pages,
-                                 lambda options: _read_again(probe.path, each, options),
-                                 parallel=parallel)
+        fields, rereads = settle(
+            fields, pages, lambda options: _read_again(probe.path, each, options) or FieldResult(),
+            parallel=parallel)
         if rereads:
             log.info("%s: read %d more times for a missing or implausible field",
                      probe.path.name, rereads)
     engines: tuple[str, ...] = (TESSERACT,)
     if any(pages) and wants_second_engine(settings.ocr_second_engine, reading.dpis, pages):
-        second = _second_reading(probe.path, settings)
+        second = _read_again(probe.path, settings, {"engine": RAPIDOCR})
         if second is not None:
-            fields, rereads, engines = combine(second, fields), rereads + 1, (*engines, RAPIDOCR)
+            fields, engines = combine(second, fields), (*engines, RAPIDOCR)
     result = ExtractionResult(
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,
         invoice=fields.invoice, confidence=fields.confidence, pages=len(pages),
-        evidence=fields.evidence, readings=1 + rereads, engines=engines,
+        evidence=fields.evidence, readings=len(engines) + rereads, engines=engines,
     )
     apply_qr_codes(result, reading.qr_codes, probe.path.name)
     if not any(pages) and result.invoice == Invoice():
@@ -82,23 +82,14 @@ def _fields(pages: list[list[WordBox]], settings: Settings) -> FieldResult:
     return extract_fields(pages) if any(pages) else FieldResult()
 
 
-def _read_again(path: Path, settings: Settings, options: dict[str, Any]) -> FieldResult:
-    """Fields of another OCR reading with other Tesseract options; a failed one reads
-    nothing (the first reading already stands)."""
+def _read_again(path: Path, settings: Settings, options: dict[str, Any]) -> FieldResult | None:
+    """Fields of another OCR reading, with other Tesseract options or the second engine
+    (``{"engine": RAPIDOCR}``); None when it fails or the engine is not installed: the
+    first reading then stands."""
     try:
         return _fields(ocr_document(path, settings, **options), settings)
     except ToolError as exc:
         log.warning("%s: another reading (%s) failed: %s", path.name, options, exc.message)
-        return FieldResult()
-
-
-def _second_reading(path: Path, settings: Settings) -> FieldResult | None:
-    """Fields of the second engine's reading (``extractors.ocr.engines``), or None when it
-    is not installed or fails: Tesseract's reading then stands alone."""
-    try:
-        return _fields(ocr_document(path, settings, engine=RAPIDOCR), settings)
-    except ToolError as exc:
-        log.warning("%s: the second OCR engine did not read it: %s", path.name, exc.message)
         return None
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from arflow.errors import ToolError
 from arflow.settings import Settings
 from extractors.ocr import rapid, tesseract
+from extractors.ocr.geometry import Image
 from extractors.ocr.images import IMAGE_SUFFIXES, PageImage, load_pages
 from extractors.ocr.preprocess import PreprocessOptions, preprocess, uneven_lighting
 from extractors.ocr.tesseract import SAUVOLA, TesseractOptions
@@ -77,9 +78,7 @@ PageReader = Callable[..., list[WordBox]]  # (page, workdir=...) -> words
 def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions | None,
              workdir: Path) -> list[WordBox]:
     """Clean one page image, OCR it and return its words (``page`` numbered from 0)."""
-    pagedir = workdir / f"page-{page.index}"
-    pagedir.mkdir()
-    image = preprocess(page.image, clean, pagedir, page.dpi) if clean is not None else page.image
+    pagedir, image = _cleaned(page, clean, workdir)
     if clean is not None and clean.sauvola_if_uneven and uneven_lighting(image):
         opts = dataclasses.replace(opts, thresholding=SAUVOLA)
     zoom = upscale_factor(page, clean)
@@ -104,15 +103,22 @@ def rapid_page(page: PageImage, *, clean: PreprocessOptions | None, workdir: Pat
                settings: Settings) -> list[WordBox]:
     """One page read by the second engine (``extractors.ocr.rapid``), after the same
     clean-up, so that its word boxes are on the same page coordinates as Tesseract's."""
-    pagedir = workdir / f"page-{page.index}"
-    pagedir.mkdir()
-    image = preprocess(page.image, clean, pagedir, page.dpi) if clean is not None else page.image
+    _, image = _cleaned(page, clean, workdir)
     try:
         words = rapid.read_words(image, dpi=page.dpi or settings.ocr_dpi, page=page.index,
                                  timeout_s=settings.ocr_timeout_s)
     except ToolError as exc:
         raise type(exc)(f"page {page.index + 1}: {exc.message}") from exc
     return drop_specks(words)
+
+
+def _cleaned(page: PageImage, clean: PreprocessOptions | None,
+             workdir: Path) -> tuple[Path, Image]:
+    """The page's own working folder, and its image after the clean-up (as loaded without)."""
+    pagedir = workdir / f"page-{page.index}"
+    pagedir.mkdir()
+    image = preprocess(page.image, clean, pagedir, page.dpi) if clean is not None else page.image
+    return pagedir, image
 
 
 def upscale_factor(page: PageImage, clean: PreprocessOptions | None) -> int:
