@@ -19,6 +19,16 @@ class DocumentKind(StrEnum):
     EINVOICE = "einvoice"
 
 
+class InvoiceType(StrEnum):
+    """What the document does to the amount owed (EN 16931 BT-3, UNTDID 1001 codes grouped):
+    an invoice bills, a credit note (381) gives back, a corrected invoice (384) amends an
+    earlier one. Only an invoice can be paid without a person looking at it."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+    CORRECTED_INVOICE = "corrected_invoice"
+
+
 class ExtractionStatus(StrEnum):
     OK = "ok"
     PARTIAL = "partial"
@@ -93,6 +103,9 @@ class Invoice:
     iban: str | None = None
     payment_terms: str | None = None
     lines: list[InvoiceLine] = field(default_factory=list)
+    # INVOICE unless the document says otherwise (a type code, or a title such as "Credit note")
+    invoice_type: InvoiceType = InvoiceType.INVOICE
+    preceding_invoice: str | None = None  # the invoice a credit note or correction refers to
 
     def get(self, name: str) -> Any:
         """Read a field by its dotted contract name, e.g. ``seller.tax_id``."""
@@ -115,6 +128,8 @@ class Invoice:
             "iban": self.iban,
             "payment_terms": self.payment_terms,
             "lines": [line.to_json() for line in self.lines],
+            "invoice_type": self.invoice_type.value,
+            "preceding_invoice": self.preceding_invoice,
         }
         return out
 
@@ -134,6 +149,8 @@ class Invoice:
             iban=data.get("iban"),
             payment_terms=data.get("payment_terms"),
             lines=[InvoiceLine.from_json(x) for x in data.get("lines") or []],
+            invoice_type=InvoiceType(data.get("invoice_type") or InvoiceType.INVOICE),
+            preceding_invoice=data.get("preceding_invoice"),
         )
 
 
