@@ -31,6 +31,8 @@ class Reason(StrEnum):
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
     DUPLICATE_INVOICE = "DUPLICATE_INVOICE"
     SUSPECTED_DUPLICATE = "SUSPECTED_DUPLICATE"
+    CREDIT_NOTE = "CREDIT_NOTE"
+    CORRECTED_INVOICE = "CORRECTED_INVOICE"
     # Matching
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
     AMBIGUOUS_ORDER = "AMBIGUOUS_ORDER"
@@ -60,6 +62,10 @@ REASONS: dict[Reason, str] = {
     Reason.CURRENCY_MISMATCH: "The invoice currency differs from the order's.",
     Reason.DUPLICATE_INVOICE: "The same seller and invoice number were already received.",
     Reason.SUSPECTED_DUPLICATE: "Same seller, amount and date as an earlier invoice, other number.",
+    Reason.CREDIT_NOTE: "A credit note: it gives back what an earlier invoice billed; never paid "
+                        "or matched automatically.",
+    Reason.CORRECTED_INVOICE: "A corrective invoice amends an earlier one; check it against the "
+                              "original.",
     Reason.ORDER_NOT_FOUND: "No order matches this invoice.",
     Reason.AMBIGUOUS_ORDER: "Several orders could match this invoice.",
     Reason.PRICE_VARIANCE: "A unit price differs from the order beyond tolerance.",

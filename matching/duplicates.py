@@ -16,7 +16,7 @@ import pandas as pd
 from arflow.reasons import Reason
 from matching.normalize import invoice_number_keys
 from matching.parties import PartyIndex, opt_str
-from models.domain import Invoice, Problem
+from models.domain import Invoice, InvoiceType, Problem
 
 _Fingerprint = tuple[str, Decimal, date]
 
@@ -47,11 +47,20 @@ class DuplicateLedger:
             self.fingerprints.setdefault((key, total, day), set()).add(norms[0] if norms else "")
 
     def add_invoice(self, key: str, invoice: Invoice, doc: str) -> None:
-        self.add(key, invoice.invoice_number, invoice.total, invoice.issue_date, doc)
+        """Enter a document; a credit note or correction only by its number (its total and date
+        often equal its invoice's, which is no sign of a duplicate)."""
+        plain = invoice.invoice_type == InvoiceType.INVOICE
+        self.add(key, invoice.invoice_number, invoice.total if plain else None,
+                 invoice.issue_date, doc)
+
+    def received(self, key: str, number: str | None) -> str | None:
+        """The document id under which this seller's invoice `number` was received, if it was."""
+        norms = invoice_number_keys(number)
+        return next((d for n in norms if (d := self.numbers.get((key, n))) is not None), None)
 
     def check(self, key: str, invoice: Invoice) -> list[Problem]:
         norms = invoice_number_keys(invoice.invoice_number)
-        earlier = next((d for n in norms if (d := self.numbers.get((key, n))) is not None), None)
+        earlier = self.received(key, invoice.invoice_number)
         if earlier is not None:
             return [Problem(
                 Reason.DUPLICATE_INVOICE, f"invoice {invoice.invoice_number} already received",
@@ -59,6 +68,8 @@ class DuplicateLedger:
                 found=f"{invoice.invoice_number} (as document {earlier})",
             )]
         if invoice.total is None or invoice.issue_date is None:
+            return []
+        if invoice.invoice_type != InvoiceType.INVOICE:
             return []
         others = self.fingerprints.get((key, invoice.total, invoice.issue_date), set())
         others = others - set(norms) - {""}

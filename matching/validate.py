@@ -12,6 +12,7 @@ from arflow.reasons import Reason
 from arflow.settings import Tolerances
 from matching import checks
 from matching.context import Context, build_context
+from matching.doctype import type_problems
 from matching.match import find_order
 from matching.normalize import norm_iban
 from matching.orders import Order
@@ -40,6 +41,7 @@ def findings(invoice: Invoice, prep: Prepared, ctx: Context, order: Order | None
     out += checks.identifiers(invoice)
     out += party_problems(invoice, prep.party)
     out += ctx.ledger.check(prep.party_key, invoice)
+    out += type_problems(invoice, prep.party_key, ctx.ledger)
     out += currency_problems(invoice, order)
     return out
 

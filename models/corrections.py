@@ -36,6 +36,7 @@ from models.domain import (
     ExtractionResult,
     ExtractionStatus,
     Invoice,
+    InvoiceType,
     Problem,
     WordBox,
 )
@@ -44,11 +45,12 @@ from models.queries import to_domain
 from models.repo import save_extraction
 
 TEXT_FIELDS = ("invoice_number", "currency", "order_number", "iban", "payment_terms",
-               "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id")
+               "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id", "preceding_invoice")
 DATE_FIELDS = ("issue_date", "due_date")
 MONEY_FIELDS = ("subtotal", "tax_total", "total")
 LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.(description|quantity|unit_price|amount|tax_rate)$")
-EDITABLE = TEXT_FIELDS + DATE_FIELDS + MONEY_FIELDS
+TYPE_FIELD = "invoice_type"  # invoice, credit_note or corrected_invoice
+EDITABLE = (*TEXT_FIELDS, *DATE_FIELDS, *MONEY_FIELDS, TYPE_FIELD)
 # Findings that only extraction raises; validation raises the others again.
 EXTRACTION_ONLY = (Reason.LOW_CONFIDENCE, Reason.EINVOICE_MISMATCH, Reason.QR_MISMATCH,
                    Reason.OCR_FAILED)
@@ -63,6 +65,8 @@ def parse_value(name: str, text: str) -> Any:
     if not text:
         return None
     try:
+        if name == TYPE_FIELD:
+            return InvoiceType(text.lower().replace(" ", "_"))
         if name in DATE_FIELDS:
             return date.fromisoformat(text)
         if name in MONEY_FIELDS or (line is not None and line.group(2) != "description"):

@@ -173,6 +173,9 @@ class Invoice(Base):
     total: Mapped[Decimal | None]
     iban: Mapped[str | None] = mapped_column(String(34))
     payment_terms: Mapped[str | None] = mapped_column(Text)
+    invoice_type: Mapped[str] = mapped_column(String(20), default="invoice",
+                                              server_default="invoice")
+    preceding_invoice: Mapped[str | None] = mapped_column(String(64))
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
     matched_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
 

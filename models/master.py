@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from matching.types import ORDER_LINE_COLUMNS, PARTY_COLUMNS, SEEN_INVOICE_COLUMNS, MasterData
 from models import db
-from models.domain import DocumentStatus
+from models.domain import DocumentStatus, InvoiceType
 
 # Invoices whose matched quantities count as billed.
 ACCEPTED = (DocumentStatus.AUTO_APPROVED, DocumentStatus.APPROVED)
@@ -41,9 +41,12 @@ def _parties() -> Select[Any]:
 
 
 def _seen_invoices() -> Select[Any]:
+    """Documents received, for the duplicate ledger; a credit note or correction without its
+    total (sharing its invoice's total and date is no sign of a duplicate)."""
     i = db.Invoice
-    return select(i.document_id, i.seller_tax_id, i.seller_name, i.invoice_number, i.total,
-                  i.issue_date).order_by(i.document_id)
+    total = case((i.invoice_type == InvoiceType.INVOICE.value, i.total), else_=None)
+    return select(i.document_id, i.seller_tax_id, i.seller_name, i.invoice_number,
+                  total.label("total"), i.issue_date).order_by(i.document_id)
 
 
 def _order_lines(session: Session) -> pd.DataFrame:

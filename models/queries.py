@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from models import db
-from models.domain import Invoice, InvoiceLine, Party
+from models.domain import Invoice, InvoiceLine, InvoiceType, Party
 
 
 def dumps(value: Any) -> str:
@@ -35,7 +35,8 @@ def to_domain(row: db.Invoice) -> Invoice:
         seller=Party(name=row.seller_name, tax_id=row.seller_tax_id, address=row.seller_address),
         buyer=Party(name=row.buyer_name, tax_id=row.buyer_tax_id, address=row.buyer_address),
         subtotal=row.subtotal, tax_total=row.tax_total, total=row.total, iban=row.iban,
-        payment_terms=row.payment_terms,
+        payment_terms=row.payment_terms, invoice_type=InvoiceType(row.invoice_type),
+        preceding_invoice=row.preceding_invoice,
         lines=[InvoiceLine(description=x.description, quantity=x.quantity,
                            unit_price=x.unit_price, amount=x.amount, tax_rate=x.tax_rate)
                for x in row.lines],

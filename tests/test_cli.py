@@ -50,7 +50,9 @@ def test_extract_json_contract_keys(runner: CliRunner) -> None:
     assert set(invoice) == {
         "invoice_number", "issue_date", "due_date", "currency", "seller", "buyer",
         "order_number", "subtotal", "tax_total", "total", "iban", "payment_terms", "lines",
+        "invoice_type", "preceding_invoice",
     }
+    assert (invoice["invoice_type"], invoice["preceding_invoice"]) == ("invoice", None)
     assert row["kind"] == "digital"
     assert all(0.0 <= v <= 1.0 for v in row["confidence"].values())  # type: ignore[union-attr]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from xml.etree.ElementTree import Element
 
+from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
     clean_iban,
     find,
@@ -55,6 +56,8 @@ def parse_cii(root: Element) -> Invoice:
         iban=_iban(settlement),
         payment_terms=text(settlement, "SpecifiedTradePaymentTerms/Description"),
         lines=[_line(item) for item in find_all(tx, "IncludedSupplyChainTradeLineItem")],
+        invoice_type=invoice_type(text(doc, "TypeCode")),
+        preceding_invoice=text(settlement, "InvoiceReferencedDocument/IssuerAssignedID"),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
+from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
     clean_iban,
     find,
@@ -25,8 +26,9 @@ def parse_facturae(root: Element) -> Invoice:
     inv = find(root, "Invoices/Invoice")
     totals = find(inv, "InvoiceTotals")
     installment = find(inv, "PaymentDetails/Installment")
+    header = find(inv, "InvoiceHeader")
     return Invoice(
-        invoice_number=_number(find(inv, "InvoiceHeader")),
+        invoice_number=_number(header),
         issue_date=to_date(text(inv, "InvoiceIssueData/IssueDate")),
         due_date=to_date(text(installment, "InstallmentDueDate")),
         currency=text(inv, "InvoiceIssueData/InvoiceCurrencyCode"),
@@ -39,6 +41,8 @@ def parse_facturae(root: Element) -> Invoice:
         iban=clean_iban(text(installment, "AccountToBeCredited/IBAN")),
         payment_terms=text(installment, "CollectionAdditionalInformation"),
         lines=[_line(item) for item in find_all(inv, "Items/InvoiceLine")],
+        invoice_type=invoice_type(text(header, "InvoiceClass")),
+        preceding_invoice=_number(find(header, "Corrective")),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from xml.etree.ElementTree import Element
 
+from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
     clean_iban,
     find,
@@ -44,6 +45,8 @@ def parse_fatturapa(root: Element) -> Invoice:
         total=total,
         iban=clean_iban(text(payment, "IBAN")),
         lines=[_line(item) for item in find_all(body, "DatiBeniServizi/DettaglioLinee")],
+        invoice_type=invoice_type(text(body, f"{_HEAD}/TipoDocumento")),
+        preceding_invoice=text(body, "DatiGenerali/DatiFattureCollegate/IdDocumento"),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element
 
 from extractors.einvoice.cii import amount_in
+from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
     clean_iban,
     find,
@@ -22,7 +23,8 @@ from models.domain import Invoice, InvoiceLine, Party
 def parse_ubl(root: Element) -> Invoice:
     currency = text(root, "DocumentCurrencyCode")
     totals = find(root, "LegalMonetaryTotal")
-    line_tag = "CreditNoteLine" if local_name(root.tag) == "CreditNote" else "InvoiceLine"
+    credit_note = local_name(root.tag) == "CreditNote"
+    line_tag = "CreditNoteLine" if credit_note else "InvoiceLine"
     return Invoice(
         invoice_number=text(root, "ID"),
         issue_date=to_date(text(root, "IssueDate")),
@@ -37,6 +39,9 @@ def parse_ubl(root: Element) -> Invoice:
         iban=_iban(root),
         payment_terms=text(root, "PaymentTerms/Note"),
         lines=[_line(item) for item in find_all(root, line_tag)],
+        invoice_type=invoice_type(text(root, "InvoiceTypeCode", "CreditNoteTypeCode"),
+                                  root_is_credit_note=credit_note),
+        preceding_invoice=text(root, "BillingReference/InvoiceDocumentReference/ID"),
     )
 
 
