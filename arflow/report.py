@@ -11,7 +11,7 @@ from typing import Any
 CSV_COLUMNS = (
     "source", "sha256", "status", "order_number", "reasons", "invoice_number", "issue_date",
     "due_date", "seller_name", "seller_tax_id", "currency", "subtotal", "tax_total", "total",
-    "invoice_type", "preceding_invoice",
+    "invoice_type", "preceding_invoice", "withholding",
 )
 
 
@@ -28,7 +28,7 @@ def flatten(row: dict[str, Any]) -> dict[str, str]:
         "seller_name": seller.get("name"), "seller_tax_id": seller.get("tax_id"),
     }
     for key in ("invoice_number", "issue_date", "due_date", "currency", "subtotal",
-                "tax_total", "total", "invoice_type", "preceding_invoice"):
+                "tax_total", "total", "invoice_type", "preceding_invoice", "withholding"):
         flat[key] = invoice.get(key)
     return {k: "" if v is None else str(v) for k, v in flat.items()}
 

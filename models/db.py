@@ -176,6 +176,7 @@ class Invoice(Base):
     invoice_type: Mapped[str] = mapped_column(String(20), default="invoice",
                                               server_default="invoice")
     preceding_invoice: Mapped[str | None] = mapped_column(String(64))
+    withholding: Mapped[Decimal | None]
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
     matched_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
 

@@ -99,13 +99,23 @@ class Invoice:
     order_number: str | None = None
     subtotal: Decimal | None = None
     tax_total: Decimal | None = None
-    total: Decimal | None = None
+    total: Decimal | None = None  # with tax, before any withholding (EN 16931 BT-112)
     iban: str | None = None
     payment_terms: str | None = None
     lines: list[InvoiceLine] = field(default_factory=list)
     # INVOICE unless the document says otherwise (a type code, or a title such as "Credit note")
     invoice_type: InvoiceType = InvoiceType.INVOICE
     preceding_invoice: str | None = None  # the invoice a credit note or correction refers to
+    # Income tax the payer withholds and pays to the tax office (Spanish IRPF retención, Italian
+    # ritenuta d'acconto), as a positive amount: the supplier is paid total - withholding.
+    withholding: Decimal | None = None
+
+    @property
+    def amount_due(self) -> Decimal | None:
+        """What is paid to the supplier: the total less any withholding."""
+        if self.total is None:
+            return None
+        return self.total - (self.withholding or Decimal(0))
 
     def get(self, name: str) -> Any:
         """Read a field by its dotted contract name, e.g. ``seller.tax_id``."""
@@ -130,6 +140,7 @@ class Invoice:
             "lines": [line.to_json() for line in self.lines],
             "invoice_type": self.invoice_type.value,
             "preceding_invoice": self.preceding_invoice,
+            "withholding": _jsonable(self.withholding),
         }
         return out
 
@@ -151,6 +162,7 @@ class Invoice:
             lines=[InvoiceLine.from_json(x) for x in data.get("lines") or []],
             invoice_type=InvoiceType(data.get("invoice_type") or InvoiceType.INVOICE),
             preceding_invoice=data.get("preceding_invoice"),
+            withholding=_dec(data.get("withholding")),
         )
 
 

@@ -36,7 +36,7 @@ def to_domain(row: db.Invoice) -> Invoice:
         buyer=Party(name=row.buyer_name, tax_id=row.buyer_tax_id, address=row.buyer_address),
         subtotal=row.subtotal, tax_total=row.tax_total, total=row.total, iban=row.iban,
         payment_terms=row.payment_terms, invoice_type=InvoiceType(row.invoice_type),
-        preceding_invoice=row.preceding_invoice,
+        preceding_invoice=row.preceding_invoice, withholding=row.withholding,
         lines=[InvoiceLine(description=x.description, quantity=x.quantity,
                            unit_price=x.unit_price, amount=x.amount, tax_rate=x.tax_rate)
                for x in row.lines],

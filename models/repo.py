@@ -183,7 +183,8 @@ def _invoice_row(session: Session, inv: Invoice, decision: Decision) -> db.Invoi
         buyer_tax_id=inv.buyer.tax_id, buyer_address=inv.buyer.address,
         subtotal=inv.subtotal, tax_total=inv.tax_total, total=inv.total, iban=inv.iban,
         payment_terms=inv.payment_terms, invoice_type=inv.invoice_type.value,
-        preceding_invoice=inv.preceding_invoice, party_id=decision.party_id,
+        preceding_invoice=inv.preceding_invoice, withholding=inv.withholding,
+        party_id=decision.party_id,
         matched_order_id=order_id,
         lines=[
             db.InvoiceLine(line_no=i, description=line.description, quantity=line.quantity,

@@ -3,7 +3,8 @@
 The invoice number is ``InvoiceNumber``, prefixed by ``InvoiceSeriesCode`` and a hyphen when a
 series is given (Spanish invoices are identified by series + number). ``total`` is
 ``InvoiceTotal`` (tax inclusive, before IRPF withholding); the amount due after withholding
-is ``TotalExecutableAmount`` and is not a contract field."""
+is ``TotalExecutableAmount`` and is not a contract field; the IRPF withheld is
+``TotalTaxesWithheld`` (``withholding``)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def parse_facturae(root: Element) -> Invoice:
         subtotal=to_decimal(text(totals, "TotalGrossAmountBeforeTaxes")),
         tax_total=to_decimal(text(totals, "TotalTaxOutputs")),
         total=to_decimal(text(totals, "InvoiceTotal")),
+        withholding=to_decimal(text(totals, "TotalTaxesWithheld")) or None,
         iban=clean_iban(text(installment, "AccountToBeCredited/IBAN")),
         payment_terms=text(installment, "CollectionAdditionalInformation"),
         lines=[_line(item) for item in find_all(inv, "Items/InvoiceLine")],

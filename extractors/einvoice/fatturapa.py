@@ -1,7 +1,8 @@
 """Italian FatturaPA 1.2 (FPA12 / FPR12). Only the first ``FatturaElettronicaBody`` is read.
 
 ``subtotal`` and ``tax_total`` are the sums of the ``DatiRiepilogo`` (VAT summary) rows;
-``total`` is ``ImportoTotaleDocumento`` when present, else subtotal + tax from those rows."""
+``total`` is ``ImportoTotaleDocumento`` when present, else subtotal + tax from those rows; the
+ritenuta d'acconto (``DatiRitenuta/ImportoRitenuta``, summed) is ``withholding``."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def parse_fatturapa(root: Element) -> Invoice:
         total=total,
         iban=clean_iban(text(payment, "IBAN")),
         lines=[_line(item) for item in find_all(body, "DatiBeniServizi/DettaglioLinee")],
+        withholding=_sum(body, f"{_HEAD}/DatiRitenuta/ImportoRitenuta") or None,
         invoice_type=invoice_type(text(body, f"{_HEAD}/TipoDocumento")),
         preceding_invoice=text(body, "DatiGenerali/DatiFattureCollegate/IdDocumento"),
     )

@@ -1,5 +1,6 @@
 """Invoices carry their type (invoice, credit note, corrected invoice) and the invoice a credit
 note or correction refers to. Rows stored before this revision were all read as invoices.
+Invoices also carry the income tax withheld by the payer (IRPF), NULL where there is none.
 
 Revision ID: 0006_invoice_type
 Revises: 0005_review_reason_codes
@@ -12,6 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from models.types import Amount
+
 revision: str = "0006_invoice_type"
 down_revision: str | None = "0005_review_reason_codes"
 branch_labels: str | Sequence[str] | None = None
@@ -23,9 +26,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("invoice_type", sa.String(length=20), nullable=False,
                                    server_default="invoice"))
         batch.add_column(sa.Column("preceding_invoice", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("withholding", Amount(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("invoices") as batch:
+        batch.drop_column("withholding")
         batch.drop_column("preceding_invoice")
         batch.drop_column("invoice_type")
