@@ -1,12 +1,15 @@
 """Accuracy and speed of the digital-PDF extractor.
 
 Usage:  .venv/bin/python bench/extract_digital.py [--generated N] [--seed S] [--speed-rounds R]
-                                                   [--engine pdfium|pdfplumber]
+                                                   [--engine pdfium|pdfplumber] [--credit-notes F]
 
 1. Generated invoices (``generator.generate_documents``, seeds >= 10000): header-field accuracy
    over the 13 contract fields (a field absent in ground truth must come out None) and
    line-item precision/recall/F1 (a line matches when amount, quantity and unit price are equal
    and the description is equal after whitespace folding; also reported on amounts only).
+   ``--credit-notes F`` makes about that share of them credit notes (``generator.credit_notes``)
+   and also counts their type and referred invoice read right (0, the default: none, and the
+   same documents as before).
 2. Public corpus: invoice2data (amount, date, invoice_number, currency) and parsee-invoices
    (invoice_total, invoice_date, currency) where the ground truth has them.
 3. Speed on one core over the corpus' digital PDFs and over generated PDFs: pdfplumber bare
@@ -37,13 +40,14 @@ from arflow.settings import Settings, load_settings  # noqa: E402
 from bench.corpus import corpus_dir  # noqa: E402
 from extractors.api import extract_file  # noqa: E402
 from extractors.digital import PDF_ENGINES, read_pdf  # noqa: E402
-from models.domain import DocumentKind, Invoice, InvoiceLine  # noqa: E402
+from models.domain import DocumentKind, Invoice, InvoiceLine, InvoiceType  # noqa: E402
 
 CORPUS = corpus_dir()
 HEADER = (
     "invoice_number", "issue_date", "due_date", "currency", "order_number", "subtotal",
     "tax_total", "total", "iban", "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id",
 )
+DOC_TYPE = ("invoice_type", "preceding_invoice")  # counted with --credit-notes
 
 
 def norm_text(value: Any) -> Any:
@@ -82,20 +86,33 @@ def line_counts(
     return hits, len(got), len(truth)
 
 
-def bench_generated(count: int, seed: int, show: int, settings: Settings) -> None:
+def doc_type_line(pairs: list[tuple[Invoice, Invoice]]) -> str:
+    """Credit notes among the (truth, read) pairs, and how many types and referred invoices
+    were read right (over all documents: an invoice must stay one)."""
+    typed = sum(truth.invoice_type != InvoiceType.INVOICE for truth, _ in pairs)
+    right = [f"{name} {sum(same(t.get(name), g.get(name)) for t, g in pairs)}/{len(pairs)}"
+             for name in DOC_TYPE]
+    return f"    credit notes {typed}/{len(pairs)}; read right: {', '.join(right)}"
+
+
+def bench_generated(count: int, seed: int, show: int, settings: Settings, *,
+                    credit_notes: float = 0.0) -> None:
     try:
         from generator.invoices import generate_documents, load_ground_truth
     except ImportError as exc:
         print(f"[generated] generator not available ({exc}); skipped")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        paths = [p for p in generate_documents(Path(tmp), count, seed) if p.suffix == ".pdf"]
+        paths = [p for p in generate_documents(Path(tmp), count, seed, credit_notes=credit_notes)
+                 if p.suffix == ".pdf"]
         right = {f: 0 for f in HEADER}
         lines = {True: [0, 0, 0], False: [0, 0, 0]}
         misses: list[str] = []
+        pairs: list[tuple[Invoice, Invoice]] = []
         for path in paths:
             truth: Invoice = load_ground_truth(path)
             got = extract_file(path, settings).invoice
+            pairs.append((truth, got))
             for name in HEADER:
                 ok = same(truth.get(name), got.get(name))
                 right[name] += ok
@@ -118,6 +135,8 @@ def bench_generated(count: int, seed: int, show: int, settings: Settings) -> Non
         p, r = hits / max(got_n, 1), hits / max(truth_n, 1)
         f1 = 2 * p * r / max(p + r, 1e-9)
         print(f"    line items ({label}): P={p:.4f} R={r:.4f} F1={100 * f1:.2f}% ({truth_n} lines)")
+    if credit_notes > 0:
+        print(doc_type_line(pairs))
     for miss in misses:
         print(miss)
 
@@ -252,13 +271,16 @@ def main() -> None:
                         help="generated PDFs in the speed run (0: skip)")
     parser.add_argument("--engine", choices=PDF_ENGINES, default="pdfium",
                         help="word engine for read_pdf / extract_file (Settings.pdf_engine)")
+    parser.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
+                        help="share of the generated PDFs that are credit notes (default 0)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     settings = load_settings({"ARFLOW_PDF_ENGINE": args.engine})
     if args.seed < 10000:
         print("note: seeds below 10000 are development seeds; held-out figures need >= 10000")
     if args.generated:
-        bench_generated(args.generated, args.seed, args.show_misses, settings)
+        bench_generated(args.generated, args.seed, args.show_misses, settings,
+                        credit_notes=args.credit_notes)
     pdfs = bench_corpus(args.verbose, settings)
     if pdfs:
         bench_speed("corpus", pdfs, args.speed_rounds, settings)

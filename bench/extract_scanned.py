@@ -1,7 +1,7 @@
 """Accuracy of the OCR path: generated scans and the SROIE receipts.
 
 Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--sroie N] [--jobs J]
-                                                   [--photos]
+                                                   [--photos] [--credit-notes F]
 
 1. Generated invoices (``generator.generate_documents``, seeds >= 10000 were never used in
    development) degraded by ``generator.render_scanned``: 200-300 dpi, up to ±2.5° skew, noise,
@@ -11,7 +11,8 @@ Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--
    accepts a description at least 90 % similar (rapidfuzz ratio): OCR slips in descriptions.
    ``--photos`` saves the same scans as TIFFs that state no resolution, as a phone photo
    arrives: Tesseract then assumes 300 dpi, and the second engine reads them too
-   (``ARFLOW_OCR_SECOND_ENGINE``).
+   (``ARFLOW_OCR_SECOND_ENGINE``). ``--credit-notes F``: about that share of them are credit
+   notes, and their type and referred invoice are counted too (as in bench/extract_digital.py).
 2. SROIE 2019 receipts from the corpus (``$ARFLOW_CORPUS`` or ``../shared/corpus``): company
    (exact after case and whitespace normalisation), date and total (a ground-truth total
    written with its currency, "RM7.95", is read as 7.95); also for each half of the sorted
@@ -43,7 +44,14 @@ sys.path.insert(0, str(ROOT))
 
 from arflow.settings import Settings, load_settings  # noqa: E402
 from bench.corpus import require_corpus  # noqa: E402
-from bench.extract_digital import HEADER, line_counts, line_key, norm_text, same  # noqa: E402
+from bench.extract_digital import (  # noqa: E402
+    HEADER,
+    doc_type_line,
+    line_counts,
+    line_key,
+    norm_text,
+    same,
+)
 from extractors.api import extract_file  # noqa: E402
 from extractors.dates import parse_date  # noqa: E402
 from extractors.ocr.pages import RAPIDOCR  # noqa: E402
@@ -63,13 +71,14 @@ def extract_many(paths: list[Path], settings: Settings, jobs: int) -> list[Extra
         return list(pool.map(_extract, paths, [one] * len(paths)))
 
 
-def make_scans(out: Path, count: int, seed: int,
-               photos: bool = False) -> list[tuple[Path, Invoice]]:
+def make_scans(out: Path, count: int, seed: int, photos: bool = False,
+               credit_notes: float = 0.0) -> list[tuple[Path, Invoice]]:
     from generator import generate_documents, load_ground_truth, render_scanned
 
     rng = random.Random(seed)
     scans = []
-    for pdf in (p for p in generate_documents(out, count, seed) if p.suffix == ".pdf"):
+    pdfs = generate_documents(out, count, seed, credit_notes=credit_notes)
+    for pdf in (p for p in pdfs if p.suffix == ".pdf"):
         dpi = rng.choice((200, 250, 300))
         suffix = ".scan.tif" if photos else ".scan.pdf"
         scan = render_scanned(pdf, pdf.with_suffix(suffix), seed=rng.randrange(10**6),
@@ -92,9 +101,9 @@ def _unscaled(scan: Path) -> Path:
 
 
 def bench_generated(count: int, seed: int, settings: Settings, jobs: int,
-                    photos: bool = False) -> None:
+                    photos: bool = False, *, credit_notes: float = 0.0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        scans = make_scans(Path(tmp), count, seed, photos)
+        scans = make_scans(Path(tmp), count, seed, photos, credit_notes)
         started = time.perf_counter()
         results = extract_many([s for s, _ in scans], settings, jobs)
         elapsed = time.perf_counter() - started
@@ -123,6 +132,9 @@ def bench_generated(count: int, seed: int, settings: Settings, jobs: int,
         p, r = n_hits / max(got_n, 1), n_hits / max(truth_n, 1)
         print(f"    line items ({label}): P={p:.4f} R={r:.4f}"
               f" F1={100 * 2 * p * r / max(p + r, 1e-9):.2f}% ({truth_n} lines)")
+    if credit_notes > 0:
+        print(doc_type_line([(truth, result.invoice)
+                             for (_, truth), result in zip(scans, results, strict=True)]))
 
 
 FUZZY_DESCRIPTION = 90  # rapidfuzz ``ratio`` (0-100) of the folded descriptions
@@ -220,10 +232,13 @@ def main() -> None:
                         help="save the generated scans as TIFFs that state no resolution")
     parser.add_argument("--sroie-pdf", action="store_true",
                         help="read the SROIE receipts as image-only PDFs (300 dpi)")
+    parser.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
+                        help="share of the generated invoices that are credit notes (default 0)")
     args = parser.parse_args()
     settings = load_settings()
     if args.generated:
-        bench_generated(args.generated, args.seed, settings, args.jobs, args.photos)
+        bench_generated(args.generated, args.seed, settings, args.jobs, args.photos,
+                        credit_notes=args.credit_notes)
     if args.sroie:
         bench_sroie(args.sroie, settings, args.jobs, args.sroie_pdf)
 

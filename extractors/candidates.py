@@ -110,6 +110,7 @@ def _amount_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
 READERS: dict[str, Reader] = {
     "invoice_number": _id_reader,
     "order_number": _id_reader,
+    "preceding_invoice": _id_reader,
     "issue_date": _date_reader,
     "due_date": _date_reader,
     "currency": _currency_reader,

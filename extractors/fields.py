@@ -3,7 +3,8 @@
 ``extract_fields`` groups words into lines, reads the line-item table, finds ES/EN labels,
 reads each label's value to its right or below it, chooses between candidates (label
 strength, checksums, arithmetic) and returns the invoice with per-field confidence and the
-words each field was read from.
+words each field was read from. A title such as "Credit note" or "Factura rectificativa"
+sets the document's type (``doc_type``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from extractors.candidates import Candidate, DocContext, collect
 from extractors.currency_columns import prefer_currency_column
 from extractors.dates import numeric_order_votes
+from extractors.doc_type import read_invoice_type, read_preceding_invoice
 from extractors.ids import normalize_iban
 from extractors.labels import LabelHit, find_labels
 from extractors.layout import Line, build_lines
@@ -75,6 +77,7 @@ def extract_fields(
     hits = [h for line in lines if line.index not in table.used for h in find_labels(line)]
     ctx = DocContext(lines, mark, _day_first(lines, hits))
     cands = collect(hits, ctx)
+    _document_type(result, cands, ctx, table.used)
     _scalars(result, cands)
     _unlabelled_terms(result, lines)
     if result.invoice.issue_date is None:
@@ -84,7 +87,8 @@ def extract_fields(
     _currency(result, cands, lines)
     prefer_currency_column(result, lines, mark)
     _iban(result, cands, lines)
-    read_parties(result, lines, hits, width, table.used)
+    read_parties(result, lines, hits, width, table.used,
+                 title=result.evidence.get("invoice_type", []))
     result.invoice.lines = table.lines
     if table.lines:
         result.confidence["lines"] = 0.9
@@ -189,6 +193,22 @@ def _best(cands: list[Candidate]) -> Candidate | None:
     if not cands:
         return None
     return max(cands, key=lambda c: (c.score, -c.hit.line.index))
+
+
+def _document_type(
+    result: FieldResult, cands: dict[str, list[Candidate]], ctx: DocContext, skip: set[int]
+) -> None:
+    """Invoice, credit note or corrected invoice (from the title), and the invoice a credit
+    note or correction refers to: that number is never the document's own."""
+    kind = read_invoice_type(ctx.lines, skip)
+    if kind is not None:
+        result.set("invoice_type", kind.value, kind.confidence, kind.words)
+    ref = read_preceding_invoice(ctx, skip, typed=kind is not None)
+    if ref is None:
+        return
+    result.set("preceding_invoice", ref.value, min(ref.score, 1.0) * 0.95, ref.words)
+    own = [c for c in cands.get("invoice_number", []) if c.value != ref.value]
+    cands["invoice_number"] = own
 
 
 def _scalars(result: FieldResult, cands: dict[str, list[Candidate]]) -> None:

@@ -34,6 +34,13 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
         ("rechnungs-nr", 1), ("invoice reference", 0.9), ("document no", 0.7),
         ("avoir", 0.5), ("gutschrift", 0.5), ("credit note", 0.8), ("credit note no", 1),
         ("factura rectificativa", 0.8), ("nota de credito", 0.8),
+        # a credit note's or correction's own number
+        ("credit note number", 1),
+        ("nota de credito no", 1), ("nota de abono", 0.8), ("nota de abono no", 1),
+        ("no de abono", 1), ("no abono", 1), ("numero de abono", 1),
+        ("factura rectificativa no", 1), ("no rectificativa", 1),
+        ("no factura rectificativa", 1), ("avoir no", 1), ("gutschrift no", 1),
+        ("rechnungskorrektur no", 1),
     ),
     "issue_date": (
         ("fecha", 0.8), ("fecha de factura", 1), ("fecha factura", 1), ("fecha de emision", 1),
@@ -161,8 +168,27 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
 }
 
 
+# The invoice a credit note or corrected invoice refers to (EN 16931 BT-25), by phrases
+# kept out of VOCAB: their words ("factura", "invoice") label the document's own number too,
+# and an invoice's labels must read as before. The value is an invoice-number-like token
+# (``candidates``); a phrase of strength >= STRONG_REFERENCE counts on any document, a
+# weaker one ("Invoice reference", "Factura original") only on a document titled as a
+# credit note or correction (``doc_type``).
+STRONG_REFERENCE = 0.9
+REFERENCE_VOCAB: tuple[tuple[str, float], ...] = (
+    ("rectifica a la factura", 1), ("rectifica la factura", 1), ("factura rectificada", 1),
+    ("abono de la factura", 1), ("factura original", 0.7), ("factura de origen", 0.7),
+    ("credit note for invoice", 1), ("refers to invoice", 1), ("corrects invoice", 1),
+    ("original invoice", 0.7), ("original invoice number", 0.7), ("invoice reference", 0.6),
+    ("related invoice", 0.7), ("referenced invoice", 0.7),
+    ("facture rectifiee", 1), ("avoir sur facture", 1), ("facture liee", 0.7),
+    ("facture d'origine", 0.7), ("facture initiale", 0.7),
+    ("korrigierte rechnung", 1), ("ursprungsrechnung", 0.7), ("ursprungsbeleg-nr", 0.7),
+    ("originalrechnung", 0.7),
+)
+
 _DOCUMENT_WORDS = ("rechnung", "factura", "invoice", "facture", "factuur", "gutschrift",
-                   "avoir", "simplificada", "rectificativa")
+                   "avoir", "simplificada", "rectificativa", "korrektur")
 
 
 @dataclass(frozen=True)
@@ -186,9 +212,12 @@ class LabelHit:
         return self.line.words[self.end - 1].x1
 
 
-def _build_index() -> dict[str, list[tuple[tuple[str, ...], str, float]]]:
-    index: dict[str, list[tuple[tuple[str, ...], str, float]]] = {}
-    for name, phrases in VOCAB.items():
+Index = dict[str, list[tuple[tuple[str, ...], str, float]]]
+
+
+def _build_index(vocab: dict[str, tuple[tuple[str, float], ...]]) -> Index:
+    index: Index = {}
+    for name, phrases in vocab.items():
         for phrase, strength in phrases:
             tokens = tuple(norm(tok) for tok in phrase.split())
             index.setdefault(tokens[0], []).append((tokens, name, float(strength)))
@@ -197,7 +226,10 @@ def _build_index() -> dict[str, list[tuple[tuple[str, ...], str, float]]]:
     return index
 
 
-_INDEX = _build_index()
+_INDEX = _build_index(VOCAB)
+# each reference phrase also with a number mark after it ("Rectifica a la factura nº")
+_REFERENCE_INDEX = _build_index({"preceding_invoice": tuple(
+    (f"{phrase}{tail}", strength) for phrase, strength in REFERENCE_VOCAB for tail in ("", " no"))})
 # OCR-tolerant matching only for the words of these fields: seller words ("supplier") are
 # too close to ordinary ones ("supplies" on a receipt became a seller label).
 _FUZZY_FIELDS = ("invoice_number", "issue_date", "due_date", "order_number", "subtotal",
@@ -209,18 +241,46 @@ _WORDS = Vocabulary(norm(tok) for name in _FUZZY_FIELDS for phrase, _ in VOCAB[n
 def find_labels(line: Line) -> list[LabelHit]:
     """Labels starting at the start of a segment of ``line`` (longest phrase wins)."""
     hits: list[LabelHit] = []
-    tokens = [norm(w.text) if w.conf >= 1.0 else _WORDS.closest(norm(w.text)) for w in line.words]
-    position = 0
-    for segment in line.segments:
-        start = position
-        position += len(segment.words)
-        found = _hits_at(line, tokens, start, position)
-        if not found and _ocr_speck(line.words[start]) and start + 1 < position:
-            found = _hits_at(line, tokens, start + 1, position)
+    tokens = _tokens(line)
+    for start, stop in segment_spans(line):
+        found = _segment_hits(line, tokens, start, stop, _INDEX)
         hits.extend(found)
         if not found:
-            hits.extend(_number_marks(line, tokens, start + 1, position))
+            hits.extend(_number_marks(line, tokens, start + 1, stop))
     return hits
+
+
+def find_reference_labels(line: Line) -> list[LabelHit]:
+    """``preceding_invoice`` labels (``REFERENCE_VOCAB``) at the start of a segment. These
+    long phrases may run on into the next segments: OCR boxes of uneven height split
+    "Rectifica | a | la factura nº" into three."""
+    tokens = _tokens(line)
+    return [hit for start, _ in segment_spans(line)
+            for hit in _segment_hits(line, tokens, start, len(tokens), _REFERENCE_INDEX)]
+
+
+def _tokens(line: Line) -> list[str]:
+    """The line's words normalised; an OCR word one letter off a label word reads as it."""
+    return [norm(w.text) if w.conf >= 1.0 else _WORDS.closest(norm(w.text)) for w in line.words]
+
+
+def segment_spans(line: Line) -> list[tuple[int, int]]:
+    """(first word, word after the last) of each segment of ``line``."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for segment in line.segments:
+        spans.append((position, position + len(segment.words)))
+        position += len(segment.words)
+    return spans
+
+
+def _segment_hits(line: Line, tokens: list[str], start: int, stop: int,
+                  index: Index) -> list[LabelHit]:
+    """Labels at ``start``, or after an OCR speck there."""
+    found = _hits_at(line, tokens, start, stop, index)
+    if not found and _ocr_speck(line.words[start]) and start + 1 < stop:
+        found = _hits_at(line, tokens, start + 1, stop, index)
+    return found
 
 
 def _ocr_speck(word: WordBox) -> bool:
@@ -242,10 +302,11 @@ def _number_marks(line: Line, tokens: list[str], start: int, stop: int) -> list[
     return []
 
 
-def _hits_at(line: Line, tokens: list[str], start: int, stop: int) -> list[LabelHit]:
+def _hits_at(line: Line, tokens: list[str], start: int, stop: int,
+             index: Index) -> list[LabelHit]:
     """The longest phrase(s) at ``start``; every field whose phrase has that length."""
     best: list[LabelHit] = []
-    for phrase, name, strength in _INDEX.get(tokens[start], ()):
+    for phrase, name, strength in index.get(tokens[start], ()):
         end = start + len(phrase)
         if end > stop or tuple(tokens[start:end]) != phrase:
             continue

@@ -23,7 +23,11 @@ def read_parties(
     hits: Sequence[LabelHit],
     width: float,
     table_lines: set[int],
+    *,
+    title: Sequence[WordBox] = (),
 ) -> None:
+    """Seller and buyer: labelled blocks, else the seller guessed near the top of the first
+    page from words that are not labels, the buyer's block or the document's ``title``."""
     buyer, buyer_lines = _labelled_block(lines, hits, "buyer", width)
     seller = _labelled_block(lines, hits, "seller", width)[0]
     tax = _seller_tax_id(lines, hits, buyer_lines)
@@ -31,7 +35,7 @@ def read_parties(
         seller.party.tax_id, seller.tax_words, seller.tax_valid = tax[0].value, tax[0].words, tax[1]
     if seller.party.name is None:
         tax_line = _line_of(lines, seller.tax_words)
-        skip = buyer.block_words | _label_words(hits)
+        skip = buyer.block_words | _label_words(hits) | set(title)
         guessed = guess_seller(lines, skip, table_lines, tax_line)
         seller.party.name, seller.name_words = guessed.party.name, guessed.name_words
         seller.name_score = guessed.name_score

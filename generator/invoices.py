@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from generator.credit_notes import maybe_credit_note
 from generator.model import LAYOUTS, Document, random_document
 from generator.render import render_pdf
 from models.domain import Invoice
@@ -60,8 +61,11 @@ def document_seeds(seed: int, count: int) -> list[int]:
 
 
 def generate_documents(out_dir: Path, count: int, seed: int, *,
-                       layouts: Sequence[str] | None = None) -> list[Path]:
-    """Write `count` random invoices, cycling through `layouts` (default: all of them)."""
+                       layouts: Sequence[str] | None = None,
+                       credit_notes: float = 0.0) -> list[Path]:
+    """Write `count` random invoices, cycling through `layouts` (default: all of them);
+    about a `credit_notes` share of them are credit notes (``generator.credit_notes``; the
+    default 0 writes exactly the documents written before credit notes existed)."""
     chosen = tuple(layouts) if layouts else LAYOUTS
     unknown = set(chosen) - set(LAYOUTS)
     if unknown:
@@ -70,6 +74,7 @@ def generate_documents(out_dir: Path, count: int, seed: int, *,
     for index, doc_seed in enumerate(document_seeds(seed, count)):
         layout = chosen[index % len(chosen)]
         doc = random_document(doc_seed, layout)
+        maybe_credit_note(doc, credit_notes)
         paths.append(write_document(doc, out_dir, f"inv_{seed}_{index:04d}_{layout}"))
     return paths
 

@@ -28,6 +28,7 @@ def header_fields(doc: Document) -> list[tuple[str, str]]:
     inv = doc.invoice
     pairs: list[tuple[str, str | None]] = [
         ("invoice_number", inv.invoice_number),
+        ("preceding_invoice", inv.preceding_invoice),  # credit notes only (``credit_notes``)
         ("issue_date", fdate(doc, inv.issue_date) if inv.issue_date else None),
         ("due_date", fdate(doc, inv.due_date) if inv.due_date else None),
         ("order_number", inv.order_number),

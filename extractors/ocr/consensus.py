@@ -51,7 +51,9 @@ _PAGE_OF = re.compile(
     r"(?i)\b(?:page|p[aá]gina|seite|pag\.?)\s*(\d{1,3})\s*(?:of|de|von|/)\s*(\d{1,3})\b")
 # the first name of each group decides; the others travel with it
 _GROUPS = (("issue_date",), ("total", "subtotal", "tax_total"), ("seller.name",),
-           ("invoice_number",), ("currency",))
+           ("invoice_number",), ("currency",), ("invoice_type",), ("preceding_invoice",))
+# fields with a default that is not a reading: read only when the extractor set them
+_DEFAULTED = frozenset(("invoice_type",))
 
 
 def needs_another_reading(first: FieldResult, pages: int, *, incomplete: bool = False,
@@ -103,11 +105,15 @@ def _winner(name: str, first: FieldResult, others: Sequence[FieldResult]) -> Fie
 
 
 def field_value(result: FieldResult, name: str) -> Any:
+    """What a reading found for ``name``; None when it found nothing (an invoice's type is
+    found only when a title named it: INVOICE by default is not a reading)."""
+    if name in _DEFAULTED and name not in result.confidence:
+        return None
     return result.invoice.get(name)
 
 
 def copy_field(name: str, source: FieldResult, target: FieldResult) -> None:
-    value = field_value(source, name)
+    value = source.invoice.get(name)
     head, _, rest = name.partition(".")
     setattr(getattr(target.invoice, head) if rest else target.invoice, rest or head, value)
     for table in ("confidence", "evidence"):

@@ -54,7 +54,7 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     _AMOUNTS, ("issue_date",), ("due_date",), ("invoice_number",),
     ("currency",), ("order_number",), ("iban",), ("payment_terms",), ("seller.name",),
     ("seller.tax_id",), ("seller.address",), ("buyer.name",), ("buyer.tax_id",),
-    ("buyer.address",), ("lines",),
+    ("buyer.address",), ("lines",), ("invoice_type",), ("preceding_invoice",),
 )
 
 
