@@ -64,14 +64,17 @@ def maybe_credit_note(doc: Document, share: float) -> bool:
     return True
 
 
-def make_credit_note(doc: Document, rng: random.Random) -> None:
-    """Retitle ``doc`` as a credit note (or corrective invoice) of an earlier invoice."""
-    style = rng.choice(_STYLES[doc.language])
+def make_credit_note(doc: Document, rng: random.Random, *, kind: InvoiceType | None = None,
+                     preceding: str | None = None) -> None:
+    """Retitle ``doc`` as a credit note (or corrective invoice) of an earlier invoice: of
+    `preceding` when given (a scenario's real invoice), else of a made-up number. `kind`
+    limits the titles drawn from to one type."""
+    style = rng.choice([s for s in _STYLES[doc.language] if kind in (None, s.kind)])
     inv = doc.invoice
     assert inv.issue_date is not None
     year = inv.issue_date.year
     inv.invoice_type = style.kind
     inv.invoice_number = f"{style.prefix}-{year}-{rng.randint(1, 9999):04d}"
-    inv.preceding_invoice = invoice_number(rng, year - rng.randint(0, 1))
+    inv.preceding_invoice = preceding or invoice_number(rng, year - rng.randint(0, 1))
     doc.labels = {**doc.labels, "title": style.title, "invoice_number": style.number_label,
                   "preceding_invoice": rng.choice(_REFERENCE_LABELS[doc.language])}

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from arflow.reasons import Reason
 from generator import orders as od
+from generator.credit_notes import make_credit_note
 from generator.model import (
     Company,
     Document,
@@ -20,9 +21,12 @@ from generator.model import (
     tax_rate,
 )
 from generator.plants import HEADER_PLANTS, LINE_PLANTS, NEEDS_IBAN, plant_header, plant_lines
+from models.domain import InvoiceType
 
 SELLER_COUNTRIES = ("ES", "ES", "GB", "ES", "US", "ES", "DE", "ES", "FR", "ES")
-LATE_KINDS = (Reason.DUPLICATE_INVOICE, Reason.SUSPECTED_DUPLICATE)
+COPIES = (Reason.DUPLICATE_INVOICE, Reason.SUSPECTED_DUPLICATE)
+# Documents that follow an earlier invoice of the scenario (in batch 2 when batches are split).
+LATE_KINDS = (*COPIES, Reason.CREDIT_NOTE)
 _PRINTS_ORDER = (*LINE_PLANTS, Reason.CURRENCY_MISMATCH, Reason.ORDER_NOT_FOUND)
 _LAYOUTS = {"es": ("boxes", "modern", "compact"), "en": ("classic", "modern", "compact")}
 _NUMBER_FORMATS = ("F{y}-{n:04d}", "INV-{n:05d}", "{y}/{n:04d}", "A-{n:06d}", "FAC-{yy}-{n:04d}")
@@ -84,7 +88,7 @@ class Planner:
             original = free.pop()
             _prepare_original(original, kind, self.rng)
             return Slot(kind, original.seller, original.order, batch=2 if split else 1,
-                        original=original)
+                        original=original, order_on_file=kind != Reason.CREDIT_NOTE)
         seller = self._seller_for(kind, index)
         on_file = kind != Reason.ORDER_NOT_FOUND
         order = self.new_order(seller, partial=kind == Reason.OVER_BILLING, on_file=on_file)
@@ -120,13 +124,20 @@ class Planner:
             plant_header(str(slot.kind), doc, slot.seller, self.rng)
         if slot.kind in _PRINTS_ORDER and slot.kind != Reason.ORDER_NOT_FOUND:
             doc.invoice.order_number = slot.order.number
+        if slot.kind == Reason.CREDIT_NOTE and slot.original and slot.original.header:
+            make_credit_note(doc, self.rng, kind=InvoiceType.CREDIT_NOTE,
+                             preceding=slot.original.header.invoice_number)
         slot.order_printed = doc.invoice.order_number is not None
         hide_line_rates(doc)
         return doc
 
     def _content(self, slot: Slot) -> tuple[Header, list[LineSpec]]:
         original = slot.original
-        if original is not None and original.header is not None and slot.kind in LATE_KINDS:
+        if original is not None and original.header is not None and slot.kind == Reason.CREDIT_NOTE:
+            later = original.header.issue_date + timedelta(days=self.rng.randint(3, 25))
+            return replace(original.header, layout=slot.layout, issue_date=later), list(
+                original.specs)  # the whole invoice given back
+        if original is not None and original.header is not None and slot.kind in COPIES:
             number = original.header.invoice_number
             if slot.kind == Reason.SUSPECTED_DUPLICATE:
                 number = self.next_number(slot.seller, original.header.issue_date.year)
@@ -154,7 +165,9 @@ class Planner:
 
 def _prepare_original(original: Slot, kind: str, rng: random.Random) -> None:
     """Make room for a later invoice on the same order without over-billing it."""
-    if kind in LATE_KINDS:  # the original bills half; the copy bills the other half
+    if kind == Reason.CREDIT_NOTE:
+        return  # credited in full: the original bills as it would
+    if kind in COPIES:  # the original bills half; the copy bills the other half
         for line in original.order.lines:
             line.quantity *= 2
             line.received *= 2

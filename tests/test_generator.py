@@ -209,7 +209,13 @@ def test_scenario_expected_matches_files(scenario_dir: Path) -> None:
         assert files[name].parent.name == f"batch{entry['batch']}"
         assert entry["status"] == ("needs_review" if entry["reasons"] else "auto_approved")
     late = {e["reasons"][0] for e in expected.values() if e["batch"] == 2}
-    assert late == {"DUPLICATE_INVOICE", "SUSPECTED_DUPLICATE", "OVER_BILLING"}
+    assert late == {"DUPLICATE_INVOICE", "SUSPECTED_DUPLICATE", "OVER_BILLING", "CREDIT_NOTE"}
+    [(name, credit)] = [(n, e) for n, e in expected.items() if e["reasons"] == ["CREDIT_NOTE"]]
+    note = _truth(scenario_dir, name)
+    original = _truth(scenario_dir, credit["duplicate_of"])
+    assert note.invoice_type == "credit_note" and credit["order_number"] is None
+    assert note.preceding_invoice == original.invoice_number != note.invoice_number
+    assert (note.seller, note.total) == (original.seller, original.total)
 
 
 def test_scenario_planted_identifiers(scenario_dir: Path) -> None:

@@ -23,7 +23,7 @@ from bench.scenario_accuracy import (
 )
 from generator.plants import SUPPORTED
 
-SEED, INVOICES, PER_KIND = 421, 78, 2  # 30 planted (15 kinds × 2), 48 clean (62 %)
+SEED, INVOICES, PER_KIND = 421, 82, 2  # 32 planted (16 kinds × 2), 50 clean (61 %)
 
 
 @pytest.fixture(scope="module")
