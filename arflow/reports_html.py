@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from arflow.reasons import describe
 from arflow.report import CSV_COLUMNS, flatten
 
-MONEY_COLUMNS = ("subtotal", "tax_total", "total")
+MONEY_COLUMNS = ("subtotal", "tax_total", "total", "withholding")
 FINDING_COLUMNS = ("source", "status", "code", "meaning", "field", "expected", "found",
                    "message")
 TEMPLATES = Path(__file__).resolve().parent.parent / "webapp" / "templates"
