@@ -2,6 +2,7 @@
 
 Usage:  .venv/bin/python bench/extract_digital.py [--generated N] [--seed S] [--speed-rounds R]
                                                    [--engine pdfium|pdfplumber] [--credit-notes F]
+                                                   [--withholding F]
 
 1. Generated invoices (``generator.generate_documents``, seeds >= 10000): header-field accuracy
    over the 13 contract fields (a field absent in ground truth must come out None) and
@@ -9,7 +10,9 @@ Usage:  .venv/bin/python bench/extract_digital.py [--generated N] [--seed S] [--
    and the description is equal after whitespace folding; also reported on amounts only).
    ``--credit-notes F`` makes about that share of them credit notes (``generator.credit_notes``)
    and also counts their type and referred invoice read right (0, the default: none, and the
-   same documents as before).
+   same documents as before). ``--withholding F`` gives about that share of the Spanish ones an
+   IRPF withholding (``generator.withholding``) and also counts, on those documents, the
+   withholding and the total (with tax, before the withholding) read right.
 2. Public corpus: invoice2data (amount, date, invoice_number, currency) and parsee-invoices
    (invoice_total, invoice_date, currency) where the ground truth has them.
 3. Speed on one core over the corpus' digital PDFs and over generated PDFs: pdfplumber bare
@@ -95,16 +98,28 @@ def doc_type_line(pairs: list[tuple[Invoice, Invoice]]) -> str:
     return f"    credit notes {typed}/{len(pairs)}; read right: {', '.join(right)}"
 
 
+def withholding_line(pairs: list[tuple[Invoice, Invoice]]) -> str:
+    """Documents with a withholding among the (truth, read) pairs, how many of them had it
+    and their total read right, and how many without one read one anyway."""
+    held = [(t, g) for t, g in pairs if t.withholding is not None]
+    amount = sum(same(t.withholding, g.withholding) for t, g in held)
+    total = sum(same(t.total, g.total) for t, g in held)
+    stray = sum(g.withholding is not None for t, g in pairs if t.withholding is None)
+    return (f"    withholding on {len(held)}/{len(pairs)}: withholding {amount}/{len(held)},"
+            f" total {total}/{len(held)}; read on a document without one: {stray}")
+
+
 def bench_generated(count: int, seed: int, show: int, settings: Settings, *,
-                    credit_notes: float = 0.0) -> None:
+                    credit_notes: float = 0.0, withholding: float = 0.0) -> None:
     try:
         from generator.invoices import generate_documents, load_ground_truth
     except ImportError as exc:
         print(f"[generated] generator not available ({exc}); skipped")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        paths = [p for p in generate_documents(Path(tmp), count, seed, credit_notes=credit_notes)
-                 if p.suffix == ".pdf"]
+        made = generate_documents(Path(tmp), count, seed, credit_notes=credit_notes,
+                                  withholding=withholding)
+        paths = [p for p in made if p.suffix == ".pdf"]
         right = {f: 0 for f in HEADER}
         lines = {True: [0, 0, 0], False: [0, 0, 0]}
         misses: list[str] = []
@@ -137,6 +152,8 @@ def bench_generated(count: int, seed: int, show: int, settings: Settings, *,
         print(f"    line items ({label}): P={p:.4f} R={r:.4f} F1={100 * f1:.2f}% ({truth_n} lines)")
     if credit_notes > 0:
         print(doc_type_line(pairs))
+    if withholding > 0:
+        print(withholding_line(pairs))
     for miss in misses:
         print(miss)
 
@@ -273,6 +290,9 @@ def main() -> None:
                         help="word engine for read_pdf / extract_file (Settings.pdf_engine)")
     parser.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
                         help="share of the generated PDFs that are credit notes (default 0)")
+    parser.add_argument("--withholding", type=float, default=0.0, metavar="SHARE",
+                        help="share of the Spanish generated PDFs with an IRPF withholding "
+                             "(default 0)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     settings = load_settings({"ARFLOW_PDF_ENGINE": args.engine})
@@ -280,7 +300,7 @@ def main() -> None:
         print("note: seeds below 10000 are development seeds; held-out figures need >= 10000")
     if args.generated:
         bench_generated(args.generated, args.seed, args.show_misses, settings,
-                        credit_notes=args.credit_notes)
+                        credit_notes=args.credit_notes, withholding=args.withholding)
     pdfs = bench_corpus(args.verbose, settings)
     if pdfs:
         bench_speed("corpus", pdfs, args.speed_rounds, settings)

@@ -2,6 +2,7 @@
 
 Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--sroie N] [--jobs J]
                                                    [--photos] [--credit-notes F]
+                                                   [--withholding F]
 
 1. Generated invoices (``generator.generate_documents``, seeds >= 10000 were never used in
    development) degraded by ``generator.render_scanned``: 200-300 dpi, up to ±2.5° skew, noise,
@@ -13,6 +14,8 @@ Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--
    arrives: Tesseract then assumes 300 dpi, and the second engine reads them too
    (``ARFLOW_OCR_SECOND_ENGINE``). ``--credit-notes F``: about that share of them are credit
    notes, and their type and referred invoice are counted too (as in bench/extract_digital.py).
+   ``--withholding F``: about that share of the Spanish ones print an IRPF withholding, and
+   the withholding and total of those are counted too (as in bench/extract_digital.py).
 2. SROIE 2019 receipts from the corpus (``$ARFLOW_CORPUS`` or ``../shared/corpus``): company
    (exact after case and whitespace normalisation), date and total (a ground-truth total
    written with its currency, "RM7.95", is read as 7.95); also for each half of the sorted
@@ -51,6 +54,7 @@ from bench.extract_digital import (  # noqa: E402
     line_key,
     norm_text,
     same,
+    withholding_line,
 )
 from extractors.api import extract_file  # noqa: E402
 from extractors.dates import parse_date  # noqa: E402
@@ -72,12 +76,14 @@ def extract_many(paths: list[Path], settings: Settings, jobs: int) -> list[Extra
 
 
 def make_scans(out: Path, count: int, seed: int, photos: bool = False,
-               credit_notes: float = 0.0) -> list[tuple[Path, Invoice]]:
+               credit_notes: float = 0.0, *,
+               withholding: float = 0.0) -> list[tuple[Path, Invoice]]:
     from generator import generate_documents, load_ground_truth, render_scanned
 
     rng = random.Random(seed)
     scans = []
-    pdfs = generate_documents(out, count, seed, credit_notes=credit_notes)
+    pdfs = generate_documents(out, count, seed, credit_notes=credit_notes,
+                              withholding=withholding)
     for pdf in (p for p in pdfs if p.suffix == ".pdf"):
         dpi = rng.choice((200, 250, 300))
         suffix = ".scan.tif" if photos else ".scan.pdf"
@@ -101,9 +107,11 @@ def _unscaled(scan: Path) -> Path:
 
 
 def bench_generated(count: int, seed: int, settings: Settings, jobs: int,
-                    photos: bool = False, *, credit_notes: float = 0.0) -> None:
+                    photos: bool = False, *, credit_notes: float = 0.0,
+                    withholding: float = 0.0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        scans = make_scans(Path(tmp), count, seed, photos, credit_notes)
+        scans = make_scans(Path(tmp), count, seed, photos, credit_notes,
+                           withholding=withholding)
         started = time.perf_counter()
         results = extract_many([s for s, _ in scans], settings, jobs)
         elapsed = time.perf_counter() - started
@@ -132,9 +140,11 @@ def bench_generated(count: int, seed: int, settings: Settings, jobs: int,
         p, r = n_hits / max(got_n, 1), n_hits / max(truth_n, 1)
         print(f"    line items ({label}): P={p:.4f} R={r:.4f}"
               f" F1={100 * 2 * p * r / max(p + r, 1e-9):.2f}% ({truth_n} lines)")
+    pairs = [(truth, result.invoice) for (_, truth), result in zip(scans, results, strict=True)]
     if credit_notes > 0:
-        print(doc_type_line([(truth, result.invoice)
-                             for (_, truth), result in zip(scans, results, strict=True)]))
+        print(doc_type_line(pairs))
+    if withholding > 0:
+        print(withholding_line(pairs))
 
 
 FUZZY_DESCRIPTION = 90  # rapidfuzz ``ratio`` (0-100) of the folded descriptions
@@ -234,11 +244,14 @@ def main() -> None:
                         help="read the SROIE receipts as image-only PDFs (300 dpi)")
     parser.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
                         help="share of the generated invoices that are credit notes (default 0)")
+    parser.add_argument("--withholding", type=float, default=0.0, metavar="SHARE",
+                        help="share of the Spanish generated invoices with an IRPF withholding "
+                             "(default 0)")
     args = parser.parse_args()
     settings = load_settings()
     if args.generated:
         bench_generated(args.generated, args.seed, settings, args.jobs, args.photos,
-                        credit_notes=args.credit_notes)
+                        credit_notes=args.credit_notes, withholding=args.withholding)
     if args.sroie:
         bench_sroie(args.sroie, settings, args.jobs, args.sroie_pdf)
 

@@ -225,8 +225,9 @@ def _amounts(
     lines: Sequence[Line],
     mark: str | None,
 ) -> None:
-    """Subtotal, tax and total, chosen with the arithmetic; every amount printed (with its
-    line) settles misread totals on receipts (cash - change, rounding adjustments)."""
+    """Subtotal, tax, total and any withholding, chosen with the arithmetic; every amount
+    printed (with its line) settles misread totals on receipts (cash - change, rounding
+    adjustments)."""
     printed = PrintedAmounts(lambda start: [(line.index, a.value) for line in lines
                                             if line.index >= start
                                             for a in read_amounts(line.words, mark)])
@@ -236,6 +237,9 @@ def _amounts(
         cand = getattr(totals, name)
         if cand is not None:
             result.set(name, cand.value, amount_confidence(totals, cand), cand.words)
+    held = totals.withholding
+    if held is not None:  # its score is its confidence (``totals.withheld``)
+        result.set("withholding", held.value, held.score, held.words)
 
 
 def _currency(

@@ -79,7 +79,7 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
         ("amount before tax", 1), ("total ex. tax", 1), ("total ex tax", 1),
         ("total excluding vat", 1), ("total excl. tax", 1),
         ("total sales (excluding gst)", 1), ("total excl. gst", 1), ("total excluding gst", 1),
-        ("total exclusive of tax", 1),
+        ("total exclusive of tax", 1), ("imponibile", 1), ("totale imponibile", 1),
     ),
     "tax_total": (
         ("iva", 0.9), ("cuota iva", 1), ("total iva", 1), ("importe iva", 1), ("cuota", 0.6),
@@ -113,6 +113,19 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
         ("final total", 1), ("total amt", 0.9), ("total amt payable", 1),
         ("total amt incl. gst", 1), ("total amt incl gst", 1), ("total amount incl. gst", 1),
         ("total amount incl gst", 1), ("net total payable", 1),
+        # after a withholding: what is paid (``totals`` adds the withholding back)
+        ("liquido a percibir", 1), ("total liquido", 1), ("importo netto a pagare", 1),
+        ("netto a pagare", 1), ("totale documento", 1), ("totale fattura", 1),
+    ),
+    # Income tax the payer keeps back (Spanish IRPF retención, Italian ritenuta d'acconto):
+    # never VAT, never a total; ``totals`` ties it to the total with the arithmetic.
+    "withholding": (
+        ("retencion", 1), ("retenciones", 1), ("retencion irpf", 1), ("ret. irpf", 1),
+        ("irpf", 0.8), ("retencion a cuenta", 1), ("retencion a cuenta irpf", 1),
+        ("retencion irpf a cuenta", 1), ("menos retencion irpf", 1), ("menos irpf", 1),
+        ("withholding", 0.9), ("withholding tax", 1), ("withholding tax irpf", 1),
+        ("less withholding tax", 1), ("irpf withholding", 1), ("ritenuta", 1),
+        ("ritenuta d'acconto", 1), ("ritenuta d'acconto irpef", 1), ("ritenuta irpef", 1),
     ),
     # Receipts: what the customer handed over and got back (cash - change = total)
     "cash": (("cash", 1), ("cash received", 1), ("cash tendered", 1), ("tunai", 1),
@@ -234,8 +247,10 @@ _REFERENCE_INDEX = _build_index({"preceding_invoice": tuple(
 # too close to ordinary ones ("supplies" on a receipt became a seller label).
 _FUZZY_FIELDS = ("invoice_number", "issue_date", "due_date", "order_number", "subtotal",
                  "tax_total", "total", "count", "buyer", "cash", "change", "card")
-_WORDS = Vocabulary(norm(tok) for name in _FUZZY_FIELDS for phrase, _ in VOCAB[name]
-                    for tok in phrase.split())
+# and the distinctive words of a withholding label (not its "a", "less", "cuenta")
+_FUZZY_EXTRA = ("retencion", "retenciones", "irpf", "withholding", "ritenuta")
+_WORDS = Vocabulary([*(norm(tok) for name in _FUZZY_FIELDS for phrase, _ in VOCAB[name]
+                       for tok in phrase.split()), *_FUZZY_EXTRA])
 
 
 def find_labels(line: Line) -> list[LabelHit]:

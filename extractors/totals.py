@@ -3,7 +3,9 @@
 Every combination of the strongest candidates (or none) is scored by label strength plus a
 bonus when subtotal + tax = total, when the line items add up to the subtotal (or the
 total) and, on receipts, when the total is the cash handed over minus the change. The
-winner's fields get a confidence raised by the checks they pass.
+winner's fields get a confidence raised by the checks they pass. A withholding (IRPF
+retención, ritenuta d'acconto) printed above the amount paid is added back to it to give the
+total with tax and before the withholding (`withheld`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from functools import cached_property
 
 from extractors.candidates import Candidate
 from extractors.line_repair import digit_edits
-from models.domain import InvoiceLine
+from models.domain import InvoiceLine, WordBox
 
 _CENT = Decimal("0.01")
 _TOP = 5
@@ -36,6 +38,7 @@ class Totals:
     total: Candidate | None
     consistent: bool  # subtotal + tax = total
     lines_match: bool  # sum of line amounts = subtotal (or total)
+    withholding: Candidate | None = None  # income tax kept back, positive (``withheld``)
 
 
 class PrintedAmounts:
@@ -76,8 +79,12 @@ def choose_totals(
     digits of every number printed (see `reconcile`)."""
     cands = {name: [_weigh_cents(c) for c in found] for name, found in cands.items()}
     paid = _tendered(cands)
+    held = [replace(c, value=abs(c.value)) for c in cands.get("withholding", []) if c.value]
+    if held:
+        cands["total"] = _demote_due(cands.get("total", []), held)
     options = [_options(cands.get(name, []), name) for name in ("subtotal", "tax_total", "total")]
-    options[2][-1:-1] = _paid_total(cands, paid)
+    grosses = _before_withholding(cands.get("total", []), held)
+    options[2][-1:-1] = [*_paid_total(cands, paid), *(g.total for g in grosses)]
     line_sum = _line_sum(lines)
     best: tuple[float, Totals] | None = None
     for sub, tax, tot in itertools.product(*options):
@@ -92,7 +99,124 @@ def choose_totals(
     chosen = _cash_rounded(chosen, cands.get("total", []))
     chosen = _rounding_adjusted(chosen, printed)
     chosen = _printed_tender(chosen, paid, _handed(cands), printed)
-    return reconcile(chosen, line_sum, digit_runs) if digit_runs else chosen
+    chosen = reconcile(chosen, line_sum, digit_runs) if digit_runs else chosen
+    return withheld(chosen, held, grosses, cands.get("total", [])) if held else chosen
+
+
+_BEFORE_FACTOR = 0.95  # score kept by a total read as the amount due plus the withholding
+_DUE_FACTOR = 0.5  # score kept by a total that is another total less a withholding
+_TIED_CONF = 0.95  # confidence of a withholding the total's arithmetic ties to the amounts
+_LABELLED_CONF = 0.85  # factor of a labelled withholding the arithmetic neither ties nor denies
+
+
+@dataclass(frozen=True)
+class Gross:
+    """A total candidate made of a printed total (the amount paid) plus a withholding."""
+
+    total: Candidate
+    printed: Candidate
+    held: Candidate
+
+
+def _before_withholding(totals: Sequence[Candidate], held: Sequence[Candidate]) -> list[Gross]:
+    """Each printed total plus each withholding: the invoice total when the amount printed
+    as the total is what is paid ("Total a pagar 1.060,00" below "Retención IRPF 15%
+    -150,00"). Such a total stands only when the subtotal and tax add up to it (`withheld`)."""
+    return [Gross(Candidate("total", tot.value + wh.value, tot.score * _BEFORE_FACTOR,
+                            [*tot.words, *wh.words], tot.hit), tot, wh)
+            for tot in totals for wh in held]
+
+
+def _demote_due(totals: Sequence[Candidate], held: Sequence[Candidate]) -> list[Candidate]:
+    """A printed total that another printed total less a withholding gives is the amount
+    paid ("Importe total 23.093,56", "Ret. IRPF -3.330,80", "Líquido a percibir
+    19.762,76"), not the invoice total: it keeps ``_DUE_FACTOR`` of its score, so that the
+    other is chosen even when no subtotal was read to tell them apart."""
+    values = {c.value for c in totals}
+    return [replace(c, score=c.score * _DUE_FACTOR)
+            if any(c.value + wh.value in values for wh in held) else c for c in totals]
+
+
+def withheld(totals: Totals, held: Sequence[Candidate], grosses: Sequence[Gross],
+             printed_totals: Sequence[Candidate]) -> Totals:
+    """`totals` with the withholding (EN 16931: the total is with tax and before it):
+
+    - the total chosen is a printed total plus a withholding (`Gross`) and the subtotal
+      and tax add up to it: that is the total, with the subtotal's and tax's words as
+      evidence, and that withholding is set (if they do not add up, the printed total
+      stands: a sum nothing confirms is not taken);
+    - another printed total is the total chosen less a withholding (the amount paid):
+      that withholding is set (or, when the withholding was misread, the difference if
+      its digits are printed as one number after the label: `_reread_withholding`);
+    - else, on consistent amounts and no other total printed (the amount paid is not
+      printed), the best-labelled withholding under the total is set with a lower
+      confidence (unless digits stand right before its amount: a split "-1 184,95");
+      on amounts that do not add up, or beside a printed total the withholding does not
+      explain, none (nothing is guessed)."""
+    tot = totals.total
+    if tot is None:
+        return totals
+    gross = next((g for g in grosses if g.total is tot), None)
+    if gross is not None:
+        return _gross_total(totals, gross)
+    ranked = sorted(held, key=lambda c: -c.score)
+    found = _tied(tot, ranked, printed_totals)
+    if found is None and totals.consistent and all(c.value == tot.value for c in printed_totals):
+        found = next((replace(wh, score=min(wh.score, 1.0) * _LABELLED_CONF)
+                      for wh in ranked if wh.value < tot.value and not _digits_before(wh)),
+                     None)
+    return totals if found is None else replace(totals, withholding=found)
+
+
+def _tied(tot: Candidate, ranked: Sequence[Candidate],
+          printed_totals: Sequence[Candidate]) -> Candidate | None:
+    """The withholding another printed total (the amount paid) is `tot` less: one read so,
+    else one whose digits after its label are that difference (`_reread_withholding`)."""
+    for wh in ranked:
+        if any(c.value == tot.value - wh.value for c in printed_totals):
+            return replace(wh, score=_TIED_CONF)
+    for wh in ranked:
+        for due in (c for c in printed_totals if 0 < c.value < tot.value):
+            mended = _reread_withholding(wh, tot.value - due.value)
+            if mended is not None:
+                return mended
+    return None
+
+
+_LEADING_DIGITS = re.compile(r"^[-−]?\d{1,3}$")
+
+
+def _reread_withholding(wh: Candidate, asked: Decimal) -> Candidate | None:
+    """The withholding the two printed totals ask for (total - amount paid), when its digits
+    are printed as one number after its label: OCR put a wide gap into "-1 184,95", read as
+    "-1" and "184,95". Its evidence is the amount read and the digits before it."""
+    after = wh.hit.line.words[wh.hit.end:]
+    if _digits(asked) not in digit_runs([" ".join(w.text for w in after)]):
+        return None
+    words = [*_digits_before(wh), *wh.words]
+    return replace(wh, value=asked, score=_TIED_CONF * _FIX_FACTOR, words=words)
+
+
+def _digits_before(wh: Candidate) -> list[WordBox]:
+    """The word before the amount read, after the label, when it is one to three digits
+    ("-1" of "-1 184,95"): the amount read may be only the tail of the amount printed."""
+    line = wh.hit.line
+    first = next((i for i, w in enumerate(line.words) if w is wh.words[0]), None)
+    if first is None or first <= wh.hit.end:
+        return []
+    before = line.words[first - 1]
+    return [before] if _LEADING_DIGITS.match(before.text) else []
+
+
+def _gross_total(totals: Totals, gross: Gross) -> Totals:
+    """The total chosen is `gross`: confirmed by the subtotal and tax (their words are its
+    evidence, the lower of their scores its score) with its withholding, else undone."""
+    sub, tax = totals.subtotal, totals.tax_total
+    if not totals.consistent or sub is None or tax is None:
+        return replace(totals, total=gross.printed)
+    total = Candidate("total", gross.total.value, min(sub.score, tax.score),
+                      [*sub.words, *tax.words], gross.total.hit)
+    return replace(totals, total=total, withholding=replace(gross.held, score=_TIED_CONF))
 
 
 def _paid_total(cands: dict[str, list[Candidate]], paid: Decimal | None) -> list[Candidate]:

@@ -86,11 +86,12 @@ def _next_text(words: Sequence[WordBox], i: int) -> str:
 
 
 def _is_thousands_tail(word: WordBox, following: WordBox) -> bool:
-    """``1 234,56`` printed as two words with a narrow gap."""
+    """``1 234,56`` (or ``-15 801,85``) printed as two words with a narrow gap."""
     gap = following.x0 - word.x1
     height = word.bottom - word.top
+    head = word.text.removeprefix("-")
     return (
-        word.text.isdigit() and len(word.text) <= 3 and gap < height * 0.6
+        head.isdigit() and len(head) <= 3 and gap < height * 0.6
         and re.match(r"^\d{3}(?:[.,]\d+)?$", following.text) is not None
     )
 

@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="also write a scanned-looking copy of each invoice")
     docs.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
                       help="share of the documents that are credit notes (default 0)")
+    docs.add_argument("--withholding", type=float, default=0.0, metavar="SHARE",
+                      help="share of the Spanish documents with an IRPF withholding "
+                           "(default 0)")
     scen = sub.add_parser("scenario", help="master data CSVs + inbox + expected.json")
     scen.add_argument("out_dir", type=Path)
     scen.add_argument("--seed", type=int, default=7)
@@ -48,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "documents":
         paths = generate_documents(args.out_dir, args.count, args.seed, layouts=args.layouts,
-                                   credit_notes=args.credit_notes)
+                                   credit_notes=args.credit_notes,
+                                   withholding=args.withholding)
         for index, path in enumerate(paths):
             if args.scanned:
                 scan = path.with_name(f"{path.stem}.scan.{args.scanned}")

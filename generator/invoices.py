@@ -17,6 +17,7 @@ from typing import Any
 from generator.credit_notes import maybe_credit_note
 from generator.model import LAYOUTS, Document, random_document
 from generator.render import render_pdf
+from generator.withholding import maybe_withholding
 from models.domain import Invoice
 
 GT_SUFFIX = ".gt.json"
@@ -62,10 +63,12 @@ def document_seeds(seed: int, count: int) -> list[int]:
 
 def generate_documents(out_dir: Path, count: int, seed: int, *,
                        layouts: Sequence[str] | None = None,
-                       credit_notes: float = 0.0) -> list[Path]:
+                       credit_notes: float = 0.0, withholding: float = 0.0) -> list[Path]:
     """Write `count` random invoices, cycling through `layouts` (default: all of them);
-    about a `credit_notes` share of them are credit notes (``generator.credit_notes``; the
-    default 0 writes exactly the documents written before credit notes existed)."""
+    about a `credit_notes` share of them are credit notes (``generator.credit_notes``) and
+    a `withholding` share of the Spanish ones print an IRPF withholding
+    (``generator.withholding``); the defaults 0 write exactly the documents written before
+    either existed."""
     chosen = tuple(layouts) if layouts else LAYOUTS
     unknown = set(chosen) - set(LAYOUTS)
     if unknown:
@@ -75,6 +78,7 @@ def generate_documents(out_dir: Path, count: int, seed: int, *,
         layout = chosen[index % len(chosen)]
         doc = random_document(doc_seed, layout)
         maybe_credit_note(doc, credit_notes)
+        maybe_withholding(doc, withholding)
         paths.append(write_document(doc, out_dir, f"inv_{seed}_{index:04d}_{layout}"))
     return paths
 

@@ -13,13 +13,12 @@ from generator.render_base import (
     Pen,
     currency_note,
     draw_row,
-    famount,
     fdate,
     iban_text,
     label,
     party_lines,
-    tax_label,
     text_width,
+    totals_rows,
 )
 
 
@@ -66,14 +65,11 @@ class Layout:
         return None
 
     def totals_height(self, doc: Document) -> float:
-        return 14.0 * (len(doc.tax_lines) + len(self.footer_lines(doc)) + 4) + 20
+        extra = len(totals_rows(doc)) - len(doc.tax_lines) - 2  # withholding rows
+        return 14.0 * (len(doc.tax_lines) + len(self.footer_lines(doc)) + 4 + extra) + 20
 
     def totals(self, pen: Pen, doc: Document, y: float) -> float:
-        inv = doc.invoice
-        assert inv.subtotal is not None and inv.total is not None
-        rows = [(label(doc, "subtotal", colon=False), famount(doc, inv.subtotal))]
-        rows += [(tax_label(doc, t), famount(doc, t.tax)) for t in doc.tax_lines]
-        rows.append((label(doc, "total", colon=False), famount(doc, inv.total)))
+        rows = totals_rows(doc)
         for i, (name, value) in enumerate(rows):
             last = i == len(rows) - 1
             pen.text(RIGHT - 200, y, name, self.size + last, bold=last)
@@ -168,16 +164,18 @@ class Boxes(Layout):
         pen.hline(MARGIN, MARGIN + sum(c.width for c in cols), y + 4, 0.3)
 
     def totals_height(self, doc: Document) -> float:
-        return 70.0 + 12 * len(self.footer_lines(doc))
+        extra = 40.0 if doc.invoice.withholding is not None else 0.0
+        return 70.0 + extra + 12 * len(self.footer_lines(doc))
 
     def totals(self, pen: Pen, doc: Document, y: float) -> float:
-        inv = doc.invoice
-        assert inv.subtotal is not None and inv.total is not None
-        items = [(doc.labels["subtotal"], famount(doc, inv.subtotal))]
-        items += [(tax_label(doc, t), famount(doc, t.tax)) for t in doc.tax_lines]
-        items.append((doc.labels["total"], famount(doc, inv.total)))
-        self._boxes(pen, items, y + 4, RIGHT)
-        return y + 50
+        """One row of boxes; with a withholding, its box and the amount paid on a second."""
+        items = totals_rows(doc)
+        if doc.invoice.withholding is None:
+            self._boxes(pen, items, y + 4, RIGHT)
+            return y + 50
+        self._boxes(pen, items[:-2], y + 4, RIGHT)
+        self._boxes(pen, items[-2:], y + 44, RIGHT)
+        return y + 90
 
     def footer_lines(self, doc: Document) -> list[str]:
         inv = doc.invoice

@@ -71,6 +71,18 @@ class TaxLine:
     tax: Decimal
 
 
+@dataclass(frozen=True)
+class WithholdingStyle:
+    """How a withholding is printed (``generator.withholding``): its row's label with the
+    rate, the label of the amount paid below it, an optional "Total factura" row before
+    it (None: not printed), and whether its amount is printed with a minus sign."""
+
+    label: str
+    due_label: str
+    gross_label: str | None
+    negative: bool
+
+
 @dataclass
 class Document:
     invoice: Invoice
@@ -86,6 +98,7 @@ class Document:
     buyer_country: str = "ES"
     notes: list[str] = field(default_factory=list)
     line_rates_printed: bool = False
+    withholding: WithholdingStyle | None = None  # printed when the invoice has one
 
 
 def tax_rate(rng: random.Random, seller: Company, buyer: Company) -> Decimal:

@@ -83,6 +83,33 @@ def tax_label(doc: Document, tax: TaxLine) -> str:
     return f"{word} ({rate_text(tax.rate)})" if word == "Tax" else f"{word} {rate_text(tax.rate)}"
 
 
+def totals_rows(doc: Document) -> list[tuple[str, str]]:
+    """(label, printed amount) of the totals block: subtotal, each VAT rate, total; with a
+    withholding (``generator.withholding``) the total is what is paid, and "Total factura"
+    (when printed) and the withholding row come before it."""
+    inv = doc.invoice
+    assert inv.subtotal is not None and inv.total is not None
+    rows = [(label(doc, "subtotal", colon=False), famount(doc, inv.subtotal))]
+    rows += [(tax_label(doc, t), famount(doc, t.tax)) for t in doc.tax_lines]
+    held, style = inv.withholding, doc.withholding
+    if held is None or style is None:
+        return [*rows, (label(doc, "total", colon=False), famount(doc, inv.total))]
+    if style.gross_label is not None:
+        rows.append((style.gross_label, famount(doc, inv.total)))
+    rows.append((style.label, _signed(doc, held, negative=style.negative)))
+    return [*rows, (style.due_label, famount(doc, inv.total - held))]
+
+
+def _signed(doc: Document, value: Decimal, *, negative: bool) -> str:
+    """``-150,00 €``, ``-€150.00``, ``EUR -150.00`` (a code before the number keeps it first)."""
+    text = famount(doc, value)
+    if not negative:
+        return text
+    if doc.amount_style.currency == "code_prefix":
+        return text.replace(" ", " -", 1)
+    return f"-{text}"
+
+
 def tax_id_label(country: str, language: str, tax_id: str = "") -> str:
     """The word printed before a tax ID: CIF, NIF-IVA, EIN, VAT Reg. No. ..."""
     if language == "es":

@@ -10,7 +10,7 @@ more than PP-OCR does; PP-OCR, trained mostly on Chinese text, often loses the s
 words ("SANYUSTATIONERYSHOP", "SDNBHD"), which Tesseract finds from the gaps. So on such a
 document (``ocr_second_engine = "auto"``, the default) both read it and:
 
-- each field group (the total travels with its subtotal and tax, as in
+- each field group (the total travels with its subtotal, tax and withholding, as in
   ``extractors.ocr.consensus``) comes from PP-OCR's reading, or from Tesseract's when
   PP-OCR's has none;
 - except that arithmetic decides between two different readings of the amounts: the
@@ -47,7 +47,7 @@ from models.domain import WordBox
 # 40 SROIE receipts 0.45-0.92 (80 % under 0.88), 30 of the generator's scans 0.92-0.96.
 WEAK_READING = 0.88
 MIN_AGREEMENT = 0.8  # SequenceMatcher ratio of the two names without spaces
-_AMOUNTS = ("total", "subtotal", "tax_total")  # they travel together
+_AMOUNTS = ("total", "subtotal", "tax_total", "withholding")  # they travel together
 _CENT = Decimal("0.01")
 # filled from Tesseract when PP-OCR has no value; the first name of a group decides
 _GROUPS: tuple[tuple[str, ...], ...] = (
