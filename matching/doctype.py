@@ -37,5 +37,14 @@ def _referred(invoice: Invoice, party_key: str, ledger: DuplicateLedger) -> str:
     if not number:
         return "refers to no invoice number"
     doc = ledger.received(party_key, number)
-    where = f"received as document {doc}" if doc is not None else "not received from this seller"
-    return f"refers to invoice {number} ({where})"
+    if doc is None:
+        return f"refers to invoice {number} (not received from this seller)"
+    original = ledger.totals.get(doc)
+    if original is None:
+        return f"refers to invoice {number} (received as document {doc})"
+    text = f"refers to invoice {number} (received as document {doc}, total {original:f})"
+    credited = invoice.total
+    if (invoice.invoice_type == InvoiceType.CREDIT_NOTE and credited is not None
+            and abs(credited) > abs(original)):
+        text += f"; it credits {abs(credited):f}, more than that invoice's total"
+    return text

@@ -25,6 +25,7 @@ _Fingerprint = tuple[str, Decimal, date]
 class DuplicateLedger:
     numbers: dict[tuple[str, str], str] = field(default_factory=dict)   # → document id
     fingerprints: dict[_Fingerprint, set[str]] = field(default_factory=dict)  # → numbers
+    totals: dict[str, Decimal] = field(default_factory=dict)  # document id → invoice total
 
     @classmethod
     def from_seen(cls, seen: pd.DataFrame, parties: PartyIndex) -> DuplicateLedger:
@@ -43,6 +44,8 @@ class DuplicateLedger:
         norms = invoice_number_keys(number)
         for norm in norms:
             self.numbers.setdefault((key, norm), doc)
+        if total is not None:
+            self.totals.setdefault(doc, total)
         if total is not None and day is not None:
             self.fingerprints.setdefault((key, total, day), set()).add(norms[0] if norms else "")
 

@@ -111,7 +111,7 @@ def test_credit_note_in_the_same_batch_as_its_invoice() -> None:
     assert decisions[1].order_number is None and decisions[1].line_matches == []
     [problem] = decisions[1].reasons
     assert problem.found == ("credit note; refers to invoice F-2024-001 "
-                             "(received as document inv.pdf)")
+                             "(received as document inv.pdf, total 84.70)")
 
 
 def test_credit_note_for_an_invoice_received_earlier_or_never() -> None:
@@ -121,7 +121,7 @@ def test_credit_note_for_an_invoice_received_earlier_or_never() -> None:
     credit = _credit_note_for(clean_invoice())
     [found] = evaluate_batch([Candidate("cn.pdf", credit)], earlier, None, TODAY)
     assert found.reasons[0].found == ("credit note; refers to invoice F-2024-001 "
-                                      "(received as document 41)")
+                                      "(received as document 41, total 84.70)")
     assert found.reason_codes == [Reason.CREDIT_NOTE]
     [missing] = evaluate_batch([Candidate("cn.pdf", credit)], master(), None, TODAY)
     assert missing.reasons[0].found == ("credit note; refers to invoice F-2024-001 "
@@ -129,6 +129,24 @@ def test_credit_note_for_an_invoice_received_earlier_or_never() -> None:
     unreferenced = replace(credit, preceding_invoice=None)
     [bare] = evaluate_batch([Candidate("cn.pdf", unreferenced)], master(), None, TODAY)
     assert bare.reasons[0].found == "credit note; refers to no invoice number"
+
+
+def test_credit_note_for_more_than_its_invoice_says_so() -> None:
+    invoice = clean_invoice()
+    larger = replace(_credit_note_for(invoice), total=Decimal("-99.00"))  # printed negative
+    corrected = replace(larger, invoice_type=InvoiceType.CORRECTED_INVOICE)
+    decisions = evaluate_batch(
+        [Candidate("inv.pdf", invoice), Candidate("cn.pdf", larger),
+         Candidate("r.pdf", replace(corrected, invoice_number="R-2"))], master(), None, TODAY)
+    def found(decision: Decision) -> str | None:
+        return next(p.found for p in decision.reasons if p.field == "invoice_type")
+
+    assert found(decisions[1]) == (
+        "credit note; refers to invoice F-2024-001 (received as document inv.pdf, total 84.70); "
+        "it credits 99.00, more than that invoice's total")
+    assert found(decisions[2]) == (  # a correction may bill more than the original
+        "corrective invoice; refers to invoice F-2024-001 "
+        "(received as document inv.pdf, total 84.70)")
 
 
 def test_corrective_invoice_and_a_resent_credit_note() -> None:
