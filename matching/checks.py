@@ -49,18 +49,39 @@ def arithmetic(invoice: Invoice, tol: Tolerances) -> list[Problem]:
     out = [p for i, line in enumerate(invoice.lines) if (p := _line_amount(i, line, tol))]
     amounts = [ln.amount for ln in invoice.lines]
     allowance = tol.line_rounding * max(len(amounts), 1)
+    adjusted = invoice.allowances is not None or invoice.charges is not None
     if invoice.subtotal is not None and amounts and None not in amounts:
-        out += _compare("subtotal", "sum of line amounts", _sum(amounts), invoice.subtotal,
-                        allowance)
+        what = "sum of line amounts" + (" - allowances + charges" if adjusted else "")
+        out += _compare("subtotal", what, _net(invoice), invoice.subtotal, allowance)
     if None not in (invoice.subtotal, invoice.tax_total, invoice.total):
         expected = _sum([invoice.subtotal, invoice.tax_total])
         out += _compare("total", "subtotal + tax", expected, invoice.total, tol.line_rounding)
     if invoice.tax_total is not None and invoice.lines and _rated(invoice.lines):
+        out += _tax(invoice, allowance)
+    return out
+
+
+def _net(invoice: Invoice) -> Decimal:
+    """The lines' sum less document-level allowances plus charges (EN 16931 BT-109)."""
+    lines = _sum([ln.amount for ln in invoice.lines])
+    return lines - (invoice.allowances or Decimal(0)) + (invoice.charges or Decimal(0))
+
+
+def _tax(invoice: Invoice, allowance: Decimal) -> list[Problem]:
+    """Tax against the lines' rates. Document-level allowances and charges carry rates of their
+    own, stated only in the VAT breakdown: with them the check is made only when every line
+    has the same rate (the usual case), on the adjusted net."""
+    if invoice.allowances is None and invoice.charges is None:
         tax = _sum([(ln.amount or Decimal(0)) * (ln.tax_rate or Decimal(0)) / _HUNDRED
                     for ln in invoice.lines])
-        out += _compare("tax_total", "sum of line amount × tax rate", tax, invoice.tax_total,
+        return _compare("tax_total", "sum of line amount × tax rate", tax, invoice.tax_total,
                         allowance)
-    return out
+    rates = {ln.tax_rate for ln in invoice.lines}
+    if len(rates) != 1:
+        return []
+    rate = rates.pop() or Decimal(0)
+    return _compare("tax_total", "(lines - allowances + charges) × tax rate",
+                    _net(invoice) * rate / _HUNDRED, invoice.tax_total, allowance)
 
 
 def _rated(lines: list[InvoiceLine]) -> bool:
@@ -74,8 +95,9 @@ def _sum(values: list[Decimal | None]) -> Decimal:
 def _line_amount(index: int, line: InvoiceLine, tol: Tolerances) -> Problem | None:
     if line.quantity is None or line.unit_price is None or line.amount is None:
         return None
-    found = _compare(f"lines[{index}].amount", "quantity × unit price",
-                     line.quantity * line.unit_price, line.amount, tol.line_rounding)
+    expected = line.quantity * line.unit_price + (line.adjustment or Decimal(0))
+    what = "quantity × unit price" + (" + charges - allowances" if line.adjustment else "")
+    found = _compare(f"lines[{index}].amount", what, expected, line.amount, tol.line_rounding)
     return found[0] if found else None
 
 

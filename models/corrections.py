@@ -47,7 +47,7 @@ from models.repo import save_extraction
 TEXT_FIELDS = ("invoice_number", "currency", "order_number", "iban", "payment_terms",
                "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id", "preceding_invoice")
 DATE_FIELDS = ("issue_date", "due_date")
-MONEY_FIELDS = ("subtotal", "tax_total", "total", "withholding")
+MONEY_FIELDS = ("subtotal", "tax_total", "total", "withholding", "allowances", "charges")
 LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.(description|quantity|unit_price|amount|tax_rate)$")
 TYPE_FIELD = "invoice_type"  # invoice, credit_note or corrected_invoice
 EDITABLE = (*TEXT_FIELDS, *DATE_FIELDS, *MONEY_FIELDS, TYPE_FIELD)

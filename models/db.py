@@ -177,6 +177,8 @@ class Invoice(Base):
                                               server_default="invoice")
     preceding_invoice: Mapped[str | None] = mapped_column(String(64))
     withholding: Mapped[Decimal | None]
+    allowances: Mapped[Decimal | None]
+    charges: Mapped[Decimal | None]
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
     matched_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
 
@@ -200,6 +202,7 @@ class InvoiceLine(Base):
     unit_price: Mapped[Decimal | None]
     amount: Mapped[Decimal | None]
     tax_rate: Mapped[Decimal | None] = mapped_column(Quantity())
+    adjustment: Mapped[Decimal | None]  # line charges less line allowances
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     matches: Mapped[list[Match]] = relationship(cascade="all, delete-orphan")

@@ -65,6 +65,9 @@ class InvoiceLine:
     unit_price: Decimal | None = None
     amount: Decimal | None = None
     tax_rate: Decimal | None = None
+    # Line charges less line allowances (EN 16931 BG-28 / BG-27): amount = quantity × unit
+    # price + adjustment. None where the document states none.
+    adjustment: Decimal | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
@@ -77,6 +80,7 @@ class InvoiceLine:
             unit_price=_dec(data.get("unit_price")),
             amount=_dec(data.get("amount")),
             tax_rate=_dec(data.get("tax_rate")),
+            adjustment=_dec(data.get("adjustment")),
         )
 
 
@@ -109,6 +113,10 @@ class Invoice:
     # Income tax the payer withholds and pays to the tax office (Spanish IRPF retención, Italian
     # ritenuta d'acconto), as a positive amount: the supplier is paid total - withholding.
     withholding: Decimal | None = None
+    # Document-level allowances and charges (EN 16931 BT-107 / BT-108), net of VAT: the
+    # subtotal is the sum of the lines - allowances + charges.
+    allowances: Decimal | None = None
+    charges: Decimal | None = None
 
     @property
     def amount_due(self) -> Decimal | None:
@@ -141,6 +149,8 @@ class Invoice:
             "invoice_type": self.invoice_type.value,
             "preceding_invoice": self.preceding_invoice,
             "withholding": _jsonable(self.withholding),
+            "allowances": _jsonable(self.allowances),
+            "charges": _jsonable(self.charges),
         }
         return out
 
@@ -163,6 +173,8 @@ class Invoice:
             invoice_type=InvoiceType(data.get("invoice_type") or InvoiceType.INVOICE),
             preceding_invoice=data.get("preceding_invoice"),
             withholding=_dec(data.get("withholding")),
+            allowances=_dec(data.get("allowances")),
+            charges=_dec(data.get("charges")),
         )
 
 

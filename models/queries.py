@@ -37,8 +37,10 @@ def to_domain(row: db.Invoice) -> Invoice:
         subtotal=row.subtotal, tax_total=row.tax_total, total=row.total, iban=row.iban,
         payment_terms=row.payment_terms, invoice_type=InvoiceType(row.invoice_type),
         preceding_invoice=row.preceding_invoice, withholding=row.withholding,
+        allowances=row.allowances, charges=row.charges,
         lines=[InvoiceLine(description=x.description, quantity=x.quantity,
-                           unit_price=x.unit_price, amount=x.amount, tax_rate=x.tax_rate)
+                           unit_price=x.unit_price, amount=x.amount, tax_rate=x.tax_rate,
+                           adjustment=x.adjustment)
                for x in row.lines],
     )
 

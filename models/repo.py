@@ -184,11 +184,13 @@ def _invoice_row(session: Session, inv: Invoice, decision: Decision) -> db.Invoi
         subtotal=inv.subtotal, tax_total=inv.tax_total, total=inv.total, iban=inv.iban,
         payment_terms=inv.payment_terms, invoice_type=inv.invoice_type.value,
         preceding_invoice=inv.preceding_invoice, withholding=inv.withholding,
+        allowances=inv.allowances, charges=inv.charges,
         party_id=decision.party_id,
         matched_order_id=order_id,
         lines=[
             db.InvoiceLine(line_no=i, description=line.description, quantity=line.quantity,
-                           unit_price=line.unit_price, amount=line.amount, tax_rate=line.tax_rate)
+                           unit_price=line.unit_price, amount=line.amount, tax_rate=line.tax_rate,
+                           adjustment=line.adjustment)
             for i, line in enumerate(inv.lines)
         ],
     )

@@ -50,7 +50,7 @@ def test_extract_json_contract_keys(runner: CliRunner) -> None:
     assert set(invoice) == {
         "invoice_number", "issue_date", "due_date", "currency", "seller", "buyer",
         "order_number", "subtotal", "tax_total", "total", "iban", "payment_terms", "lines",
-        "invoice_type", "preceding_invoice", "withholding",
+        "invoice_type", "preceding_invoice", "withholding", "allowances", "charges",
     }
     assert (invoice["invoice_type"], invoice["preceding_invoice"]) == ("invoice", None)
     assert row["kind"] == "digital"

@@ -22,7 +22,8 @@ from webapp.pages import document_path, is_pdf, page_sizes
 
 SHOWN_FIELDS = ("invoice_number", "issue_date", "due_date", "currency", "order_number",
                 "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id", "subtotal",
-                "tax_total", "total", "withholding", "iban", "payment_terms", "invoice_type",
+                "allowances", "charges", "tax_total", "total", "withholding", "iban",
+                "payment_terms", "invoice_type",
                 "preceding_invoice")
 
 

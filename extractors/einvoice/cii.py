@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from xml.etree.ElementTree import Element
 
+from extractors.einvoice.adjust import net_adjustment, nonzero, per_unit
 from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
     clean_iban,
@@ -25,6 +26,9 @@ _AGREEMENT = ("ApplicableHeaderTradeAgreement", "ApplicableSupplyChainTradeAgree
 _SETTLEMENT = ("ApplicableHeaderTradeSettlement", "ApplicableSupplyChainTradeSettlement")
 _DUE_DATE = "SpecifiedTradePaymentTerms/DueDateDateTime/DateTimeString"
 _PAYEE_ACCOUNT = "SpecifiedTradeSettlementPaymentMeans/PayeePartyCreditorFinancialAccount"
+_LINE_AGREEMENT = ("SpecifiedLineTradeAgreement", "SpecifiedSupplyChainTradeAgreement")
+_NET_PRICE = "NetPriceProductTradePrice"
+_LINE_SETTLEMENT = ("SpecifiedLineTradeSettlement", "SpecifiedSupplyChainTradeSettlement")
 _SUMMATION = (
     "SpecifiedTradeSettlementHeaderMonetarySummation",
     "SpecifiedTradeSettlementMonetarySummation",
@@ -58,6 +62,8 @@ def parse_cii(root: Element) -> Invoice:
         lines=[_line(item) for item in find_all(tx, "IncludedSupplyChainTradeLineItem")],
         invoice_type=invoice_type(text(doc, "TypeCode")),
         preceding_invoice=text(settlement, "InvoiceReferencedDocument/IssuerAssignedID"),
+        allowances=nonzero(amount_in(summation, "AllowanceTotalAmount", currency)),
+        charges=nonzero(amount_in(summation, "ChargeTotalAmount", currency)),
     )
 
 
@@ -108,7 +114,7 @@ def _iban(settlement: Element | None) -> str | None:
 
 
 def _line(item: Element) -> InvoiceLine:
-    return InvoiceLine(
+    line = InvoiceLine(
         description=text(item, "SpecifiedTradeProduct/Name", "SpecifiedTradeProduct/Description"),
         quantity=to_decimal(
             text(
@@ -117,14 +123,6 @@ def _line(item: Element) -> InvoiceLine:
                 "SpecifiedSupplyChainTradeDelivery/BilledQuantity",
             ),
             "quantity",
-        ),
-        unit_price=to_decimal(
-            text(
-                item,
-                "SpecifiedLineTradeAgreement/NetPriceProductTradePrice/ChargeAmount",
-                "SpecifiedSupplyChainTradeAgreement/NetPriceProductTradePrice/ChargeAmount",
-            ),
-            "unit price",
         ),
         amount=to_decimal(
             text(
@@ -142,4 +140,14 @@ def _line(item: Element) -> InvoiceLine:
             ),
             "tax rate",
         ),
+        adjustment=net_adjustment(
+            [el for path in _LINE_SETTLEMENT
+             for el in find_all(item, f"{path}/SpecifiedTradeAllowanceCharge")], "ActualAmount"),
     )
+    line.unit_price = per_unit(
+        to_decimal(text(item, *(f"{a}/{_NET_PRICE}/ChargeAmount" for a in _LINE_AGREEMENT)),
+                   "unit price"),
+        to_decimal(text(item, *(f"{a}/{_NET_PRICE}/BasisQuantity" for a in _LINE_AGREEMENT)),
+                   "base quantity"),
+        line)
+    return line

@@ -8,8 +8,10 @@ is ``TotalExecutableAmount`` and is not a contract field; the IRPF withheld is
 
 from __future__ import annotations
 
+from decimal import Decimal
 from xml.etree.ElementTree import Element
 
+from extractors.einvoice.adjust import nonzero
 from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
     clean_iban,
@@ -40,6 +42,8 @@ def parse_facturae(root: Element) -> Invoice:
         tax_total=to_decimal(text(totals, "TotalTaxOutputs")),
         total=to_decimal(text(totals, "InvoiceTotal")),
         withholding=to_decimal(text(totals, "TotalTaxesWithheld")) or None,
+        allowances=nonzero(to_decimal(text(totals, "TotalGeneralDiscounts"))),
+        charges=nonzero(to_decimal(text(totals, "TotalGeneralSurcharges"))),
         iban=clean_iban(text(installment, "AccountToBeCredited/IBAN")),
         payment_terms=text(installment, "CollectionAdditionalInformation"),
         lines=[_line(item) for item in find_all(inv, "Items/InvoiceLine")],
@@ -87,4 +91,15 @@ def _line(item: Element) -> InvoiceLine:
         unit_price=to_decimal(text(item, "UnitPriceWithoutTax"), "unit price"),
         amount=to_decimal(text(item, "GrossAmount", "TotalCost"), "line amount"),
         tax_rate=to_decimal(text(item, "TaxesOutputs/Tax/TaxRate"), "tax rate"),
+        adjustment=_line_adjustment(item),
     )
+
+
+def _line_adjustment(item: Element) -> Decimal | None:
+    """Line surcharges less line discounts: GrossAmount = TotalCost - discounts + charges."""
+    found = [(to_decimal(text(el, "DiscountAmount"), "discount"), -1)
+             for el in find_all(item, "DiscountsAndRebates/Discount")]
+    found += [(to_decimal(text(el, "ChargeAmount"), "charge"), 1)
+              for el in find_all(item, "Charges/Charge")]
+    values = [sign * value for value, sign in found if value is not None]
+    return sum(values, Decimal(0)) if values else None

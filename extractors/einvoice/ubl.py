@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
+from extractors.einvoice.adjust import net_adjustment, nonzero, per_unit
 from extractors.einvoice.cii import amount_in
 from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
@@ -42,6 +43,8 @@ def parse_ubl(root: Element) -> Invoice:
         invoice_type=invoice_type(text(root, "InvoiceTypeCode", "CreditNoteTypeCode"),
                                   root_is_credit_note=credit_note),
         preceding_invoice=text(root, "BillingReference/InvoiceDocumentReference/ID"),
+        allowances=nonzero(amount_in(totals, "AllowanceTotalAmount", currency)),
+        charges=nonzero(amount_in(totals, "ChargeTotalAmount", currency)),
     )
 
 
@@ -83,10 +86,14 @@ def _iban(root: Element) -> str | None:
 
 
 def _line(item: Element) -> InvoiceLine:
-    return InvoiceLine(
+    line = InvoiceLine(
         description=text(item, "Item/Name", "Item/Description"),
         quantity=to_decimal(text(item, "InvoicedQuantity", "CreditedQuantity"), "quantity"),
-        unit_price=to_decimal(text(item, "Price/PriceAmount"), "unit price"),
         amount=to_decimal(text(item, "LineExtensionAmount"), "line amount"),
         tax_rate=to_decimal(text(item, "Item/ClassifiedTaxCategory/Percent"), "tax rate"),
+        adjustment=net_adjustment(find_all(item, "AllowanceCharge"), "Amount"),
     )
+    line.unit_price = per_unit(to_decimal(text(item, "Price/PriceAmount"), "unit price"),
+                               to_decimal(text(item, "Price/BaseQuantity"), "base quantity"),
+                               line)
+    return line
