@@ -109,6 +109,23 @@ def withholding_line(pairs: list[tuple[Invoice, Invoice]]) -> str:
             f" total {total}/{len(held)}; read on a document without one: {stray}")
 
 
+def mix_lines(pairs: list[tuple[Invoice, Invoice]], credit_notes: float,
+              withholding: float) -> list[str]:
+    """The credit-note and withholding lines of a run that asked for them."""
+    return ([doc_type_line(pairs)] if credit_notes > 0 else []) + (
+        [withholding_line(pairs)] if withholding > 0 else [])
+
+
+def add_mix_arguments(parser: argparse.ArgumentParser, documents: str) -> None:
+    """``--credit-notes`` and ``--withholding``: the generator's opt-in document kinds."""
+    parser.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
+                        help=f"share of the generated {documents} that are credit notes "
+                             "(default 0)")
+    parser.add_argument("--withholding", type=float, default=0.0, metavar="SHARE",
+                        help=f"share of the Spanish generated {documents} with an IRPF "
+                             "withholding (default 0)")
+
+
 def bench_generated(count: int, seed: int, show: int, settings: Settings, *,
                     credit_notes: float = 0.0, withholding: float = 0.0) -> None:
     try:
@@ -150,10 +167,8 @@ def bench_generated(count: int, seed: int, show: int, settings: Settings, *,
         p, r = hits / max(got_n, 1), hits / max(truth_n, 1)
         f1 = 2 * p * r / max(p + r, 1e-9)
         print(f"    line items ({label}): P={p:.4f} R={r:.4f} F1={100 * f1:.2f}% ({truth_n} lines)")
-    if credit_notes > 0:
-        print(doc_type_line(pairs))
-    if withholding > 0:
-        print(withholding_line(pairs))
+    for line in mix_lines(pairs, credit_notes, withholding):
+        print(line)
     for miss in misses:
         print(miss)
 
@@ -288,11 +303,7 @@ def main() -> None:
                         help="generated PDFs in the speed run (0: skip)")
     parser.add_argument("--engine", choices=PDF_ENGINES, default="pdfium",
                         help="word engine for read_pdf / extract_file (Settings.pdf_engine)")
-    parser.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
-                        help="share of the generated PDFs that are credit notes (default 0)")
-    parser.add_argument("--withholding", type=float, default=0.0, metavar="SHARE",
-                        help="share of the Spanish generated PDFs with an IRPF withholding "
-                             "(default 0)")
+    add_mix_arguments(parser, "PDFs")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     settings = load_settings({"ARFLOW_PDF_ENGINE": args.engine})

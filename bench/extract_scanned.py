@@ -49,12 +49,12 @@ from arflow.settings import Settings, load_settings  # noqa: E402
 from bench.corpus import require_corpus  # noqa: E402
 from bench.extract_digital import (  # noqa: E402
     HEADER,
-    doc_type_line,
+    add_mix_arguments,
     line_counts,
     line_key,
+    mix_lines,
     norm_text,
     same,
-    withholding_line,
 )
 from extractors.api import extract_file  # noqa: E402
 from extractors.dates import parse_date  # noqa: E402
@@ -141,10 +141,8 @@ def bench_generated(count: int, seed: int, settings: Settings, jobs: int,
         print(f"    line items ({label}): P={p:.4f} R={r:.4f}"
               f" F1={100 * 2 * p * r / max(p + r, 1e-9):.2f}% ({truth_n} lines)")
     pairs = [(truth, result.invoice) for (_, truth), result in zip(scans, results, strict=True)]
-    if credit_notes > 0:
-        print(doc_type_line(pairs))
-    if withholding > 0:
-        print(withholding_line(pairs))
+    for line in mix_lines(pairs, credit_notes, withholding):
+        print(line)
 
 
 FUZZY_DESCRIPTION = 90  # rapidfuzz ``ratio`` (0-100) of the folded descriptions
@@ -242,11 +240,7 @@ def main() -> None:
                         help="save the generated scans as TIFFs that state no resolution")
     parser.add_argument("--sroie-pdf", action="store_true",
                         help="read the SROIE receipts as image-only PDFs (300 dpi)")
-    parser.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
-                        help="share of the generated invoices that are credit notes (default 0)")
-    parser.add_argument("--withholding", type=float, default=0.0, metavar="SHARE",
-                        help="share of the Spanish generated invoices with an IRPF withholding "
-                             "(default 0)")
+    add_mix_arguments(parser, "invoices")
     args = parser.parse_args()
     settings = load_settings()
     if args.generated:

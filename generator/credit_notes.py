@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from generator.model import Document, invoice_number
+from generator.model import Document, invoice_number, opted_in
 from models.domain import InvoiceType
 
 _CREDIT, _CORRECTED = InvoiceType.CREDIT_NOTE, InvoiceType.CORRECTED_INVOICE
@@ -48,20 +48,12 @@ _REFERENCE_LABELS = {
 }
 
 
-def credit_note_stream(seed: int) -> random.Random:
-    """The random stream of a document's credit-note draws (never the document's own)."""
-    return random.Random(f"credit-note:{seed}")
-
-
 def maybe_credit_note(doc: Document, share: float) -> bool:
     """Turn ``doc`` into a credit note with probability ``share``; True if it was."""
-    if share <= 0:
-        return False
-    rng = credit_note_stream(doc.seed)
-    if rng.random() >= share:
-        return False
-    make_credit_note(doc, rng)
-    return True
+    rng = opted_in("credit-note", doc, share)
+    if rng is not None:
+        make_credit_note(doc, rng)
+    return rng is not None
 
 
 def make_credit_note(doc: Document, rng: random.Random, *, kind: InvoiceType | None = None,

@@ -119,6 +119,20 @@ def order_number(rng: random.Random, year: int) -> str:
     return rng.choice((f"PO-{year}-{n:04d}", f"45000{n:05d}", f"PED-{n:04d}"))
 
 
+def side_stream(feature: str, seed: int) -> random.Random:
+    """The random stream of an opt-in `feature`'s draws for the document of `seed`: a stream
+    of its own, so that turning the feature on never changes the document's other draws."""
+    return random.Random(f"{feature}:{seed}")
+
+
+def opted_in(feature: str, doc: Document, share: float) -> random.Random | None:
+    """`feature`'s stream when `doc` draws it with probability `share` (0: never)."""
+    if share <= 0:
+        return None
+    rng = side_stream(feature, doc.seed)
+    return rng if rng.random() < share else None
+
+
 def random_date(rng: random.Random) -> date:
     return date(2025, 9, 1) + timedelta(days=rng.randint(0, 300))
 

@@ -19,7 +19,7 @@ import random
 from decimal import Decimal
 
 from generator.fmt import money
-from generator.model import Document, WithholdingStyle
+from generator.model import Document, WithholdingStyle, opted_in
 
 _RATES = (Decimal(15), Decimal(15), Decimal(15), Decimal(7), Decimal(19))
 _LABELS = {
@@ -31,11 +31,6 @@ _DUE = {"es": ("Total a pagar", "Líquido a percibir", "Total"),
 _GROSS = {"es": ("Total factura", "Importe total"), "en": ("Invoice total", "Total")}
 
 
-def withholding_stream(seed: int) -> random.Random:
-    """The random stream of a document's withholding draws (never the document's own)."""
-    return random.Random(f"withholding:{seed}")
-
-
 def eligible(doc: Document) -> bool:
     """A Spanish seller and buyer, and VAT charged: where an IRPF retención is printed."""
     tax = doc.invoice.tax_total
@@ -44,13 +39,10 @@ def eligible(doc: Document) -> bool:
 
 def maybe_withholding(doc: Document, share: float) -> bool:
     """Give an eligible ``doc`` a withholding with probability ``share``; True if it got one."""
-    if share <= 0 or not eligible(doc):
-        return False
-    rng = withholding_stream(doc.seed)
-    if rng.random() >= share:
-        return False
-    make_withholding(doc, rng)
-    return True
+    rng = opted_in("withholding", doc, share) if eligible(doc) else None
+    if rng is not None:
+        make_withholding(doc, rng)
+    return rng is not None
 
 
 def make_withholding(doc: Document, rng: random.Random) -> None:

@@ -15,7 +15,6 @@ from datetime import date
 
 from arflow.settings import Tolerances
 from matching.context import Context, build_context
-from matching.doctype import needs_order
 from matching.match import MatchResult, check_order, find_order
 from matching.prepare import Prepared, prepare
 from matching.tolerance import ToleranceBook
@@ -49,7 +48,7 @@ def gc_paused() -> Iterator[None]:
 
 def evaluate_one(candidate: Candidate, prep: Prepared, ctx: Context) -> Decision:
     invoice = candidate.invoice
-    order, order_problems = find_order(invoice, prep, ctx) if needs_order(invoice) else (None, [])
+    order, order_problems = find_order(invoice, prep, ctx)
     result = MatchResult(None) if order is None else check_order(invoice, order, ctx, prep.tol)
     problems = _unique(
         list(candidate.problems) + findings(invoice, prep, ctx, order) + order_problems

@@ -16,6 +16,7 @@ from decimal import Decimal
 from arflow.reasons import Reason
 from arflow.settings import Tolerances
 from matching.context import Context, build_context
+from matching.doctype import needs_order
 from matching.lines import Billed, assign, billed_value, variances
 from matching.linesearch import narrow
 from matching.orders import Order, OrderLine
@@ -37,7 +38,14 @@ class MatchResult:
 def find_order(
     invoice: Invoice, prep: Prepared, ctx: Context,
 ) -> tuple[Order | None, list[Problem]]:
-    """The order this invoice bills, or a problem saying why there is none."""
+    """The order this invoice bills, or a problem saying why there is none; none for a credit
+    note or correction, which bills no order (``matching.doctype`` says why)."""
+    return _order_of(invoice, prep, ctx) if needs_order(invoice) else (None, [])
+
+
+def _order_of(
+    invoice: Invoice, prep: Prepared, ctx: Context,
+) -> tuple[Order | None, list[Problem]]:
     same = sorted({code for code, same in prep.number_hits if same})
     if not same and prep.party is None and len(prep.number_hits) == 1:
         same = [prep.number_hits[0][0]]  # unknown seller (flagged anyway): trust the number

@@ -26,8 +26,8 @@ from extractors.ocr.consensus import vote
 from extractors.ocr.engines import combine
 from generator import LAYOUTS, generate_documents, load_ground_truth, render_scanned
 from generator.invoices import document_seeds, load_record, write_document
-from generator.model import Document, random_document
-from generator.withholding import eligible, make_withholding, withholding_stream
+from generator.model import Document, random_document, side_stream
+from generator.withholding import eligible, make_withholding
 from models.domain import DocumentKind
 
 AMOUNTS = ("subtotal", "tax_total", "total", "withholding")
@@ -47,7 +47,7 @@ def _withheld(out: Path, per_layout: int) -> list[tuple[Path, Document]]:
         if sum(d.layout == layout for _, d in found) >= per_layout or not (
                 eligible(doc) or layout == "classic"):
             continue
-        make_withholding(doc, withholding_stream(seed))
+        make_withholding(doc, side_stream("withholding", seed))
         found.append((write_document(doc, out, f"w_{index:03d}_{layout}"), doc))
     return found
 

@@ -41,7 +41,7 @@ def parse_facturae(root: Element) -> Invoice:
         subtotal=to_decimal(text(totals, "TotalGrossAmountBeforeTaxes")),
         tax_total=to_decimal(text(totals, "TotalTaxOutputs")),
         total=to_decimal(text(totals, "InvoiceTotal")),
-        withholding=to_decimal(text(totals, "TotalTaxesWithheld")) or None,
+        withholding=nonzero(to_decimal(text(totals, "TotalTaxesWithheld"))),
         allowances=nonzero(to_decimal(text(totals, "TotalGeneralDiscounts"))),
         charges=nonzero(to_decimal(text(totals, "TotalGeneralSurcharges"))),
         iban=clean_iban(text(installment, "AccountToBeCredited/IBAN")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from xml.etree.ElementTree import Element
 
+from extractors.einvoice.adjust import nonzero
 from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
     clean_iban,
@@ -46,7 +47,7 @@ def parse_fatturapa(root: Element) -> Invoice:
         total=total,
         iban=clean_iban(text(payment, "IBAN")),
         lines=[_line(item) for item in find_all(body, "DatiBeniServizi/DettaglioLinee")],
-        withholding=_sum(body, f"{_HEAD}/DatiRitenuta/ImportoRitenuta") or None,
+        withholding=nonzero(_sum(body, f"{_HEAD}/DatiRitenuta/ImportoRitenuta")),
         invoice_type=invoice_type(text(body, f"{_HEAD}/TipoDocumento")),
         preceding_invoice=text(body, "DatiGenerali/DatiFattureCollegate/IdDocumento"),
     )
