@@ -4,7 +4,9 @@ The invoice number is ``InvoiceNumber``, prefixed by ``InvoiceSeriesCode`` and a
 series is given (Spanish invoices are identified by series + number). ``total`` is
 ``InvoiceTotal`` (tax inclusive, before IRPF withholding); the amount due after withholding
 is ``TotalExecutableAmount`` and is not a contract field; the IRPF withheld is
-``TotalTaxesWithheld`` (``withholding``)."""
+``TotalTaxesWithheld`` (``withholding``). A line's ``tax_rate`` is the output tax it bears,
+as ``TotalTaxOutputs`` counts it: the VAT rate plus any recargo de equivalencia
+(``EquivalenceSurcharge``, 21 + 5.2 for a retailer under that regime)."""
 
 from __future__ import annotations
 
@@ -90,9 +92,22 @@ def _line(item: Element) -> InvoiceLine:
         quantity=to_decimal(text(item, "Quantity"), "quantity"),
         unit_price=to_decimal(text(item, "UnitPriceWithoutTax"), "unit price"),
         amount=to_decimal(text(item, "GrossAmount", "TotalCost"), "line amount"),
-        tax_rate=to_decimal(text(item, "TaxesOutputs/Tax/TaxRate"), "tax rate"),
+        tax_rate=_output_rate(item),
         adjustment=_line_adjustment(item),
     )
+
+
+def _output_rate(item: Element) -> Decimal | None:
+    """The line's output tax rate: each tax's rate plus its equivalence surcharge, summed over
+    the line's output taxes (TotalTaxOutputs counts both); None when no rate is stated."""
+    total: Decimal | None = None
+    for tax in find_all(item, "TaxesOutputs/Tax"):
+        rate = to_decimal(text(tax, "TaxRate"), "tax rate")
+        if rate is None:
+            continue
+        surcharge = to_decimal(text(tax, "EquivalenceSurcharge"), "equivalence surcharge")
+        total = (total or Decimal(0)) + rate + (surcharge or Decimal(0))
+    return total
 
 
 def _line_adjustment(item: Element) -> Decimal | None:
