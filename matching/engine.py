@@ -3,7 +3,7 @@
 Set-based first (`matching.prepare`: seller resolution and order lookups for the whole batch), then
 one short pass per invoice in batch order, so that earlier invoices of the same batch count: every
 invoice enters the duplicate ledger, and an auto-approved invoice's quantities count as invoiced
-for the next one.
+for the next one (and may be credited by a credit note later in the batch, `matching.credit`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from datetime import date
 
 from arflow.settings import Tolerances
 from matching.context import Context, build_context
-from matching.match import MatchResult, check_order, find_order
+from matching.credit import credit_result
+from matching.match import check_order, find_order
 from matching.prepare import Prepared, prepare
 from matching.tolerance import ToleranceBook
 from matching.types import Candidate, Decision, LineMatch, MasterData
@@ -49,7 +50,10 @@ def gc_paused() -> Iterator[None]:
 def evaluate_one(candidate: Candidate, prep: Prepared, ctx: Context) -> Decision:
     invoice = candidate.invoice
     order, order_problems = find_order(invoice, prep, ctx)
-    result = MatchResult(None) if order is None else check_order(invoice, order, ctx, prep.tol)
+    if order is None:
+        result = credit_result(invoice, prep.party_key, ctx, prep.tol)
+    else:
+        result = check_order(invoice, order, ctx, prep.tol)
     problems = _unique(
         list(candidate.problems) + findings(invoice, prep, ctx, order) + order_problems
         + result.problems
@@ -59,10 +63,10 @@ def evaluate_one(candidate: Candidate, prep: Prepared, ctx: Context) -> Decision
     if approved:
         for item in result.billed:
             if item.order_line is not None and item.quantity is not None:
-                ctx.add_billed(item.order_line.order_line_id, item.quantity)
+                ctx.add_billed(candidate.key, item.order_line.order_line_id, item.quantity)
     return Decision(
         status=DocumentStatus.AUTO_APPROVED if approved else DocumentStatus.NEEDS_REVIEW,
-        order_number=order.order_number if order else None,
+        order_number=result.order.order_number if result.order else None,
         party_id=prep.party.party_id if prep.party else None,
         reasons=problems,
         line_matches=[

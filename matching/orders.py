@@ -98,6 +98,7 @@ class OrderBook:
         self._currencies = [opt_str(c) for c in self.headers["currency"]]
         self._days: list[date | None] = (
             self.headers["order_day"].to_numpy().astype("datetime64[D]").astype(object).tolist())
+        self._positions: dict[int, int] | None = None
 
     def _build_headers(self, head: pd.DataFrame, parties: PartyIndex) -> pd.DataFrame:
         """One row per order (from its first line), with integer amount keys summed over lines."""
@@ -134,6 +135,16 @@ class OrderBook:
     def line_order_codes(self) -> np.ndarray:
         """The order code of every line, in the order of `descriptions`."""
         return np.repeat(np.arange(len(self.numbers)), self._ends - self._starts)
+
+    def line(self, order_line_id: int) -> tuple[int, OrderLine] | None:
+        """The order code and the line with this id (the index is built on first use)."""
+        if self._positions is None:
+            self._positions = {ident: pos for pos, ident in enumerate(self._cols[0])}
+        pos = self._positions.get(order_line_id)
+        if pos is None:
+            return None
+        code = int(np.searchsorted(self._starts, pos, side="right")) - 1
+        return code, OrderLine._make(col[pos] for col in self._cols)
 
     def order(self, code: int) -> Order:
         """The order with all its lines, as exact `Decimal` values."""

@@ -19,6 +19,12 @@ ORDER_LINE_COLUMNS = (
 SEEN_INVOICE_COLUMNS = (
     "document_id", "seller_tax_id", "seller_name", "invoice_number", "total", "issue_date",
 )
+# What each accepted invoice billed, for crediting it: one row per (document, order line).
+BILLED_LINE_COLUMNS = ("document_id", "order_line_id", "quantity")
+
+
+def _no_billed_lines() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(BILLED_LINE_COLUMNS))
 
 
 @dataclass
@@ -26,6 +32,7 @@ class MasterData:
     parties: pd.DataFrame
     order_lines: pd.DataFrame
     seen_invoices: pd.DataFrame
+    billed_lines: pd.DataFrame = field(default_factory=_no_billed_lines)
 
     @classmethod
     def empty(cls) -> MasterData:

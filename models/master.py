@@ -13,7 +13,13 @@ import pandas as pd
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from matching.types import ORDER_LINE_COLUMNS, PARTY_COLUMNS, SEEN_INVOICE_COLUMNS, MasterData
+from matching.types import (
+    BILLED_LINE_COLUMNS,
+    ORDER_LINE_COLUMNS,
+    PARTY_COLUMNS,
+    SEEN_INVOICE_COLUMNS,
+    MasterData,
+)
 from models import db
 from models.domain import DocumentStatus, InvoiceType
 
@@ -27,6 +33,7 @@ def load_master_data(session: Session) -> MasterData:
         parties=_frame(session, _parties(), PARTY_COLUMNS),
         order_lines=_order_lines(session),
         seen_invoices=_frame(session, _seen_invoices(), SEEN_INVOICE_COLUMNS),
+        billed_lines=_frame(session, _billed_lines(), BILLED_LINE_COLUMNS),
     )
 
 
@@ -67,13 +74,27 @@ def _order_lines(session: Session) -> pd.DataFrame:
 
 
 def _invoiced() -> Select[Any]:
+    """Quantities billed per order line by accepted documents; an approved credit note's matches
+    are negative, so what it gives back is billable again."""
     m = db.Match
-    return (select(m.order_line_id, func.sum(m.quantity))
-            .join(db.InvoiceLine, db.InvoiceLine.id == m.invoice_line_id)
+    return _accepted_matches(select(m.order_line_id, func.sum(m.quantity))).group_by(
+        m.order_line_id)
+
+
+def _billed_lines() -> Select[Any]:
+    """What each accepted invoice (not credit note or correction) billed, per order line."""
+    m, i = db.Match, db.Invoice
+    query = select(i.document_id, m.order_line_id, func.sum(m.quantity))
+    return (_accepted_matches(query).where(i.invoice_type == InvoiceType.INVOICE.value)
+            .group_by(i.document_id, m.order_line_id).order_by(i.document_id, m.order_line_id))
+
+
+def _accepted_matches(query: Select[Any]) -> Select[Any]:
+    m = db.Match
+    return (query.join(db.InvoiceLine, db.InvoiceLine.id == m.invoice_line_id)
             .join(db.Invoice, db.Invoice.id == db.InvoiceLine.invoice_id)
             .join(db.Document, db.Document.id == db.Invoice.document_id)
-            .where(db.Document.status.in_([str(s) for s in ACCEPTED]))
-            .group_by(m.order_line_id))
+            .where(db.Document.status.in_([str(s) for s in ACCEPTED])))
 
 
 def _sums(session: Session, query: Select[Any]) -> dict[int, Decimal]:

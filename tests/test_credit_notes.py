@@ -108,10 +108,10 @@ def test_credit_note_in_the_same_batch_as_its_invoice() -> None:
     assert decisions[0].status == DocumentStatus.AUTO_APPROVED
     assert decisions[1].status == DocumentStatus.NEEDS_REVIEW
     assert decisions[1].reason_codes == [Reason.CREDIT_NOTE]  # no ORDER_NOT_FOUND, no duplicate
-    assert decisions[1].order_number is None and decisions[1].line_matches == []
-    [problem] = decisions[1].reasons
+    problem, given_back = decisions[1].reasons  # what it gives back: tests/test_credit_netting.py
     assert problem.found == ("credit note; refers to invoice F-2024-001 "
                              "(received as document inv.pdf, total 84.70)")
+    assert given_back.field == "lines" and decisions[1].order_number == "PO-1001"
 
 
 def test_credit_note_for_an_invoice_received_earlier_or_never() -> None:
@@ -295,14 +295,15 @@ def test_credit_note_through_arflow_run(runner: CliRunner, tmp_path: Path) -> No
     assert credit["status"] == resent["status"] == "needs_review"
     assert credit["reasons"] == ["CREDIT_NOTE"]
     assert resent["reasons"] == ["CREDIT_NOTE", "DUPLICATE_INVOICE"]
-    assert credit["order_number"] is None
+    assert credit["order_number"] == truth["invoice"]["order_number"]  # the one it credits
     invoice = credit["invoice"]
     assert isinstance(invoice, dict)
     assert (invoice["invoice_type"], invoice["preceding_invoice"]) == (
         "credit_note", truth["invoice"]["invoice_number"])
     problems = credit["problems"]
-    assert isinstance(problems, list) and len(problems) == 1
+    assert isinstance(problems, list) and len(problems) == 2
     assert "received as document" in problems[0]["found"]
+    assert problems[1]["found"].startswith("gives back line 1: ")
     csv_text = runner.invoke(cli, ["report", "--format", "csv"]).output.splitlines()
     assert csv_text[0].endswith(",invoice_type,preceding_invoice,withholding")
     assert sum(line.endswith(f",credit_note,{truth['invoice']['invoice_number']},")

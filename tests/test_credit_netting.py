@@ -1,0 +1,171 @@
+"""A credit note gives back what the invoice it refers to billed: once approved, the quantities
+returned are billable again (no false QUANTITY_VARIANCE on the replacement invoice)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arflow.reasons import Reason
+from matching.engine import evaluate_batch
+from matching.types import BILLED_LINE_COLUMNS, Candidate, Decision, LineMatch, MasterData
+from models import approvals, repo
+from models.db import Document, ReviewItem
+from models.domain import (
+    DocumentKind,
+    DocumentStatus,
+    ExtractionResult,
+    ExtractionStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceType,
+)
+from tests.test_approvals import MATRIX, make_user, sample_invoice
+from tests.test_validate import TODAY, clean_invoice, line, master
+
+D = Decimal
+
+
+def _credit(invoice: Invoice, lines: list[InvoiceLine], number: str = "AB-1") -> Invoice:
+    subtotal = sum((ln.amount or D(0) for ln in lines), D(0))
+    tax = (subtotal * D("0.21")).quantize(D("0.01"))
+    return replace(invoice, invoice_number=number, invoice_type=InvoiceType.CREDIT_NOTE,
+                   preceding_invoice=invoice.invoice_number, lines=lines, subtotal=subtotal,
+                   tax_total=tax, total=subtotal + tax)
+
+
+def _after(invoice: Invoice, credit: Invoice, data: MasterData | None = None) -> Decision:
+    """The credit note's decision, in one batch after its (auto-approved) invoice."""
+    first, second = evaluate_batch([Candidate("inv.pdf", invoice), Candidate("cn.pdf", credit)],
+                                   data or master(), None, TODAY)
+    assert first.status == DocumentStatus.AUTO_APPROVED
+    return second
+
+
+def _given_back(decision: Decision) -> str | None:
+    return next((p.found for p in decision.reasons if p.field == "lines"), None)
+
+
+def test_a_full_credit_note_gives_back_every_line() -> None:
+    invoice = clean_invoice()
+    decision = _after(invoice, _credit(invoice, invoice.lines))
+    assert decision.status == DocumentStatus.NEEDS_REVIEW
+    assert decision.reason_codes == [Reason.CREDIT_NOTE]
+    assert decision.order_number == "PO-1001"
+    assert decision.line_matches == [LineMatch(0, 10, "-100"), LineMatch(1, 11, "-200")]
+    assert _given_back(decision) == ("gives back line 1: 100 of order line 1 (Steel bolts M8); "
+                                     "line 2: 200 of order line 2 (Washers M8)")
+
+
+def test_a_partial_return_printed_negative_gives_back_that_line_only() -> None:
+    invoice = clean_invoice()
+    returned = [line("Steel bolts M8", "-40", "0.50", "-20.00")]
+    decision = _after(invoice, _credit(invoice, returned))
+    assert decision.line_matches == [LineMatch(0, 10, "-40")]
+    assert _given_back(decision) == "gives back line 1: 40 of order line 1 (Steel bolts M8)"
+
+
+def test_a_price_adjustment_gives_back_no_quantity() -> None:
+    invoice = clean_invoice()
+    rebate = [line("Steel bolts M8", "100", "0.05", "5.00")]
+    decision = _after(invoice, _credit(invoice, rebate))
+    assert decision.line_matches == []
+    assert decision.order_number is None
+    assert _given_back(decision) == (
+        "gives back line 1: a price adjustment (0.05 against 0.50), no quantity")
+
+
+def test_never_more_than_the_invoice_billed() -> None:
+    invoice = clean_invoice()
+    too_many = [line("Steel bolts M8", "150", "0.50", "75.00"),
+                line("Hex nuts", "10", "0.20", "2.00")]
+    decision = _after(invoice, _credit(invoice, too_many))
+    assert decision.line_matches == [LineMatch(0, 10, "-100")]
+    assert _given_back(decision) == (
+        "gives back line 1: 100 of order line 1 (Steel bolts M8), not the 150 credited: "
+        "invoice F-2024-001 billed 100; line 2: matches no line invoice F-2024-001 billed")
+
+
+def test_nothing_given_back_for_an_invoice_not_accepted_or_without_lines() -> None:
+    invoice = clean_invoice()
+    overpriced = replace(invoice, lines=[line("Steel bolts M8", "100", "0.60", "60.00"),
+                                         invoice.lines[1]],
+                         subtotal=D("80.00"), tax_total=D("16.80"), total=D("96.80"))
+    held, credit = evaluate_batch(
+        [Candidate("inv.pdf", overpriced), Candidate("cn.pdf", _credit(invoice, invoice.lines))],
+        master(), None, TODAY)
+    assert held.status == DocumentStatus.NEEDS_REVIEW  # PRICE_VARIANCE: its quantities don't count
+    assert credit.line_matches == []
+    assert _given_back(credit) == (
+        "gives back nothing: that invoice billed no order lines that count (not accepted)")
+    amount_only = replace(_credit(invoice, []), subtotal=D("10.00"), tax_total=D("2.10"),
+                          total=D("12.10"))
+    bare = _after(invoice, amount_only)
+    assert bare.line_matches == []
+    assert _given_back(bare) == "gives back an amount without lines: no quantity"
+
+
+def test_an_invoice_accepted_in_an_earlier_batch() -> None:
+    data = master(seen=[{"document_id": 41, "seller_tax_id": "B58378431",
+                         "seller_name": "Acme Supplies S.L.", "invoice_number": "F-2024-001",
+                         "total": D("84.70"), "issue_date": date(2024, 3, 10)}])
+    data.billed_lines = pd.DataFrame([(41, 10, D(100)), (41, 11, D(150))],
+                                     columns=list(BILLED_LINE_COLUMNS))
+    credit = _credit(clean_invoice(), [line("Washers M8", "200", "0.10", "20.00")])
+    [decision] = evaluate_batch([Candidate("cn.pdf", credit)], data, None, TODAY)
+    assert decision.line_matches == [LineMatch(0, 11, "-150")]
+    assert _given_back(decision) == (
+        "gives back line 1: 150 of order line 2 (Washers M8), not the 200 credited: "
+        "invoice F-2024-001 billed 150")
+
+
+# --- stored, approved, and the goods billed again (SQLite and PostgreSQL) -------------------------
+
+def _store(session: Session, invoice: Invoice, source: str) -> Decision:
+    decision = evaluate_batch([Candidate(source, invoice)], repo.load_master_data(session))[0]
+    document = repo.create_document(session, sha256=source.ljust(64, "0"), source_name=source,
+                                    size_bytes=1)
+    result = ExtractionResult(source=source, status=ExtractionStatus.OK,
+                              kind=DocumentKind.DIGITAL, invoice=invoice, pages=1)
+    repo.save_extraction(session, document, result, decision)
+    session.commit()
+    return decision
+
+
+def _invoiced(session: Session) -> list[Decimal]:
+    lines = repo.load_master_data(session).order_lines
+    return list(lines.loc[lines["order_number"] == "PO-1001", "quantity_invoiced"])
+
+
+def test_an_approved_return_makes_the_goods_billable_again(
+    db_session: Session, load_master: Callable[[Session], None],
+) -> None:
+    load_master(db_session)
+    invoice = sample_invoice(total="166.18")
+    assert _store(db_session, invoice, "a1.pdf").status == DocumentStatus.AUTO_APPROVED
+    returned = [InvoiceLine("Widgets", D(4), D("12.50"), D("50.00"), D(21))]
+    credit = _store(db_session, _credit(invoice, returned, "AB-1"), "ab1.pdf")
+    assert credit.line_matches[0].quantity == "-4"
+    replacement = replace(invoice, invoice_number="A-2", issue_date=date(2026, 11, 2),
+                          lines=returned, subtotal=D("50.00"), tax_total=D("10.50"),
+                          total=D("60.50"))
+    [early] = evaluate_batch([Candidate("a2.pdf", replacement)],
+                             repo.load_master_data(db_session))
+    assert Reason.QUANTITY_VARIANCE in early.reason_codes  # the credit note is not approved yet
+    assert _invoiced(db_session) == [D(10), D(100)]
+
+    boss = make_user(db_session, "boss", "finance_lead", None)
+    item = db_session.scalars(select(ReviewItem)).one()
+    approvals.approve(db_session, item.id, user=boss, expected_version=item.version,
+                      matrix=MATRIX)
+    db_session.commit()
+    assert db_session.get_one(Document, item.document_id).status == DocumentStatus.APPROVED
+    assert _invoiced(db_session) == [D(6), D(100)]
+    assert _store(db_session, replacement, "a2.pdf").status == DocumentStatus.AUTO_APPROVED
+    assert _invoiced(db_session) == [D(10), D(100)]
