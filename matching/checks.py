@@ -56,8 +56,27 @@ def arithmetic(invoice: Invoice, tol: Tolerances) -> list[Problem]:
     if None not in (invoice.subtotal, invoice.tax_total, invoice.total):
         expected = _sum([invoice.subtotal, invoice.tax_total])
         out += _compare("total", "subtotal + tax", expected, invoice.total, tol.line_rounding)
+    if invoice.tax_breakdown:
+        out += _breakdown(invoice, allowance)
     if invoice.tax_total is not None and invoice.lines and _rated(invoice.lines):
         out += _tax(invoice, allowance)
+    return out
+
+
+def _breakdown(invoice: Invoice, allowance: Decimal) -> list[Problem]:
+    """The VAT breakdown: each row's base × rate = its tax, the rows' taxes sum to the tax
+    total and their bases to the subtotal (EN 16931 BR-CO-14, BR-S-09)."""
+    rows = invoice.tax_breakdown
+    out = [p for i, row in enumerate(rows) if row.rate is not None and row.base is not None
+           for p in _compare(f"tax_breakdown[{i}].amount", "base × rate",
+                             row.base * row.rate / _HUNDRED, row.amount, allowance)]
+    amounts, bases = [row.amount for row in rows], [row.base for row in rows]
+    if None not in amounts:
+        out += _compare("tax_total", "sum of the VAT breakdown's tax", _sum(amounts),
+                        invoice.tax_total, allowance)
+    if None not in bases:
+        out += _compare("subtotal", "sum of the VAT breakdown's bases", _sum(bases),
+                        invoice.subtotal, allowance)
     return out
 
 
@@ -69,15 +88,16 @@ def _net(invoice: Invoice) -> Decimal:
 
 def _tax(invoice: Invoice, allowance: Decimal) -> list[Problem]:
     """Tax against the lines' rates. Document-level allowances and charges carry rates of their
-    own, stated only in the VAT breakdown: with them the check is made only when every line
-    has the same rate (the usual case), on the adjusted net."""
+    own, stated only in the VAT breakdown: with them, the breakdown is checked instead
+    (`_breakdown`), and without one the check is made only when every line has the same rate
+    (the usual case), on the adjusted net."""
     if invoice.allowances is None and invoice.charges is None:
         tax = _sum([(ln.amount or Decimal(0)) * (ln.tax_rate or Decimal(0)) / _HUNDRED
                     for ln in invoice.lines])
         return _compare("tax_total", "sum of line amount × tax rate", tax, invoice.tax_total,
                         allowance)
     rates = {ln.tax_rate for ln in invoice.lines}
-    if len(rates) != 1:
+    if invoice.tax_breakdown or len(rates) != 1:
         return []
     rate = rates.pop() or Decimal(0)
     return _compare("tax_total", "(lines - allowances + charges) × tax rate",

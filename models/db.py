@@ -179,6 +179,7 @@ class Invoice(Base):
     withholding: Mapped[Decimal | None]
     allowances: Mapped[Decimal | None]
     charges: Mapped[Decimal | None]
+    tax_breakdown: Mapped[list[Any] | None]  # [{rate, base, amount}] as stated, or NULL
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
     matched_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
 

@@ -84,6 +84,25 @@ class InvoiceLine:
         )
 
 
+@dataclass(frozen=True)
+class TaxSubtotal:
+    """One row of the VAT breakdown (EN 16931 BG-23): a rate, the base it applies to and the tax
+    stated for it. A surcharge levied on the same base (Spanish recargo de equivalencia) is
+    added to the rate and the tax of its row."""
+
+    rate: Decimal | None = None     # percent: 21 means 21 %
+    base: Decimal | None = None     # BT-116
+    amount: Decimal | None = None   # BT-117
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TaxSubtotal:
+        return cls(rate=_dec(data.get("rate")), base=_dec(data.get("base")),
+                   amount=_dec(data.get("amount")))
+
+
 # Header fields in the order of the public JSON contract (`arflow extract --json`).
 HEADER_FIELDS = (
     "invoice_number", "issue_date", "due_date", "currency", "order_number",
@@ -117,6 +136,8 @@ class Invoice:
     # subtotal is the sum of the lines - allowances + charges.
     allowances: Decimal | None = None
     charges: Decimal | None = None
+    # The VAT breakdown as stated (e-invoices); empty when the document states none.
+    tax_breakdown: list[TaxSubtotal] = field(default_factory=list)
 
     @property
     def amount_due(self) -> Decimal | None:
@@ -152,6 +173,8 @@ class Invoice:
             "allowances": _jsonable(self.allowances),
             "charges": _jsonable(self.charges),
         }
+        if self.tax_breakdown:  # only e-invoices state one; absent, the key is left out
+            out["tax_breakdown"] = [row.to_json() for row in self.tax_breakdown]
         return out
 
     @classmethod
@@ -175,6 +198,7 @@ class Invoice:
             withholding=_dec(data.get("withholding")),
             allowances=_dec(data.get("allowances")),
             charges=_dec(data.get("charges")),
+            tax_breakdown=[TaxSubtotal.from_json(x) for x in data.get("tax_breakdown") or []],
         )
 
 

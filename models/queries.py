@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from models import db
-from models.domain import Invoice, InvoiceLine, InvoiceType, Party
+from models.domain import Invoice, InvoiceLine, InvoiceType, Party, TaxSubtotal
 
 
 def dumps(value: Any) -> str:
@@ -38,6 +38,7 @@ def to_domain(row: db.Invoice) -> Invoice:
         payment_terms=row.payment_terms, invoice_type=InvoiceType(row.invoice_type),
         preceding_invoice=row.preceding_invoice, withholding=row.withholding,
         allowances=row.allowances, charges=row.charges,
+        tax_breakdown=[TaxSubtotal.from_json(x) for x in row.tax_breakdown or []],
         lines=[InvoiceLine(description=x.description, quantity=x.quantity,
                            unit_price=x.unit_price, amount=x.amount, tax_rate=x.tax_rate,
                            adjustment=x.adjustment)

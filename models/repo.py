@@ -185,6 +185,7 @@ def _invoice_row(session: Session, inv: Invoice, decision: Decision) -> db.Invoi
         payment_terms=inv.payment_terms, invoice_type=inv.invoice_type.value,
         preceding_invoice=inv.preceding_invoice, withholding=inv.withholding,
         allowances=inv.allowances, charges=inv.charges,
+        tax_breakdown=[row.to_json() for row in inv.tax_breakdown] or None,
         party_id=decision.party_id,
         matched_order_id=order_id,
         lines=[

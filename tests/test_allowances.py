@@ -26,7 +26,6 @@ def _read(name: str) -> Invoice:
     ("peppol-Allowance-example.xml", D(200), D(200)),             # UBL, and line allowances
     ("xml-rechnung-EN16931_Rabatte.cii.xml", D("14.73"), D("5.80")),  # CII, two VAT rates
     ("factur-x-akretion-basic.xml", D(9), D(14)),                 # CII, line allowances
-    ("facturae-invoice-vat-irpf.facturae.xml", None, D("200.00")),  # Facturae, line discount
 ])
 def test_consistent_e_invoices_with_allowances_and_charges_add_up(
     name: str, allowances: Decimal | None, charges: Decimal | None,
@@ -34,6 +33,17 @@ def test_consistent_e_invoices_with_allowances_and_charges_add_up(
     invoice = _read(name)
     assert (invoice.allowances, invoice.charges) == (allowances, charges)
     assert arithmetic(invoice, Tolerances()) == []
+
+
+def test_a_charge_outside_every_vat_base_is_found() -> None:
+    """gobl's Facturae IRPF sample: the lines (one with a line discount) and its 200.00 general
+    surcharge add up to the subtotal, but the surcharge is in no VAT base: the breakdown's
+    bases sum to 4037.00 against a subtotal of 4237.00, so the surcharge bears no VAT."""
+    invoice = _read("facturae-invoice-vat-irpf.facturae.xml")
+    assert (invoice.allowances, invoice.charges) == (None, D("200.00"))
+    [problem] = arithmetic(invoice, Tolerances())
+    assert (problem.field, problem.expected, problem.found) == ("subtotal", "4037.00", "4237.00")
+    assert problem.message == "subtotal does not equal sum of the VAT breakdown's bases"
 
 
 def test_line_allowances_and_charges_are_the_line_adjustment() -> None:

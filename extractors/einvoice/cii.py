@@ -4,12 +4,13 @@ terms; where 1.0 named a group differently the paths list both spellings (2.x fi
 
 from __future__ import annotations
 
-from decimal import Decimal
 from xml.etree.ElementTree import Element
 
 from extractors.einvoice.adjust import net_adjustment, nonzero, per_unit
+from extractors.einvoice.breakdown import cii_breakdown
 from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
+    amount_in,
     clean_iban,
     find,
     find_all,
@@ -64,18 +65,8 @@ def parse_cii(root: Element) -> Invoice:
         preceding_invoice=text(settlement, "InvoiceReferencedDocument/IssuerAssignedID"),
         allowances=nonzero(amount_in(summation, "AllowanceTotalAmount", currency)),
         charges=nonzero(amount_in(summation, "ChargeTotalAmount", currency)),
+        tax_breakdown=cii_breakdown(settlement, currency),
     )
-
-
-def amount_in(parent: Element | None, path: str, currency: str | None) -> Decimal | None:
-    """The amount in the invoice currency when the element repeats per currency."""
-    hits = find_all(parent, path)
-    if not hits:
-        return None
-    same = [h for h in hits if h.get("currencyID") == currency]
-    bare = [h for h in hits if h.get("currencyID") is None]
-    chosen = (same or bare or hits)[0]
-    return to_decimal(text(chosen), path)
 
 
 def _party(el: Element | None) -> Party:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from xml.etree.ElementTree import Element
 
 from extractors.einvoice.adjust import nonzero
+from extractors.einvoice.breakdown import facturae_breakdown
 from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
     clean_iban,
@@ -51,6 +52,7 @@ def parse_facturae(root: Element) -> Invoice:
         lines=[_line(item) for item in find_all(inv, "Items/InvoiceLine")],
         invoice_type=invoice_type(text(header, "InvoiceClass")),
         preceding_invoice=_number(find(header, "Corrective")),
+        tax_breakdown=facturae_breakdown(inv),
     )
 
 

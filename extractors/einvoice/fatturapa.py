@@ -10,6 +10,7 @@ from decimal import Decimal
 from xml.etree.ElementTree import Element
 
 from extractors.einvoice.adjust import nonzero
+from extractors.einvoice.breakdown import fatturapa_breakdown
 from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
     clean_iban,
@@ -50,6 +51,7 @@ def parse_fatturapa(root: Element) -> Invoice:
         withholding=nonzero(_sum(body, f"{_HEAD}/DatiRitenuta/ImportoRitenuta")),
         invoice_type=invoice_type(text(body, f"{_HEAD}/TipoDocumento")),
         preceding_invoice=text(body, "DatiGenerali/DatiFattureCollegate/IdDocumento"),
+        tax_breakdown=fatturapa_breakdown(body),
     )
 
 

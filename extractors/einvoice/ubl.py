@@ -6,9 +6,10 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element
 
 from extractors.einvoice.adjust import net_adjustment, nonzero, per_unit
-from extractors.einvoice.cii import amount_in
+from extractors.einvoice.breakdown import ubl_breakdown
 from extractors.einvoice.doctype import invoice_type
 from extractors.einvoice.xmlsafe import (
+    amount_in,
     clean_iban,
     find,
     find_all,
@@ -45,6 +46,7 @@ def parse_ubl(root: Element) -> Invoice:
         preceding_invoice=text(root, "BillingReference/InvoiceDocumentReference/ID"),
         allowances=nonzero(amount_in(totals, "AllowanceTotalAmount", currency)),
         charges=nonzero(amount_in(totals, "ChargeTotalAmount", currency)),
+        tax_breakdown=ubl_breakdown(root, currency),
     )
 
 

@@ -121,3 +121,14 @@ def clean_iban(value: str | None) -> str | None:
 def join_address(*parts: str | None) -> str | None:
     kept = [p for p in parts if p]
     return ", ".join(kept) or None
+
+
+def amount_in(parent: Element | None, path: str, currency: str | None) -> Decimal | None:
+    """The amount in the invoice currency when the element repeats per currency."""
+    hits = find_all(parent, path)
+    if not hits:
+        return None
+    same = [h for h in hits if h.get("currencyID") == currency]
+    bare = [h for h in hits if h.get("currencyID") is None]
+    chosen = (same or bare or hits)[0]
+    return to_decimal(text(chosen), path)
