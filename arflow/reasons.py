@@ -16,6 +16,7 @@ class Reason(StrEnum):
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     OCR_FAILED = "OCR_FAILED"
+    MULTIPLE_INVOICES = "MULTIPLE_INVOICES"
     # Extraction quality
     MISSING_FIELD = "MISSING_FIELD"
     LOW_CONFIDENCE = "LOW_CONFIDENCE"
@@ -49,6 +50,8 @@ REASONS: dict[Reason, str] = {
     Reason.UNSUPPORTED_FORMAT: "The file type is not an invoice format arflow reads.",
     Reason.FILE_TOO_LARGE: "The file exceeds the configured size or page limit.",
     Reason.OCR_FAILED: "Text recognition failed or timed out on a page.",
+    Reason.MULTIPLE_INVOICES: "The file holds several invoices (a scanned batch); send each as "
+                              "its own file. The fields shown are the first invoice's.",
     Reason.MISSING_FIELD: "A required field (number, date, currency, total, seller) was not found.",
     Reason.LOW_CONFIDENCE: "Required fields were read with confidence below the threshold.",
     Reason.EINVOICE_MISMATCH: "The embedded e-invoice XML disagrees with the printed document.",

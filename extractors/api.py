@@ -23,6 +23,7 @@ from arflow.errors import (
 )
 from arflow.reasons import Reason
 from arflow.settings import Settings
+from extractors.bundles import first_invoice
 from extractors.digital import PdfWords, read_pdf
 from extractors.fields import extract_fields
 from extractors.qr.apply import apply_qr_codes
@@ -90,14 +91,16 @@ def digital_result(path: Path, words: PdfWords) -> ExtractionResult:
     """Fields from a digital PDF's words, with status and MISSING_FIELD problems; QR codes
     found on its pages fill gaps and raise QR_MISMATCH, as on scans."""
     width = words.widths[0] if words.widths else None
-    fields = extract_fields(words.pages, page_width=width)
+    read, several = first_invoice(words.pages, width)
+    fields = extract_fields([words.pages[i] for i in read], page_width=width)
     result = ExtractionResult(
         source=str(path), status=ExtractionStatus.OK, kind=DocumentKind.DIGITAL,
         invoice=fields.invoice, confidence=fields.confidence, pages=words.page_count,
-        evidence=fields.evidence,
+        evidence=fields.evidence, errors=[several] if several else [],
     )
-    if words.qr_codes:
-        apply_qr_codes(result, words.qr_codes, path.name)
+    qr_codes = [code for code in words.qr_codes if code.page in read]
+    if qr_codes:
+        apply_qr_codes(result, qr_codes, path.name)
     return finish(result)
 
 

@@ -14,6 +14,7 @@ from arflow.errors import DocumentError, ToolError
 from arflow.reasons import Reason
 from arflow.settings import Settings, load_settings
 from extractors.api import FileProbe, finish, register_extractor
+from extractors.bundles import first_invoice
 from extractors.fields import FieldResult, extract_fields
 from extractors.ocr.accents import restore_accents
 from extractors.ocr.consensus import REREADS, settle
@@ -47,9 +48,10 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
         reading = ocr_with_qr(probe.path, settings)
     except ToolError as exc:
         raise DocumentError(f"{probe.path.name}: {exc.message}", code=Reason.OCR_FAILED) from exc
-    pages = reading.pages
+    read, several = first_invoice(reading.pages)
+    pages = [reading.pages[i] for i in read]
     fields, rereads = _fields(pages, settings), 0
-    if settings.ocr_reread and any(pages):
+    if several is None and settings.ocr_reread and any(pages):
         # the readings side by side, one tesseract each, rather than each spreading its pages
         parallel = min(len(REREADS), max(1, settings.workers))
         each = dataclasses.replace(settings, workers=1) if parallel > 1 else settings
@@ -60,16 +62,19 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
             log.info("%s: read %d more times for a missing or implausible field",
                      probe.path.name, rereads)
     engines: tuple[str, ...] = (TESSERACT,)
-    if any(pages) and wants_second_engine(settings.ocr_second_engine, reading.dpis, pages):
+    if several is None and any(pages) and wants_second_engine(settings.ocr_second_engine,
+                                                              reading.dpis, pages):
         second = _read_again(probe.path, settings, {"engine": RAPIDOCR})
         if second is not None:
             fields, engines = combine(second, fields), (*engines, RAPIDOCR)
     result = ExtractionResult(
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,
-        invoice=fields.invoice, confidence=fields.confidence, pages=len(pages),
+        invoice=fields.invoice, confidence=fields.confidence, pages=len(reading.pages),
         evidence=fields.evidence, readings=len(engines) + rereads, engines=engines,
+        errors=[several] if several else [],
     )
-    apply_qr_codes(result, reading.qr_codes, probe.path.name)
+    apply_qr_codes(result, [code for code in reading.qr_codes if code.page in read],
+                   probe.path.name)
     if not any(pages) and result.invoice == Invoice():
         raise DocumentError(f"{probe.path.name}: OCR recognised no text on any page",
                             code=Reason.OCR_FAILED)

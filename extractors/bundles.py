@@ -1,0 +1,82 @@
+"""Files that hold several invoices: a scanner's batch, or invoices merged into one PDF.
+
+Read as one document, such a file would mix the first invoice's header with every invoice's
+lines and the last one's totals. Each page is read on its own instead, and a new invoice starts
+at a page that states an invoice number and an issue date of its own, when the number differs
+from the one being read and the pages before it already stated a total. A continuation page
+repeats its invoice's number or states none, and an invoice's first pages seldom state a
+total before its last, so a multi-page invoice stays whole.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from arflow.reasons import Reason
+from extractors.fields import extract_fields
+from models.domain import Invoice, Problem, WordBox
+
+_NON_ALNUM = re.compile(r"[^0-9A-Z]+")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Pages `first`..`last` (0-based, inclusive) of one invoice, and the number it states."""
+
+    first: int
+    last: int
+    number: str | None
+
+    def label(self) -> str:
+        pages = (f"page {self.first + 1}" if self.first == self.last
+                 else f"pages {self.first + 1}-{self.last + 1}")
+        return f"{pages} ({self.number or 'no number'})"
+
+
+def segments(pages: Sequence[Sequence[WordBox]], page_width: float | None = None) -> list[Segment]:
+    """The invoices in a file, in page order; one segment for a file of one invoice."""
+    if len(pages) < 2:
+        return [Segment(0, max(len(pages) - 1, 0), None)]
+    reads = [extract_fields([page], page_width=page_width).invoice for page in pages]
+    out: list[Segment] = []
+    start, number, total_seen = 0, reads[0].invoice_number, reads[0].total is not None
+    for index, read in enumerate(reads[1:], start=1):
+        if total_seen and number and _starts_invoice(read) and not _same(read.invoice_number,
+                                                                          number):
+            out.append(Segment(start, index - 1, number))
+            start, number, total_seen = index, read.invoice_number, False
+        number = number or read.invoice_number
+        total_seen = total_seen or read.total is not None
+    out.append(Segment(start, len(pages) - 1, number))
+    return out
+
+
+def first_invoice(
+    pages: Sequence[Sequence[WordBox]], page_width: float | None = None,
+) -> tuple[range, Problem | None]:
+    """The pages to read the fields from (all of them, or the first invoice's), and a
+    MULTIPLE_INVOICES problem naming every invoice when the file holds several."""
+    parts = segments(pages, page_width)
+    if len(parts) < 2:
+        return range(len(pages)), None
+    found = "; ".join(part.label() for part in parts)
+    return range(parts[0].first, parts[0].last + 1), Problem(
+        Reason.MULTIPLE_INVOICES,
+        f"the file holds {len(parts)} invoices; the fields are the first one's",
+        expected="one invoice per file", found=found)
+
+
+def _starts_invoice(read: Invoice) -> bool:
+    return bool(read.invoice_number) and read.issue_date is not None
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return _key(a) == _key(b)
+
+
+def _key(number: str | None) -> str:
+    text = unicodedata.normalize("NFKD", number or "").encode("ascii", "ignore").decode()
+    return _NON_ALNUM.sub("", text.upper()).lstrip("0")
