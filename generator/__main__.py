@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--withholding", type=float, default=0.0, metavar="SHARE",
                       help="share of the Spanish documents with an IRPF withholding "
                            "(default 0)")
+    docs.add_argument("--discounts", type=float, default=0.0, metavar="SHARE",
+                      help="share of the documents with a document-level discount or "
+                           "shipping charge (default 0)")
     scen = sub.add_parser("scenario", help="master data CSVs + inbox + expected.json")
     scen.add_argument("out_dir", type=Path)
     scen.add_argument("--seed", type=int, default=7)
@@ -52,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "documents":
         paths = generate_documents(args.out_dir, args.count, args.seed, layouts=args.layouts,
                                    credit_notes=args.credit_notes,
-                                   withholding=args.withholding)
+                                   withholding=args.withholding,
+                                   discounts=args.discounts)
         for index, path in enumerate(paths):
             if args.scanned:
                 scan = path.with_name(f"{path.stem}.scan.{args.scanned}")

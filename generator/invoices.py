@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.credit_notes import maybe_credit_note
+from generator.discounts import maybe_discounts
 from generator.model import LAYOUTS, Document, random_document
 from generator.render import render_pdf
 from generator.withholding import maybe_withholding
@@ -63,12 +64,14 @@ def document_seeds(seed: int, count: int) -> list[int]:
 
 def generate_documents(out_dir: Path, count: int, seed: int, *,
                        layouts: Sequence[str] | None = None,
-                       credit_notes: float = 0.0, withholding: float = 0.0) -> list[Path]:
+                       credit_notes: float = 0.0, withholding: float = 0.0,
+                       discounts: float = 0.0) -> list[Path]:
     """Write `count` random invoices, cycling through `layouts` (default: all of them);
-    about a `credit_notes` share of them are credit notes (``generator.credit_notes``) and
-    a `withholding` share of the Spanish ones print an IRPF withholding
+    about a `credit_notes` share of them are credit notes (``generator.credit_notes``), a
+    `discounts` share print a document-level discount or charge (``generator.discounts``)
+    and a `withholding` share of the Spanish ones print an IRPF withholding
     (``generator.withholding``); the defaults 0 write exactly the documents written before
-    either existed."""
+    any of them existed."""
     chosen = tuple(layouts) if layouts else LAYOUTS
     unknown = set(chosen) - set(LAYOUTS)
     if unknown:
@@ -78,6 +81,7 @@ def generate_documents(out_dir: Path, count: int, seed: int, *,
         layout = chosen[index % len(chosen)]
         doc = random_document(doc_seed, layout)
         maybe_credit_note(doc, credit_notes)
+        maybe_discounts(doc, discounts)
         maybe_withholding(doc, withholding)
         paths.append(write_document(doc, out_dir, f"inv_{seed}_{index:04d}_{layout}"))
     return paths

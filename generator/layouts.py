@@ -16,6 +16,7 @@ from generator.render_base import (
     fdate,
     iban_text,
     label,
+    net_rows,
     party_lines,
     text_width,
     totals_rows,
@@ -164,11 +165,35 @@ class Boxes(Layout):
         pen.hline(MARGIN, MARGIN + sum(c.width for c in cols), y + 4, 0.3)
 
     def totals_height(self, doc: Document) -> float:
+        if doc.adjustments is not None:
+            return 30.0 + 40 * len(self._total_box_rows(doc)) + 12 * len(self.footer_lines(doc))
         extra = 40.0 if doc.invoice.withholding is not None else 0.0
         return 70.0 + extra + 12 * len(self.footer_lines(doc))
 
+    def _total_box_rows(self, doc: Document) -> list[list[tuple[str, str]]]:
+        """With discounts or charges: the rows down to the tax base, then the tax and total
+        rows, each wrapped to the page width."""
+        items = totals_rows(doc)
+        head = len(net_rows(doc))
+        out: list[list[tuple[str, str]]] = []
+        for group in (items[:head], items[head:]):
+            row: list[tuple[str, str]] = []
+            for item in group:
+                if row and sum(map(self._width, [*row, item])) > RIGHT - MARGIN:
+                    out.append(row)
+                    row = []
+                row.append(item)
+            out.append(row)
+        return out
+
     def totals(self, pen: Pen, doc: Document, y: float) -> float:
-        """One row of boxes; with a withholding, its box and the amount paid on a second."""
+        """One row of boxes; with a withholding, its box and the amount paid on a second;
+        with discounts or charges, their rows first (`_total_box_rows`)."""
+        if doc.adjustments is not None:
+            for row in self._total_box_rows(doc):
+                self._boxes(pen, row, y + 4, RIGHT)
+                y += 40
+            return y + 10
         items = totals_rows(doc)
         if doc.invoice.withholding is None:
             self._boxes(pen, items, y + 4, RIGHT)

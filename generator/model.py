@@ -83,6 +83,19 @@ class WithholdingStyle:
     negative: bool
 
 
+@dataclass(frozen=True)
+class AdjustmentStyle:
+    """How document-level allowances and charges are printed (``generator.discounts``): the
+    row of the lines' sum, each allowance or charge row (label, amount; an allowance's
+    amount is negative), the label of the tax base row after them (None: not printed, the
+    tax and total follow), and whether allowances are printed with a minus sign."""
+
+    gross_label: str
+    rows: tuple[tuple[str, Decimal], ...]
+    base_label: str | None
+    negative: bool
+
+
 @dataclass
 class Document:
     invoice: Invoice
@@ -99,6 +112,7 @@ class Document:
     notes: list[str] = field(default_factory=list)
     line_rates_printed: bool = False
     withholding: WithholdingStyle | None = None  # printed when the invoice has one
+    adjustments: AdjustmentStyle | None = None  # document-level allowances and charges
 
 
 def tax_rate(rng: random.Random, seller: Company, buyer: Company) -> Decimal:

@@ -86,10 +86,11 @@ def tax_label(doc: Document, tax: TaxLine) -> str:
 def totals_rows(doc: Document) -> list[tuple[str, str]]:
     """(label, printed amount) of the totals block: subtotal, each VAT rate, total; with a
     withholding (``generator.withholding``) the total is what is paid, and "Total factura"
-    (when printed) and the withholding row come before it."""
+    (when printed) and the withholding row come before it; with discounts or charges
+    (``generator.discounts``) the subtotal is preceded by the lines' sum and their rows."""
     inv = doc.invoice
     assert inv.subtotal is not None and inv.total is not None
-    rows = [(label(doc, "subtotal", colon=False), famount(doc, inv.subtotal))]
+    rows = net_rows(doc)
     rows += [(tax_label(doc, t), famount(doc, t.tax)) for t in doc.tax_lines]
     held, style = inv.withholding, doc.withholding
     if held is None or style is None:
@@ -98,6 +99,22 @@ def totals_rows(doc: Document) -> list[tuple[str, str]]:
         rows.append((style.gross_label, famount(doc, inv.total)))
     rows.append((style.label, _signed(doc, held, negative=style.negative)))
     return [*rows, (style.due_label, famount(doc, inv.total - held))]
+
+
+def net_rows(doc: Document) -> list[tuple[str, str]]:
+    """The rows down to the tax base: the subtotal; with discounts or charges the lines' sum,
+    each discount (signed as the style says) and charge, and the tax base if printed."""
+    inv, style = doc.invoice, doc.adjustments
+    assert inv.subtotal is not None
+    if style is None:
+        return [(label(doc, "subtotal", colon=False), famount(doc, inv.subtotal))]
+    lines = sum((ln.amount for ln in inv.lines if ln.amount is not None), Decimal(0))
+    rows = [(style.gross_label, famount(doc, lines))]
+    rows += [(name, _signed(doc, -value, negative=style.negative) if value < 0
+              else famount(doc, value)) for name, value in style.rows]
+    if style.base_label is not None:
+        rows.append((style.base_label, famount(doc, inv.subtotal)))
+    return rows
 
 
 def _signed(doc: Document, value: Decimal, *, negative: bool) -> str:
