@@ -24,7 +24,8 @@ from extractors.values import (
 )
 from models.domain import WordBox
 
-AMOUNT_FIELDS = ("subtotal", "tax_total", "total", "withholding")
+AMOUNT_FIELDS = ("subtotal", "tax_total", "total", "withholding", "line_total", "allowance",
+                 "charge")
 _BELOW_FACTOR = 0.85  # a value under its label is a little less sure than one beside it
 _QUALIFIED = 0.7  # a label followed by unknown words before its value
 _CENTS = re.compile(r"\d[.,]\d{2}(?!\d)")
@@ -120,6 +121,9 @@ READERS: dict[str, Reader] = {
     "tax_total": _amount_reader,
     "total": _amount_reader,
     "withholding": _amount_reader,  # printed "-150,00" or "150,00": ``totals`` takes |x|
+    "line_total": _amount_reader,
+    "allowance": _amount_reader,  # "-20,00" or "20,00": ``adjustments`` takes |x|
+    "charge": _amount_reader,
     "cash": _amount_reader,
     "change": _amount_reader,
     "card": _amount_reader,

@@ -45,6 +45,8 @@ _DOLLAR_AMOUNT = re.compile(r"(?<![\w€$])\$\d{1,3}(?:,\d{3})*\.\d{2}(?!\d)")
 # OCR reads many an "S" as "$", so a dollar sign alone does not outvote these.
 _DAY_FIRST_MONEY = re.compile(r"(?<![A-Za-z])RM\s?\d|\bMYR\b|€|£|\bEUR\b|\bGBP\b")
 _TIME = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]): ?[0-5]\d(?![\d/.-])")  # OCR: "10: 46"
+# totals-block row labels, not party labels: a name may start with their words ("Shipping Co")
+_TOTALS_ROWS = frozenset(("line_total", "allowance", "charge"))
 _SCALARS = ("invoice_number", "issue_date", "due_date", "order_number", "payment_terms")
 
 
@@ -87,7 +89,8 @@ def extract_fields(
     _currency(result, cands, lines)
     prefer_currency_column(result, lines, mark)
     _iban(result, cands, lines)
-    read_parties(result, lines, hits, width, table.used,
+    party_hits = [h for h in hits if h.field not in _TOTALS_ROWS]
+    read_parties(result, lines, party_hits, width, table.used,
                  title=result.evidence.get("invoice_type", []))
     result.invoice.lines = table.lines
     if table.lines:
@@ -225,9 +228,9 @@ def _amounts(
     lines: Sequence[Line],
     mark: str | None,
 ) -> None:
-    """Subtotal, tax, total and any withholding, chosen with the arithmetic; every amount
-    printed (with its line) settles misread totals on receipts (cash - change, rounding
-    adjustments)."""
+    """Subtotal, tax, total, any withholding, allowances and charges, chosen with the
+    arithmetic; every amount printed (with its line) settles misread totals on receipts
+    (cash - change, rounding adjustments)."""
     printed = PrintedAmounts(lambda start: [(line.index, a.value) for line in lines
                                             if line.index >= start
                                             for a in read_amounts(line.words, mark)])
@@ -237,9 +240,10 @@ def _amounts(
         cand = getattr(totals, name)
         if cand is not None:
             result.set(name, cand.value, amount_confidence(totals, cand), cand.words)
-    held = totals.withholding
-    if held is not None:  # its score is its confidence (``totals.withheld``)
-        result.set("withholding", held.value, held.score, held.words)
+    for name in ("withholding", "allowances", "charges"):  # their scores are confidences
+        found: Candidate | None = getattr(totals, name)
+        if found is not None:
+            result.set(name, found.value, found.score, found.words)
 
 
 def _currency(

@@ -14,6 +14,7 @@ word is read as that word (`fuzzy`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from extractors.fuzzy import Vocabulary
@@ -126,6 +127,32 @@ VOCAB: dict[str, tuple[tuple[str, float], ...]] = {
         ("withholding", 0.9), ("withholding tax", 1), ("withholding tax irpf", 1),
         ("less withholding tax", 1), ("irpf withholding", 1), ("ritenuta", 1),
         ("ritenuta d'acconto", 1), ("ritenuta d'acconto irpef", 1), ("ritenuta irpef", 1),
+    ),
+    # The lines' sum above document-level allowances and charges (EN 16931 BT-106), when it
+    # is not labelled as a subtotal: it ends the line-item table, and ``adjustments`` ties it.
+    "line_total": (
+        ("suma", 0.9), ("importe bruto", 1), ("total bruto", 1), ("suma de lineas", 1),
+        ("gross amount", 1), ("goods total", 1), ("total goods", 1), ("merchandise total", 1),
+        ("items subtotal", 1), ("summe positionen", 1),
+    ),
+    # Document-level allowances and charges (EN 16931 BT-107 / BT-108) in the totals block:
+    # ``adjustments`` takes them only when the lines, the tax base and the total tie them.
+    "allowance": (
+        ("descuento", 1), ("dto", 1), ("dto pronto pago", 1), ("descuento pronto pago", 1),
+        ("descuento por pronto pago", 1), ("dto comercial", 1), ("descuento comercial", 1),
+        ("rappel", 1), ("bonificacion", 0.9), ("menos descuento", 1), ("discount", 1),
+        ("trade discount", 1), ("early payment discount", 1), ("prompt payment discount", 1),
+        ("cash discount", 1), ("volume discount", 1), ("volume rebate", 1), ("rebate", 0.9),
+        ("less discount", 1), ("skonto", 1), ("rabatt", 1), ("remise", 1), ("sconto", 1),
+    ),
+    "charge": (
+        ("portes", 1), ("gastos de envio", 1), ("envio", 0.9), ("transporte", 0.9),
+        ("gastos de transporte", 1), ("embalaje", 0.9), ("gastos de embalaje", 1),
+        ("shipping", 1), ("shipping and handling", 1), ("shipping & handling", 1),
+        ("shipping charge", 1), ("shipping charges", 1), ("freight", 1),
+        ("freight charges", 1), ("handling", 0.9), ("handling charge", 1), ("handling fee", 1),
+        ("delivery charge", 1), ("delivery charges", 1), ("postage", 0.9),
+        ("postage and packing", 1), ("frais de port", 1), ("versandkosten", 1), ("fracht", 1),
     ),
     # Receipts: what the customer handed over and got back (cash - change = total)
     "cash": (("cash", 1), ("cash received", 1), ("cash tendered", 1), ("tunai", 1),
@@ -246,7 +273,8 @@ _REFERENCE_INDEX = _build_index({"preceding_invoice": tuple(
 # OCR-tolerant matching only for the words of these fields: seller words ("supplier") are
 # too close to ordinary ones ("supplies" on a receipt became a seller label).
 _FUZZY_FIELDS = ("invoice_number", "issue_date", "due_date", "order_number", "subtotal",
-                 "tax_total", "total", "count", "buyer", "cash", "change", "card")
+                 "tax_total", "total", "count", "buyer", "cash", "change", "card", "line_total",
+                 "allowance", "charge")
 # and the distinctive words of a withholding label (not its "a", "less", "cuenta")
 _FUZZY_EXTRA = ("retencion", "retenciones", "irpf", "withholding", "ritenuta")
 _WORDS = Vocabulary([*(norm(tok) for name in _FUZZY_FIELDS for phrase, _ in VOCAB[name]
@@ -254,15 +282,41 @@ _WORDS = Vocabulary([*(norm(tok) for name in _FUZZY_FIELDS for phrase, _ in VOCA
 
 
 def find_labels(line: Line) -> list[LabelHit]:
-    """Labels starting at the start of a segment of ``line`` (longest phrase wins)."""
+    """Labels starting at the start of a segment of ``line`` (longest phrase wins), and the
+    totals-block labels that follow them in one segment (`_run_on`)."""
     hits: list[LabelHit] = []
     tokens = _tokens(line)
     for start, stop in segment_spans(line):
         found = _segment_hits(line, tokens, start, stop, _INDEX)
         hits.extend(found)
+        hits.extend(_run_on(line, tokens, found, stop))
         if not found:
             hits.extend(_number_marks(line, tokens, start + 1, stop))
     return hits
+
+
+# Labels of a totals block's rows (amounts under them in boxed layouts), and the ones of
+# them OCR runs together with their neighbours in one segment.
+_TOTALS_LABELS = frozenset(("subtotal", "tax_total", "total", "withholding", "line_total",
+                            "allowance", "charge"))
+_ROW_LABELS = frozenset(("line_total", "allowance", "charge"))
+_RATE = re.compile(r"^\(?\d{1,2}(?:[.,]\d{1,2})?%\)?$")
+
+
+def _run_on(line: Line, tokens: list[str], found: list[LabelHit], stop: int) -> list[LabelHit]:
+    """Totals labels right after a label in the same segment (after its rate, if any): OCR
+    reads a row of boxed labels — "Embalaje Base imponible", "Descuento 2% Base imponible"
+    — as one segment. Only runs that involve an allowance, charge or lines' sum label."""
+    out: list[LabelHit] = []
+    while found and found[0].field in _TOTALS_LABELS:
+        end = found[0].end
+        end += int(end < stop and _RATE.match(line.words[end].text) is not None)
+        after = _hits_at(line, tokens, end, stop, _INDEX) if end < stop else []
+        after = [h for h in after if h.field in _TOTALS_LABELS
+                 and (h.field in _ROW_LABELS or found[0].field in _ROW_LABELS)]
+        out.extend(after)
+        found = after
+    return out
 
 
 def find_reference_labels(line: Line) -> list[LabelHit]:
@@ -275,8 +329,18 @@ def find_reference_labels(line: Line) -> list[LabelHit]:
 
 
 def _tokens(line: Line) -> list[str]:
-    """The line's words normalised; an OCR word one letter off a label word reads as it."""
-    return [norm(w.text) if w.conf >= 1.0 else _WORDS.closest(norm(w.text)) for w in line.words]
+    """The line's words normalised; an OCR word one letter off a label word reads as it, and
+    one glued to the rate after it ("IVA21%", "Rappel5%") reads as its letters."""
+    return [norm(w.text) if w.conf >= 1.0 else _WORDS.closest(_unglued(norm(w.text)))
+            for w in line.words]
+
+
+_GLUED_RATE = re.compile(r"^([^\W\d_]{2,})\d{1,2}(?:[.,]\d{1,2})?%$")
+
+
+def _unglued(token: str) -> str:
+    found = _GLUED_RATE.match(token)
+    return found.group(1) if found else token
 
 
 def segment_spans(line: Line) -> list[tuple[int, int]]:

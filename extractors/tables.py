@@ -49,7 +49,7 @@ for _role, _phrases in _HEADERS.items():
 for _entries in _INDEX.values():
     _entries.sort(key=lambda e: -len(e[0]))
 
-_END_FIELDS = {"subtotal", "total", "tax_total"}
+_END_FIELDS = {"subtotal", "total", "tax_total", "line_total"}
 
 
 @dataclass

@@ -5,7 +5,8 @@ bonus when subtotal + tax = total, when the line items add up to the subtotal (o
 total) and, on receipts, when the total is the cash handed over minus the change. The
 winner's fields get a confidence raised by the checks they pass. A withholding (IRPF
 retención, ritenuta d'acconto) printed above the amount paid is added back to it to give the
-total with tax and before the withholding (`withheld`).
+total with tax and before the withholding (`withheld`); discount and charge rows tied to the
+lines and the tax base are the document's allowances and charges (``adjustments``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cached_property
 
+from extractors.adjustments import adjusted
 from extractors.candidates import Candidate
 from extractors.line_repair import digit_edits
 from models.domain import InvoiceLine, WordBox
@@ -39,6 +41,8 @@ class Totals:
     consistent: bool  # subtotal + tax = total
     lines_match: bool  # sum of line amounts = subtotal (or total)
     withholding: Candidate | None = None  # income tax kept back, positive (``withheld``)
+    allowances: Candidate | None = None  # document-level, positive (``adjustments``)
+    charges: Candidate | None = None
 
 
 class PrintedAmounts:
@@ -100,6 +104,7 @@ def choose_totals(
     chosen = _rounding_adjusted(chosen, printed)
     chosen = _printed_tender(chosen, paid, _handed(cands), printed)
     chosen = reconcile(chosen, line_sum, digit_runs) if digit_runs else chosen
+    chosen = adjusted(chosen, cands, line_sum)
     return withheld(chosen, held, grosses, cands.get("total", [])) if held else chosen
 
 

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fieldreadings import reading
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
+from handmade import invoice_pdf
 
 from arflow.cli import cli
 from extractors.api import extract_file
@@ -32,7 +31,6 @@ from models.domain import DocumentKind
 
 AMOUNTS = ("subtotal", "tax_total", "total", "withholding")
 DATA = Path(__file__).resolve().parents[1] / "data"
-HEIGHT = A4[1]
 
 needs_tesseract = pytest.mark.skipif(not tesseract.available(), reason="tesseract not installed")
 
@@ -94,32 +92,6 @@ ROWS_ES = [("Base imponible", "1.000,00 €"), ("IVA 21%", "210,00 €"),
            ("Retención IRPF 15%", "-150,00 €"), ("Total a pagar", "1.060,00 €")]
 
 
-def _invoice_pdf(path: Path, totals: list[tuple[str, str]],
-                 extra: tuple[tuple[float, float, str], ...] = ()) -> Path:
-    """A freelancer's one-page invoice (as /tmp/irpf/make.py) with these totals rows (and
-    `extra` texts at (x, y from the top))."""
-    pdf = canvas.Canvas(str(path), pagesize=A4)
-    rows = [(50, 40, "Laura Gómez Martín - Diseño gráfico", 14), (50, 60, "NIF: 12345678Z", 10),
-            (50, 80, "C/ Mayor 5, 28013 Madrid", 10), (400, 100, "FACTURA", 16),
-            (400, 120, "Nº factura: 2024-017", 10), (400, 140, "Fecha: 15/03/2024", 10),
-            (50, 160, "Cliente: Ferretería del Norte SL - CIF B08181596", 10),
-            (50, 190, "Concepto", 10), (350, 190, "Cantidad", 10), (430, 190, "Precio", 10),
-            (500, 190, "Importe", 10), (50, 208, "Diseño de logotipo", 10), (350, 208, "1", 10),
-            (430, 208, "800,00", 10), (500, 208, "800,00", 10),
-            (50, 226, "Maquetación catálogo", 10), (350, 226, "2", 10),
-            (430, 226, "100,00", 10), (500, 226, "200,00", 10)]
-    rows += [(x, 256 + 18 * i, text, 10) for i, (name, value) in enumerate(totals)
-             for x, text in ((350, name), (480, value))]
-    rows.append((50, 256 + 18 * len(totals) + 20,
-                 "Forma de pago: transferencia a ES91 2100 0418 4502 0005 1332", 10))
-    rows += [(x, y, text, 10) for x, y, text in extra]
-    for x, y, text, size in rows:
-        pdf.setFont("Helvetica", size)
-        pdf.drawString(x, HEIGHT - y, text)
-    pdf.save()
-    return path
-
-
 EXPECTED = {"subtotal": Decimal("1000.00"), "tax_total": Decimal("210.00"),
             "total": Decimal("1210.00"), "withholding": Decimal("150.00")}
 
@@ -135,7 +107,7 @@ EXPECTED = {"subtotal": Decimal("1000.00"), "tax_total": Decimal("210.00"),
 def test_hand_made_invoice_total_is_before_the_withholding(
     tmp_path: Path, rows: list[tuple[str, str]]
 ) -> None:
-    result = extract_file(_invoice_pdf(tmp_path / "irpf.pdf", rows))
+    result = extract_file(invoice_pdf(tmp_path / "irpf.pdf", rows))
     assert {name: result.invoice.get(name) for name in AMOUNTS} == EXPECTED
     assert result.invoice.amount_due == Decimal("1060.00")
     assert result.confidence["total"] >= 0.9 and result.confidence["withholding"] >= 0.9
@@ -149,7 +121,7 @@ def test_hand_made_invoice_total_is_before_the_withholding(
 
 def test_invoice_without_withholding_reads_as_before(tmp_path: Path) -> None:
     rows = [*ROWS_ES[:2], ("Total factura", "1.210,00 €")]
-    result = extract_file(_invoice_pdf(tmp_path / "plain.pdf", rows))
+    result = extract_file(invoice_pdf(tmp_path / "plain.pdf", rows))
     inv = result.invoice
     assert (inv.subtotal, inv.tax_total, inv.total) == (
         Decimal("1000.00"), Decimal("210.00"), Decimal("1210.00"))
@@ -161,7 +133,7 @@ def test_unexplained_amount_due_sets_no_withholding(tmp_path: Path) -> None:
     """The amount due printed does not equal total - withholding: nothing is guessed."""
     rows = [*ROWS_ES[:2], ("Total factura", "1.210,00 €"), ("Retención IRPF 15%", "-150,00 €"),
             ("Total a pagar", "1.050,00 €")]
-    inv = extract_file(_invoice_pdf(tmp_path / "odd.pdf", rows)).invoice
+    inv = extract_file(invoice_pdf(tmp_path / "odd.pdf", rows)).invoice
     assert inv.total == Decimal("1210.00") and inv.withholding is None
 
 
@@ -202,7 +174,7 @@ def test_a_printed_irpf_invoice_passes_arflow_run_without_arithmetic_mismatch(
     inbox.mkdir()
     for kind in ("parties", "orders", "receipts"):
         assert runner.invoke(cli, ["import", kind, str(DATA / f"{kind}.csv")]).exit_code == 0
-    _invoice_pdf(inbox / "irpf.pdf", ROWS_ES)
+    invoice_pdf(inbox / "irpf.pdf", ROWS_ES)
     shutil.copy(DATA / "invoices" / "002_transportes_alcazar.pdf", inbox / "plain.pdf")
     result = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
     assert result.exit_code == 0, result.output
@@ -218,7 +190,7 @@ def test_italian_ritenuta_d_acconto(tmp_path: Path) -> None:
     rows = [("Imponibile", "1.000,00 €"), ("IVA 22%", "220,00 €"),
             ("Totale documento", "1.220,00 €"), ("Ritenuta d'acconto 20%", "-200,00 €"),
             ("Netto a pagare", "1.020,00 €")]
-    inv = extract_file(_invoice_pdf(tmp_path / "ritenuta.pdf", rows)).invoice
+    inv = extract_file(invoice_pdf(tmp_path / "ritenuta.pdf", rows)).invoice
     assert {name: inv.get(name) for name in AMOUNTS} == {
         "subtotal": Decimal("1000.00"), "tax_total": Decimal("220.00"),
         "total": Decimal("1220.00"), "withholding": Decimal("200.00")}
@@ -229,7 +201,7 @@ def test_amount_due_is_not_the_total_when_no_subtotal_is_read(tmp_path: Path) ->
     invoice total, the smaller what is paid (an OCR reading that lost the subtotal)."""
     rows = [("IVA 21%", "210,00 €"), ("Importe total", "1.210,00 €"),
             ("Ret. IRPF 15%", "-150,00 €"), ("Líquido a percibir", "1.060,00 €")]
-    result = extract_file(_invoice_pdf(tmp_path / "nosub.pdf", rows))
+    result = extract_file(invoice_pdf(tmp_path / "nosub.pdf", rows))
     inv = result.invoice
     assert (inv.subtotal, inv.total, inv.withholding) == (
         None, Decimal("1210.00"), Decimal("150.00"))
@@ -240,7 +212,7 @@ def test_negative_withholding_with_a_space_as_thousands_separator(tmp_path: Path
     """"-1 500,00" is one amount (two words with a narrow gap), not -1 and 500,00."""
     rows = [("Base imponible", "10 000,00 €"), ("IVA 21%", "2 100,00 €"),
             ("Retención IRPF 15%", "-1 500,00 €"), ("Total a pagar", "10 600,00 €")]
-    inv = extract_file(_invoice_pdf(tmp_path / "space.pdf", rows)).invoice
+    inv = extract_file(invoice_pdf(tmp_path / "space.pdf", rows)).invoice
     assert (inv.total, inv.withholding) == (Decimal("12100.00"), Decimal("1500.00"))
 
 
@@ -250,7 +222,7 @@ def test_a_withholding_split_in_two_is_read_from_the_two_totals(tmp_path: Path) 
     rows = [("Base imponible", "6.236,57 €"), ("IVA 21%", "1.309,68 €"),
             ("Importe total", "7.546,25 €"), ("Retención IRPF 19%", "-1"),
             ("Líquido a percibir", "6.361,30 €")]
-    result = extract_file(_invoice_pdf(tmp_path / "split.pdf", rows,
+    result = extract_file(invoice_pdf(tmp_path / "split.pdf", rows,
                                        extra=((496, 256 + 18 * 3, "184,95 €"),)))
     assert result.invoice.total == Decimal("7546.25")
     assert result.invoice.withholding == Decimal("1184.95")
