@@ -2,7 +2,7 @@
 
 Usage:  .venv/bin/python bench/extract_digital.py [--generated N] [--seed S] [--speed-rounds R]
                                                    [--engine pdfium|pdfplumber] [--credit-notes F]
-                                                   [--withholding F]
+                                                   [--withholding F] [--discounts F]
 
 1. Generated invoices (``generator.generate_documents``, seeds >= 10000): header-field accuracy
    over the 13 contract fields (a field absent in ground truth must come out None) and
@@ -12,7 +12,10 @@ Usage:  .venv/bin/python bench/extract_digital.py [--generated N] [--seed S] [--
    and also counts their type and referred invoice read right (0, the default: none, and the
    same documents as before). ``--withholding F`` gives about that share of the Spanish ones an
    IRPF withholding (``generator.withholding``) and also counts, on those documents, the
-   withholding and the total (with tax, before the withholding) read right.
+   withholding and the total (with tax, before the withholding) read right. ``--discounts F``
+   gives about that share of them a document-level discount and/or shipping charge
+   (``generator.discounts``) and also counts, on those documents, the allowances, charges
+   and subtotal (the tax base) read right.
 2. Public corpus: invoice2data (amount, date, invoice_number, currency) and parsee-invoices
    (invoice_total, invoice_date, currency) where the ground truth has them.
 3. Speed on one core over the corpus' digital PDFs and over generated PDFs: pdfplumber bare
@@ -31,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -109,33 +113,69 @@ def withholding_line(pairs: list[tuple[Invoice, Invoice]]) -> str:
             f" total {total}/{len(held)}; read on a document without one: {stray}")
 
 
-def mix_lines(pairs: list[tuple[Invoice, Invoice]], credit_notes: float,
-              withholding: float) -> list[str]:
-    """The credit-note and withholding lines of a run that asked for them."""
-    return ([doc_type_line(pairs)] if credit_notes > 0 else []) + (
-        [withholding_line(pairs)] if withholding > 0 else [])
+def adjustments_line(pairs: list[tuple[Invoice, Invoice]]) -> str:
+    """Documents with a document-level discount or charge among the (truth, read) pairs, how
+    many of them had their allowances, charges and subtotal (the tax base) read right, and
+    how many without them read some anyway."""
+    adjusted = [(t, g) for t, g in pairs if t.allowances is not None or t.charges is not None]
+    right = [f"{name} {sum(same(t.get(name), g.get(name)) for t, g in adjusted)}/{len(adjusted)}"
+             for name in ("allowances", "charges", "subtotal")]
+    stray = sum(g.allowances is not None or g.charges is not None
+                for t, g in pairs if t.allowances is None and t.charges is None)
+    return (f"    discounts or charges on {len(adjusted)}/{len(pairs)}: {', '.join(right)};"
+            f" read on a document without them: {stray}")
+
+
+@dataclass(frozen=True)
+class Mix:
+    """The generator's opt-in document kinds a run asked for, as shares (0: none, and the
+    same documents as before they existed)."""
+
+    credit_notes: float = 0.0
+    withholding: float = 0.0
+    discounts: float = 0.0
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Mix:
+        return cls(args.credit_notes, args.withholding, args.discounts)
+
+    def generate(self, out: Path, count: int, seed: int) -> list[Path]:
+        from generator.invoices import generate_documents
+
+        return generate_documents(out, count, seed, credit_notes=self.credit_notes,
+                                  withholding=self.withholding, discounts=self.discounts)
+
+    def lines(self, pairs: list[tuple[Invoice, Invoice]]) -> list[str]:
+        """The credit-note, withholding and discount lines of a run that asked for them."""
+        wanted = ((self.credit_notes, doc_type_line), (self.withholding, withholding_line),
+                  (self.discounts, adjustments_line))
+        return [line(pairs) for share, line in wanted if share > 0]
 
 
 def add_mix_arguments(parser: argparse.ArgumentParser, documents: str) -> None:
-    """``--credit-notes`` and ``--withholding``: the generator's opt-in document kinds."""
+    """``--credit-notes``, ``--withholding`` and ``--discounts``: the generator's opt-in
+    document kinds (read back with `Mix.from_args`)."""
     parser.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
                         help=f"share of the generated {documents} that are credit notes "
                              "(default 0)")
     parser.add_argument("--withholding", type=float, default=0.0, metavar="SHARE",
                         help=f"share of the Spanish generated {documents} with an IRPF "
                              "withholding (default 0)")
+    parser.add_argument("--discounts", type=float, default=0.0, metavar="SHARE",
+                        help=f"share of the generated {documents} with a document-level "
+                             "discount or shipping charge (default 0)")
 
 
-def bench_generated(count: int, seed: int, show: int, settings: Settings, *,
-                    credit_notes: float = 0.0, withholding: float = 0.0) -> None:
+def bench_generated(count: int, seed: int, show: int, settings: Settings,
+                    mix: Mix | None = None) -> None:
+    mix = mix or Mix()
     try:
-        from generator.invoices import generate_documents, load_ground_truth
+        from generator.invoices import load_ground_truth
     except ImportError as exc:
         print(f"[generated] generator not available ({exc}); skipped")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        made = generate_documents(Path(tmp), count, seed, credit_notes=credit_notes,
-                                  withholding=withholding)
+        made = mix.generate(Path(tmp), count, seed)
         paths = [p for p in made if p.suffix == ".pdf"]
         right = {f: 0 for f in HEADER}
         lines = {True: [0, 0, 0], False: [0, 0, 0]}
@@ -167,7 +207,7 @@ def bench_generated(count: int, seed: int, show: int, settings: Settings, *,
         p, r = hits / max(got_n, 1), hits / max(truth_n, 1)
         f1 = 2 * p * r / max(p + r, 1e-9)
         print(f"    line items ({label}): P={p:.4f} R={r:.4f} F1={100 * f1:.2f}% ({truth_n} lines)")
-    for line in mix_lines(pairs, credit_notes, withholding):
+    for line in mix.lines(pairs):
         print(line)
     for miss in misses:
         print(miss)
@@ -311,7 +351,7 @@ def main() -> None:
         print("note: seeds below 10000 are development seeds; held-out figures need >= 10000")
     if args.generated:
         bench_generated(args.generated, args.seed, args.show_misses, settings,
-                        credit_notes=args.credit_notes, withholding=args.withholding)
+                        Mix.from_args(args))
     pdfs = bench_corpus(args.verbose, settings)
     if pdfs:
         bench_speed("corpus", pdfs, args.speed_rounds, settings)

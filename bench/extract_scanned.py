@@ -2,7 +2,7 @@
 
 Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--sroie N] [--jobs J]
                                                    [--photos] [--credit-notes F]
-                                                   [--withholding F]
+                                                   [--withholding F] [--discounts F]
 
 1. Generated invoices (``generator.generate_documents``, seeds >= 10000 were never used in
    development) degraded by ``generator.render_scanned``: 200-300 dpi, up to ±2.5° skew, noise,
@@ -16,6 +16,8 @@ Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--
    notes, and their type and referred invoice are counted too (as in bench/extract_digital.py).
    ``--withholding F``: about that share of the Spanish ones print an IRPF withholding, and
    the withholding and total of those are counted too (as in bench/extract_digital.py).
+   ``--discounts F``: about that share of them print a document-level discount and/or
+   shipping charge, and the allowances, charges and subtotal of those are counted too.
 2. SROIE 2019 receipts from the corpus (``$ARFLOW_CORPUS`` or ``../shared/corpus``): company
    (exact after case and whitespace normalisation), date and total (a ground-truth total
    written with its currency, "RM7.95", is read as 7.95); also for each half of the sorted
@@ -49,10 +51,10 @@ from arflow.settings import Settings, load_settings  # noqa: E402
 from bench.corpus import require_corpus  # noqa: E402
 from bench.extract_digital import (  # noqa: E402
     HEADER,
+    Mix,
     add_mix_arguments,
     line_counts,
     line_key,
-    mix_lines,
     norm_text,
     same,
 )
@@ -76,14 +78,13 @@ def extract_many(paths: list[Path], settings: Settings, jobs: int) -> list[Extra
 
 
 def make_scans(out: Path, count: int, seed: int, photos: bool = False,
-               credit_notes: float = 0.0, *,
-               withholding: float = 0.0) -> list[tuple[Path, Invoice]]:
-    from generator import generate_documents, load_ground_truth, render_scanned
+               mix: Mix | None = None) -> list[tuple[Path, Invoice]]:
+    from generator import load_ground_truth, render_scanned
 
+    mix = mix or Mix()
     rng = random.Random(seed)
     scans = []
-    pdfs = generate_documents(out, count, seed, credit_notes=credit_notes,
-                              withholding=withholding)
+    pdfs = mix.generate(out, count, seed)
     for pdf in (p for p in pdfs if p.suffix == ".pdf"):
         dpi = rng.choice((200, 250, 300))
         suffix = ".scan.tif" if photos else ".scan.pdf"
@@ -106,12 +107,11 @@ def _unscaled(scan: Path) -> Path:
     return out
 
 
-def bench_generated(count: int, seed: int, settings: Settings, jobs: int,
-                    photos: bool = False, *, credit_notes: float = 0.0,
-                    withholding: float = 0.0) -> None:
+def bench_generated(count: int, seed: int, settings: Settings, jobs: int, *,
+                    photos: bool = False, mix: Mix | None = None) -> None:
+    mix = mix or Mix()
     with tempfile.TemporaryDirectory() as tmp:
-        scans = make_scans(Path(tmp), count, seed, photos, credit_notes,
-                           withholding=withholding)
+        scans = make_scans(Path(tmp), count, seed, photos, mix)
         started = time.perf_counter()
         results = extract_many([s for s, _ in scans], settings, jobs)
         elapsed = time.perf_counter() - started
@@ -141,7 +141,7 @@ def bench_generated(count: int, seed: int, settings: Settings, jobs: int,
         print(f"    line items ({label}): P={p:.4f} R={r:.4f}"
               f" F1={100 * 2 * p * r / max(p + r, 1e-9):.2f}% ({truth_n} lines)")
     pairs = [(truth, result.invoice) for (_, truth), result in zip(scans, results, strict=True)]
-    for line in mix_lines(pairs, credit_notes, withholding):
+    for line in mix.lines(pairs):
         print(line)
 
 
@@ -244,8 +244,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     if args.generated:
-        bench_generated(args.generated, args.seed, settings, args.jobs, args.photos,
-                        credit_notes=args.credit_notes, withholding=args.withholding)
+        bench_generated(args.generated, args.seed, settings, args.jobs, photos=args.photos,
+                        mix=Mix.from_args(args))
     if args.sroie:
         bench_sroie(args.sroie, settings, args.jobs, args.sroie_pdf)
 
