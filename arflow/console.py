@@ -44,7 +44,7 @@ def print_summary(summary: Any, report_path: Path, totals: dict[str, int]) -> No
     for column in ("outcome", "this run", "all batches"):
         table.add_column(column, justify="left" if column == "outcome" else "right")
     table.add_row("documents", str(summary.processed), str(sum(totals.values())))
-    for status in ("auto_approved", "needs_review", "approved", "rejected", "failed"):
+    for status in ("auto_approved", "needs_review", "approved", "rejected", "failed", "split"):
         table.add_row(f"  {status}", str(summary.by_status.get(status, 0)),
                       str(totals.get(status, 0)))
     table.add_row("skipped (already processed)", str(summary.skipped), "")

@@ -1,7 +1,8 @@
 """The batch pipeline as plain, typed steps. `flows/batch.py` orchestrates them with
 Prefect; tests and `arflow run --engine plain` call them directly.
 
-    discover → fingerprint → skip known → extract → decide (validate + match) → persist → route
+    discover → fingerprint → skip known → extract → split files of several invoices
+             → decide (validate + match) → persist → route
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from arflow import progress
 from arflow.intake import InboxFile, discover, fingerprint, unique_by_content
 from arflow.quality import quality_problems
 from arflow.settings import Settings
+from arflow.splitting import Extracted, split_bundles
 from extractors.api import extract_file
 from matching.engine import evaluate_batch
 from matching.types import Candidate, Decision, MasterData
 from models import repo
 from models.domain import DocumentStatus, ExtractionResult, ExtractionStatus
+from models.repo import Part
 
 ProgressFn = Callable[[str], None]
+_UNDECIDED = {ExtractionStatus.FAILED: DocumentStatus.FAILED,
+              ExtractionStatus.SPLIT: DocumentStatus.SPLIT}
 
 
 @dataclass
@@ -34,6 +39,7 @@ class DocumentOutcome:
     file: InboxFile
     extraction: ExtractionResult
     decision: Decision
+    part: Part | None = None  # one invoice of a file of several (`arflow.splitting`)
 
 
 @dataclass
@@ -59,6 +65,21 @@ def _extract_one(path: Path, settings: Settings) -> ExtractionResult:
 
 def extract_all(
     files: Sequence[InboxFile], settings: Settings, on_done: ProgressFn = progress.advanced
+) -> list[Extracted]:
+    """Extract every file, then split each file of several invoices into its invoices, read
+    as documents of their own after the file (`arflow.splitting`)."""
+    items = [Extracted(f, r) for f, r in zip(files, read_files(files, settings, on_done),
+                                             strict=True)]
+    return split_bundles(items, settings.split_dir,
+                         lambda parts: read_files(parts, settings, _no_progress))
+
+
+def _no_progress(source: str) -> None:
+    """Parts of a split file are not among the files the progress bar counts."""
+
+
+def read_files(
+    files: Sequence[InboxFile], settings: Settings, on_done: ProgressFn = progress.advanced
 ) -> list[ExtractionResult]:
     """Extract every file; CPU-bound, so several worker processes when there is work for them."""
     workers = max(1, min(settings.workers, len(files)))
@@ -80,15 +101,17 @@ def decide_all(
     results: Sequence[ExtractionResult], master: MasterData, settings: Settings,
     today: date | None = None,
 ) -> list[Decision]:
-    """Validate and match the readable documents; unreadable ones are `failed` decisions."""
-    readable = [(i, r) for i, r in enumerate(results) if r.status != ExtractionStatus.FAILED]
+    """Validate and match the readable documents; unreadable ones are `failed` decisions and
+    a file split into its invoices is `split` (its invoices are decided on their own)."""
+    readable = [(i, r) for i, r in enumerate(results) if r.status not in _UNDECIDED]
     candidates = [
         Candidate(key=r.source, invoice=r.invoice,
                   problems=r.errors + quality_problems(r, settings.min_confidence))
         for _, r in readable
     ]
     decided = evaluate_batch(candidates, master, settings.tolerances, today=today)
-    decisions = [Decision(status=DocumentStatus.FAILED, reasons=list(r.errors)) for r in results]
+    decisions = [Decision(status=_UNDECIDED.get(r.status, DocumentStatus.FAILED),
+                          reasons=list(r.errors)) for r in results]
     for (index, _), decision in zip(readable, decided, strict=True):
         decisions[index] = decision
     return decisions
@@ -101,7 +124,7 @@ def persist_all(
     for outcome in outcomes:
         repo.save_outcome(
             session, batch_id=batch_id, file=outcome.file,
-            extraction=outcome.extraction, decision=outcome.decision,
+            extraction=outcome.extraction, decision=outcome.decision, part=outcome.part,
         )
 
 
@@ -123,17 +146,21 @@ def quarantine_failed(outcomes: Sequence[DocumentOutcome], settings: Settings) -
     return kept
 
 
-def combine(
-    files: Sequence[InboxFile], results: Sequence[ExtractionResult], decisions: Sequence[Decision]
-) -> list[DocumentOutcome]:
+def results_of(items: Sequence[Extracted]) -> list[ExtractionResult]:
+    return [item.result for item in items]
+
+
+def combine(items: Sequence[Extracted], decisions: Sequence[Decision]) -> list[DocumentOutcome]:
     return [
-        DocumentOutcome(file=f, extraction=r, decision=d)
-        for f, r, d in zip(files, results, decisions, strict=True)
+        DocumentOutcome(file=item.file, extraction=item.result, decision=d, part=item.part)
+        for item, d in zip(items, decisions, strict=True)
     ]
 
 
-def process_one(file: InboxFile, settings: Settings, master: MasterData) -> DocumentOutcome:
-    """Extract and decide one document (the per-document channels: drop folder, mailbox).
-    The caller persists it with `persist_all` inside its own transaction."""
-    results = [_extract_one(file.path, settings)]
-    return combine([file], results, decide_all(results, master, settings))[0]
+def process_one(file: InboxFile, settings: Settings, master: MasterData) -> list[DocumentOutcome]:
+    """Extract and decide one file (the per-document channels: drop folder, mailbox): its
+    outcome first, then its invoices' when it held several. The caller persists them with
+    `persist_all` inside its own transaction."""
+    one_at_a_time = replace(settings, workers=1)  # these channels run their own workers
+    items = extract_all([file], one_at_a_time, _no_progress)
+    return combine(items, decide_all(results_of(items), master, settings))

@@ -108,8 +108,9 @@ def _retry_one(session: Session, document_id: int, settings: Settings,
     file = find_bytes(kept_copies(session, document, settings), document.sha256)
     if file is None:
         return Retried(document.id, document.source_name, before, None)
-    outcome = pipeline.process_one(file, settings, master)
+    outcome, *parts = pipeline.process_one(file, settings, master)
     repo.save_extraction(session, document, outcome.extraction, outcome.decision)
+    pipeline.persist_all(session, document.batch_id or 0, parts)  # a file of several invoices
     append_audit(session, actor=ACTOR, action="document.retry", entity="document",
                  entity_id=document.id, before=state,
                  after={"status": document.status, "error_code": document.error_code,

@@ -46,11 +46,11 @@ def run_batch(settings: Settings, inbox: Path) -> BatchSummary:
         plan = pipeline.plan_batch(session, inbox)
         batch_id = repo.start_batch(session, str(inbox))
     progress.started(len(plan.todo))
-    results = pipeline.extract_all(plan.todo, settings)
+    extracted = pipeline.extract_all(plan.todo, settings)
     with session_scope(engine) as session:
         master = repo.load_master_data(session)
-    decisions = pipeline.decide_all(results, master, settings)
-    outcomes = pipeline.combine(plan.todo, results, decisions)
+    decisions = pipeline.decide_all(pipeline.results_of(extracted), master, settings)
+    outcomes = pipeline.combine(extracted, decisions)
     with session_scope(engine) as session:
         pipeline.persist_all(session, batch_id, outcomes)
         repo.finish_batch(session, batch_id)

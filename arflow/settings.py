@@ -45,6 +45,11 @@ class Settings:
         return self.home / "quarantine"
 
     @property
+    def split_dir(self) -> Path:
+        """One PDF per invoice of the files that held several (`arflow.splitting`)."""
+        return self.home / "split"
+
+    @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
 

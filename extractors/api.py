@@ -91,14 +91,15 @@ def digital_result(path: Path, words: PdfWords) -> ExtractionResult:
     """Fields from a digital PDF's words, with status and MISSING_FIELD problems; QR codes
     found on its pages fill gaps and raise QR_MISMATCH, as on scans."""
     width = words.widths[0] if words.widths else None
-    read, several = first_invoice(words.pages, width)
-    fields = extract_fields([words.pages[i] for i in read], page_width=width)
+    reading = first_invoice(words.pages, width)
+    fields = extract_fields([words.pages[i] for i in reading.pages], page_width=width)
     result = ExtractionResult(
         source=str(path), status=ExtractionStatus.OK, kind=DocumentKind.DIGITAL,
         invoice=fields.invoice, confidence=fields.confidence, pages=words.page_count,
-        evidence=fields.evidence, errors=[several] if several else [],
+        evidence=fields.evidence, errors=[reading.problem] if reading.problem else [],
+        invoice_pages=list(reading.invoices),
     )
-    qr_codes = [code for code in words.qr_codes if code.page in read]
+    qr_codes = [code for code in words.qr_codes if code.page in reading.pages]
     if qr_codes:
         apply_qr_codes(result, qr_codes, path.name)
     return finish(result)

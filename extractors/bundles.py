@@ -54,19 +54,30 @@ def segments(pages: Sequence[Sequence[WordBox]], page_width: float | None = None
     return out
 
 
+@dataclass(frozen=True)
+class Reading:
+    """Which pages to read the fields from, and what a file of several invoices holds."""
+
+    pages: range
+    problem: Problem | None = None             # MULTIPLE_INVOICES, naming every invoice
+    invoices: tuple[tuple[int, int], ...] = ()  # each invoice's first and last page
+
+
 def first_invoice(
     pages: Sequence[Sequence[WordBox]], page_width: float | None = None,
-) -> tuple[range, Problem | None]:
-    """The pages to read the fields from (all of them, or the first invoice's), and a
-    MULTIPLE_INVOICES problem naming every invoice when the file holds several."""
+) -> Reading:
+    """All pages for a file of one invoice; the first invoice's pages, a MULTIPLE_INVOICES
+    problem and every invoice's pages for a file of several."""
     parts = segments(pages, page_width)
     if len(parts) < 2:
-        return range(len(pages)), None
+        return Reading(range(len(pages)))
     found = "; ".join(part.label() for part in parts)
-    return range(parts[0].first, parts[0].last + 1), Problem(
-        Reason.MULTIPLE_INVOICES,
-        f"the file holds {len(parts)} invoices; the fields are the first one's",
-        expected="one invoice per file", found=found)
+    return Reading(
+        range(parts[0].first, parts[0].last + 1),
+        Problem(Reason.MULTIPLE_INVOICES,
+                f"the file holds {len(parts)} invoices",
+                expected="one invoice per file", found=found),
+        tuple((part.first, part.last) for part in parts))
 
 
 def _starts_invoice(read: Invoice) -> bool:

@@ -20,10 +20,10 @@ from arflow.engines import engine_for
 from arflow.pipeline import BatchPlan, DocumentOutcome
 from arflow.runner import BatchSummary
 from arflow.settings import Settings, load_settings
+from arflow.splitting import Extracted
 from flows.artifacts import publish_batch_artifacts
 from matching.types import Decision, MasterData
 from models import repo
-from models.domain import ExtractionResult
 
 
 @task(name="plan-batch", cache_policy=NO_CACHE)
@@ -34,7 +34,7 @@ def plan_batch(settings: Settings, inbox: Path) -> tuple[int, BatchPlan]:
 
 
 @task(name="extract-documents", cache_policy=NO_CACHE)
-def extract_documents(settings: Settings, plan: BatchPlan) -> list[ExtractionResult]:
+def extract_documents(settings: Settings, plan: BatchPlan) -> list[Extracted]:
     progress.started(len(plan.todo))
     return pipeline.extract_all(plan.todo, settings)
 
@@ -47,9 +47,9 @@ def load_master(settings: Settings) -> MasterData:
 
 @task(name="validate-and-match", cache_policy=NO_CACHE)
 def decide(
-    settings: Settings, results: list[ExtractionResult], master: MasterData
+    settings: Settings, extracted: list[Extracted], master: MasterData
 ) -> list[Decision]:
-    return pipeline.decide_all(results, master, settings)
+    return pipeline.decide_all(pipeline.results_of(extracted), master, settings)
 
 
 @task(name="persist-and-route", cache_policy=NO_CACHE)
@@ -67,9 +67,9 @@ def batch_run(inbox: str, database_url: str | None = None) -> BatchSummary:
     if database_url:
         settings = replace(settings, database_url=database_url)
     batch_id, plan = plan_batch(settings, Path(inbox))
-    results = extract_documents(settings, plan)
-    decisions = decide(settings, results, load_master(settings))
-    outcomes = pipeline.combine(plan.todo, results, decisions)
+    extracted = extract_documents(settings, plan)
+    decisions = decide(settings, extracted, load_master(settings))
+    outcomes = pipeline.combine(extracted, decisions)
     quarantined = persist(settings, batch_id, outcomes)
     summary = BatchSummary.build(batch_id, Path(inbox), plan, outcomes, quarantined)
     publish_batch_artifacts(summary, outcomes)

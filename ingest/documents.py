@@ -98,8 +98,8 @@ def process_locked(
     """Process the locked document unless an earlier run already did."""
     if document.status != db.DOC_RECEIVED:
         return _taken(document, processed=False)
-    outcome = pipeline.process_one(file, ctx.settings, ctx.master())
-    pipeline.persist_all(session, document.batch_id or 0, [outcome])
+    outcomes = pipeline.process_one(file, ctx.settings, ctx.master())
+    pipeline.persist_all(session, document.batch_id or 0, outcomes)
     return _taken(document, processed=True)
 
 

@@ -89,6 +89,8 @@ class Document(Base):
     pages: Mapped[int | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    # The file of several invoices this one was split from (its status is `split`).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
     # ExtractionResult.to_json() plus "evidence" (word boxes per field) for the review UI.
     extraction: Mapped[dict[str, Any] | None]
     # The decision's reasons (or the failure), [Problem.to_json(), ...], for the report.

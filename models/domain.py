@@ -33,6 +33,7 @@ class ExtractionStatus(StrEnum):
     OK = "ok"
     PARTIAL = "partial"
     FAILED = "failed"
+    SPLIT = "split"  # several invoices: each was read from a file of its own pages
 
 
 class DocumentStatus(StrEnum):
@@ -41,6 +42,7 @@ class DocumentStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     FAILED = "failed"
+    SPLIT = "split"  # a file of several invoices, each stored as a document of its own
 
 
 @dataclass
@@ -248,6 +250,8 @@ class ExtractionResult:
     evidence: dict[str, list[WordBox]] = field(default_factory=dict)
     readings: int = 1  # OCR readings of the document (3 when a field was read again)
     engines: tuple[str, ...] = ()  # the OCR engines that read it ("tesseract", "rapidocr")
+    # A file of several invoices: each one's first and last page (0-based); empty otherwise.
+    invoice_pages: list[tuple[int, int]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {

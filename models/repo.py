@@ -10,7 +10,7 @@ callers need one module.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +51,22 @@ class StoredFile(Protocol):
     def size(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class Part:
+    """One invoice of a file of several: the file's content hash and name, and its pages."""
+
+    of_sha256: str
+    of_name: str
+    first: int  # 0-based, inclusive
+    last: int
+
+    @property
+    def name(self) -> str:
+        pages = (f"page {self.first + 1}" if self.first == self.last
+                 else f"pages {self.first + 1}-{self.last + 1}")
+        return f"{self.of_name}, {pages}"
+
+
 def known_hashes(session: Session, hashes: Sequence[str]) -> set[str]:
     """The subset of `hashes` already stored as documents."""
     found: set[str] = set()
@@ -67,12 +83,14 @@ def get_document_by_sha256(session: Session, sha256: str) -> db.Document | None:
 def create_document(
     session: Session, *, sha256: str, source_name: str, size_bytes: int,
     original_path: str | None = None, batch_id: int | None = None,
+    parent_id: int | None = None,
 ) -> db.Document:
     """Record a newly received file (status `received`). A second insert of the same
     sha256 fails at flush with a unique violation: check `get_document_by_sha256` first."""
     document = db.Document(
         sha256=sha256, source_name=source_name, size_bytes=size_bytes,
         original_path=original_path, batch_id=batch_id, status=db.DOC_RECEIVED,
+        parent_id=parent_id,
     )
     session.add(document)
     session.flush()
@@ -82,6 +100,7 @@ def create_document(
 def claim_document(
     session: Session, *, sha256: str, source_name: str, size_bytes: int,
     original_path: str | None = None, batch_id: int | None = None,
+    parent_id: int | None = None,
 ) -> tuple[db.Document, bool]:
     """The document with this content hash and whether this call created it. Safe against a
     concurrent worker inserting the same file: the losing insert is undone by a savepoint."""
@@ -92,7 +111,7 @@ def claim_document(
         with session.begin_nested():
             document = create_document(session, sha256=sha256, source_name=source_name,
                                        size_bytes=size_bytes, original_path=original_path,
-                                       batch_id=batch_id)
+                                       batch_id=batch_id, parent_id=parent_id)
     except IntegrityError:
         winner = get_document_by_sha256(session, sha256)
         if winner is None:
@@ -103,13 +122,16 @@ def claim_document(
 
 def save_outcome(
     session: Session, *, batch_id: int | None, file: StoredFile,
-    extraction: ExtractionResult, decision: Decision,
+    extraction: ExtractionResult, decision: Decision, part: Part | None = None,
 ) -> db.Document:
     """Store one processed file: its document row (once per content hash), the extraction
-    and the decision (invoice, lines, matches, review item)."""
-    document, _ = claim_document(session, sha256=file.sha256, source_name=file.path.name,
+    and the decision (invoice, lines, matches, review item). A `part` of a file of several
+    invoices is named after that file and its pages, and linked to its document."""
+    parent = None if part is None else get_document_by_sha256(session, part.of_sha256)
+    name = file.path.name if part is None else part.name
+    document, _ = claim_document(session, sha256=file.sha256, source_name=name,
                                  size_bytes=file.size, original_path=str(file.path),
-                                 batch_id=batch_id)
+                                 batch_id=batch_id, parent_id=parent.id if parent else None)
     save_extraction(session, document, extraction, decision)
     return document
 
@@ -137,7 +159,7 @@ def save_extraction(
         session.delete(document.invoice)
         session.flush()
     invoice = None
-    if result.status != ExtractionStatus.FAILED:
+    if result.status not in (ExtractionStatus.FAILED, ExtractionStatus.SPLIT):
         invoice = _invoice_row(session, result.invoice, decision)
         document.invoice = invoice
         session.flush()

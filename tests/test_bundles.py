@@ -1,22 +1,30 @@
-"""Files holding several invoices (a scanner's batch, merged PDFs): found page by page, flagged
-MULTIPLE_INVOICES with every invoice's pages, and read as the first invoice, never as a mix.
-A multi-page invoice stays whole."""
+"""Files holding several invoices (a scanner's batch, merged PDFs): found page by page and
+flagged MULTIPLE_INVOICES with every invoice's pages, never read as a mix; in every channel
+each invoice becomes a document of its own. A multi-page invoice stays whole."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
 from arflow.cli import cli
+from arflow.db import session_scope
+from arflow.engines import engine_for
 from arflow.reasons import Reason
+from arflow.settings import load_settings
 from extractors.api import extract_file
 from extractors.bundles import segments
 from extractors.digital import read_pdf
 from generator import generate_documents, load_ground_truth, render_scanned
 from generator.bundles import BundlePart, write_bundle
+from ingest.documents import open_context
+from ingest.dropfolder import DropFolder, poll_once
+from models import db
 from models.domain import ExtractionResult
 
 DATA = Path(__file__).parent / "data"
@@ -75,14 +83,51 @@ def test_a_scanned_bundle_is_found_with_tesseract(documents: list[Path], tmp_pat
     assert result.invoice.total == load_ground_truth(documents[2]).total
 
 
-def test_a_bundle_goes_to_review_through_arflow_run(
+def test_arflow_run_stores_each_invoice_of_a_bundle_as_a_document(
     runner: CliRunner, documents: list[Path], tmp_path: Path,
 ) -> None:
     inbox = tmp_path / "inbox"
-    write_bundle(documents[:2], inbox / "scanner-batch.pdf")
-    result = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
-    assert result.exit_code == 0, result.output
-    [row] = [json.loads(line) for line in
-             runner.invoke(cli, ["report", "--json"]).output.splitlines()]
-    assert row["status"] == "needs_review"
-    assert "MULTIPLE_INVOICES" in row["reasons"]
+    parts = write_bundle(documents[2:4], inbox / "scanner-batch.pdf")  # 1 page + 2 pages
+    original = (inbox / "scanner-batch.pdf").read_bytes()
+    for _ in range(2):  # the second run finds nothing new
+        result = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
+        assert result.exit_code == 0, result.output
+    rows = {row["source"]: row for row in map(
+        json.loads, runner.invoke(cli, ["report", "--json"]).output.splitlines())}
+    assert sorted(rows) == ["scanner-batch.pdf", "scanner-batch.pdf, page 1",
+                            "scanner-batch.pdf, pages 2-3"]
+    bundle = rows["scanner-batch.pdf"]
+    assert (bundle["status"], bundle["reasons"]) == ("split", ["MULTIPLE_INVOICES"])
+    for name, part in zip(["scanner-batch.pdf, page 1", "scanner-batch.pdf, pages 2-3"], parts,
+                          strict=True):
+        invoice = rows[name]["invoice"]
+        assert isinstance(invoice, dict) and invoice["invoice_number"] == part.number
+        assert rows[name]["status"] == "needs_review"  # no master data: unknown party
+        assert "MULTIPLE_INVOICES" not in rows[name]["reasons"]
+    assert (inbox / "scanner-batch.pdf").read_bytes() == original  # kept as it arrived
+    settings = load_settings()
+    assert len(list(settings.split_dir.glob("*.pdf"))) == 2
+    with session_scope(engine_for(settings.database_url)) as session:
+        documents_by_name = {d.source_name: d for d in session.scalars(select(db.Document))}
+        parent = documents_by_name["scanner-batch.pdf"]
+        assert parent.invoice is None
+        assert {d.parent_id for n, d in documents_by_name.items() if n != parent.source_name} == {
+            parent.id}
+
+
+def test_a_bundle_dropped_in_the_drop_folder_is_split(
+    documents: list[Path], tmp_path: Path, db_url: str,
+) -> None:
+    settings = replace(load_settings({"ARFLOW_HOME": str(tmp_path / "home")}),
+                       database_url=db_url, workers=1)
+    inbox = tmp_path / "drop"
+    write_bundle(documents[:3], inbox / "batch.pdf")
+    ctx = open_context(settings, "drop:test")
+    assert poll_once(ctx, DropFolder.from_settings(settings, inbox, stable_delay=0.01)
+                     ).outcomes == {"processed": 1}
+    with session_scope(ctx.engine) as session:
+        stored = {d.source_name: d.status for d in session.scalars(select(db.Document))}
+        assert stored == {"batch.pdf": "split", "batch.pdf, page 1": "needs_review",
+                          "batch.pdf, page 2": "needs_review",
+                          "batch.pdf, page 3": "needs_review"}
+        assert session.scalar(select(func.count()).select_from(db.Invoice)) == 3

@@ -48,8 +48,9 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
         reading = ocr_with_qr(probe.path, settings)
     except ToolError as exc:
         raise DocumentError(f"{probe.path.name}: {exc.message}", code=Reason.OCR_FAILED) from exc
-    read, several = first_invoice(reading.pages)
-    pages = [reading.pages[i] for i in read]
+    invoices = first_invoice(reading.pages)
+    several = invoices.problem
+    pages = [reading.pages[i] for i in invoices.pages]
     fields, rereads = _fields(pages, settings), 0
     if several is None and settings.ocr_reread and any(pages):
         # the readings side by side, one tesseract each, rather than each spreading its pages
@@ -71,9 +72,9 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,
         invoice=fields.invoice, confidence=fields.confidence, pages=len(reading.pages),
         evidence=fields.evidence, readings=len(engines) + rereads, engines=engines,
-        errors=[several] if several else [],
+        errors=[several] if several else [], invoice_pages=list(invoices.invoices),
     )
-    apply_qr_codes(result, [code for code in reading.qr_codes if code.page in read],
+    apply_qr_codes(result, [code for code in reading.qr_codes if code.page in invoices.pages],
                    probe.path.name)
     if not any(pages) and result.invoice == Invoice():
         raise DocumentError(f"{probe.path.name}: OCR recognised no text on any page",
