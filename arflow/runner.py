@@ -11,6 +11,7 @@ from arflow.engines import engine_for
 from arflow.pipeline import BatchPlan, DocumentOutcome
 from arflow.settings import Settings
 from models import repo
+from models.domain import DocumentStatus
 
 
 @dataclass
@@ -35,6 +36,8 @@ class BatchSummary:
         for outcome in outcomes:
             status = str(outcome.decision.status)
             summary.by_status[status] = summary.by_status.get(status, 0) + 1
+            if outcome.decision.status == DocumentStatus.SPLIT:
+                continue  # its invoices are counted, each with its own reasons
             for code in outcome.decision.reason_codes:
                 summary.by_reason[code] = summary.by_reason.get(code, 0) + 1
         return summary

@@ -89,9 +89,11 @@ def test_arflow_run_stores_each_invoice_of_a_bundle_as_a_document(
     inbox = tmp_path / "inbox"
     parts = write_bundle(documents[2:4], inbox / "scanner-batch.pdf")  # 1 page + 2 pages
     original = (inbox / "scanner-batch.pdf").read_bytes()
-    for _ in range(2):  # the second run finds nothing new
-        result = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
-        assert result.exit_code == 0, result.output
+    first, again = (runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
+                    for _ in range(2))  # the second run finds nothing new
+    assert first.exit_code == again.exit_code == 0, first.output + again.output
+    assert "UNKNOWN_PARTY" in first.output  # the parts' reasons are listed as needing review,
+    assert "MULTIPLE_INVOICES" not in first.output  # the split file's is not
     rows = {row["source"]: row for row in map(
         json.loads, runner.invoke(cli, ["report", "--json"]).output.splitlines())}
     assert sorted(rows) == ["scanner-batch.pdf", "scanner-batch.pdf, page 1",
