@@ -40,10 +40,17 @@ def segments(pages: Sequence[Sequence[WordBox]], page_width: float | None = None
     """The invoices in a file, in page order; one segment for a file of one invoice."""
     if len(pages) < 2:
         return [Segment(0, max(len(pages) - 1, 0), None)]
-    reads = [extract_fields([page], page_width=page_width).invoice for page in pages]
+    def key_fields(index: int) -> Invoice:
+        return extract_fields([pages[index]], page_width=page_width,
+                              key_fields_only=True).invoice
+
+    first, last = key_fields(0), len(pages) - 1
     out: list[Segment] = []
-    start, number, total_seen = 0, reads[0].invoice_number, reads[0].total is not None
-    for index, read in enumerate(reads[1:], start=1):
+    start, number, total_seen = 0, first.invoice_number, first.total is not None
+    for index in range(1, len(pages)):
+        if index == last and not total_seen:
+            break  # no invoice can start there, and no page follows: not worth reading
+        read = key_fields(index)
         if total_seen and number and _starts_invoice(read) and not _same(read.invoice_number,
                                                                           number):
             out.append(Segment(start, index - 1, number))

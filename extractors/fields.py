@@ -66,9 +66,12 @@ class FieldResult:
 
 
 def extract_fields(
-    pages: Sequence[Sequence[WordBox]], *, page_width: float | None = None
+    pages: Sequence[Sequence[WordBox]], *, page_width: float | None = None,
+    key_fields_only: bool = False,
 ) -> FieldResult:
-    """Read invoice fields from the words of each page (points, top-left origin)."""
+    """Read invoice fields from the words of each page (points, top-left origin);
+    `key_fields_only`: the number, dates and amounts only, not the type, terms, currency,
+    IBAN, parties and lines (to tell the invoices of one file apart, `extractors.bundles`)."""
     lines = build_lines(pages)
     result = FieldResult()
     if not lines:
@@ -79,13 +82,17 @@ def extract_fields(
     hits = [h for line in lines if line.index not in table.used for h in find_labels(line)]
     ctx = DocContext(lines, mark, _day_first(lines, hits))
     cands = collect(hits, ctx)
-    _document_type(result, cands, ctx, table.used)
+    if not key_fields_only:
+        _document_type(result, cands, ctx, table.used)
     _scalars(result, cands)
-    _unlabelled_terms(result, lines)
+    if not key_fields_only:
+        _unlabelled_terms(result, lines)
     if result.invoice.issue_date is None:
         _issue_date_fallback(result, ctx, table.used)
     _check_date_order(result, ctx)
     _amounts(result, cands, table.lines, lines, mark)
+    if key_fields_only:
+        return result
     _currency(result, cands, lines)
     prefer_currency_column(result, lines, mark)
     _iban(result, cands, lines)
