@@ -10,7 +10,8 @@ Usage:  .venv/bin/python bench/bundles.py [--bundles N] [--per-bundle K] [--scan
    through ``extract_file`` (Tesseract): found when the MULTIPLE_INVOICES finding names the
    right page ranges.
 3. False splits: every generated single invoice, and every multi-page PDF with a text layer in
-   the public corpus (``$ARFLOW_CORPUS`` or ``../shared/corpus``; said plainly when absent).
+   the public corpus (``$ARFLOW_CORPUS`` or ``../shared/corpus``; said plainly when absent);
+   and M of the generated multi-page invoices as scans, read through ``extract_file``.
 4. Cost: the time to find the invoices of the multi-page documents (their pages' key fields
    read one by one), against reading their fields once, in the same run.
 """
@@ -56,6 +57,7 @@ def main() -> None:
     _digital(bundles)
     _scanned(bundles[: args.scanned], tmp)
     _false_splits(docs)
+    _scanned_singles(docs, args.scanned, tmp)
 
 
 def _digital(bundles: list[tuple[Path, list[BundlePart]]]) -> None:
@@ -84,6 +86,20 @@ def _scanned(bundles: list[tuple[Path, list[BundlePart]]], tmp: Path) -> None:
             print(f"  missed {scan.name}: {finding!r}")
     print(f"scanned bundles (Tesseract): {found}/{len(bundles)} found invoice by invoice; "
           f"{time.perf_counter() - start:.1f} s")
+
+
+def _scanned_singles(docs: list[Path], count: int, tmp: Path) -> None:
+    """Multi-page single invoices as scans: none may be taken for several."""
+    multi = [p for p in docs if len(read_pdf(p, 500).pages) > 1][:count]
+    split = 0
+    for index, path in enumerate(multi):
+        scan = render_scanned(path, tmp / f"{path.stem}.scan.pdf", seed=100 + index)
+        result = extract_file(scan)
+        wrong = [p.found for p in result.errors if p.code == "MULTIPLE_INVOICES"]
+        split += bool(wrong)
+        if wrong:
+            print(f"  split {scan.name}: {wrong[0]!r}")
+    print(f"scanned multi-page single invoices split: {split}/{len(multi)}")
 
 
 def _false_splits(docs: list[Path]) -> None:

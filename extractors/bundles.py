@@ -1,11 +1,13 @@
 """Files that hold several invoices: a scanner's batch, or invoices merged into one PDF.
 
 Read as one document, such a file would mix the first invoice's header with every invoice's
-lines and the last one's totals. Each page is read on its own instead, and a new invoice starts
-at a page that states an invoice number and an issue date of its own, when the number differs
-from the one being read and the pages before it already stated a total. A continuation page
-repeats its invoice's number or states none, and an invoice's first pages seldom state a
-total before its last, so a multi-page invoice stays whole.
+lines and the last one's totals. Each page's key fields are read on their own instead, and,
+once the pages before it stated a total, a new invoice starts at a page that states another
+invoice number with an issue date or a total of its own; or, its number unread (OCR misses
+one now and then), at a page stating both an issue date and a total right after the page
+with the previous total. A continuation page repeats its invoice's number or states none,
+and an invoice's first pages seldom state a total before its last, so a multi-page invoice
+stays whole.
 """
 
 from __future__ import annotations
@@ -44,19 +46,19 @@ def segments(pages: Sequence[Sequence[WordBox]], page_width: float | None = None
         return extract_fields([pages[index]], page_width=page_width,
                               key_fields_only=True).invoice
 
-    first, last = key_fields(0), len(pages) - 1
+    previous, last = key_fields(0), len(pages) - 1
     out: list[Segment] = []
-    start, number, total_seen = 0, first.invoice_number, first.total is not None
+    start, number, total_seen = 0, previous.invoice_number, previous.total is not None
     for index in range(1, len(pages)):
         if index == last and not total_seen:
             break  # no invoice can start there, and no page follows: not worth reading
         read = key_fields(index)
-        if total_seen and number and _starts_invoice(read) and not _same(read.invoice_number,
-                                                                          number):
+        if total_seen and _starts_invoice(read, number, previous.total is not None):
             out.append(Segment(start, index - 1, number))
             start, number, total_seen = index, read.invoice_number, False
         number = number or read.invoice_number
         total_seen = total_seen or read.total is not None
+        previous = read
     out.append(Segment(start, len(pages) - 1, number))
     return out
 
@@ -87,8 +89,15 @@ def first_invoice(
         tuple((part.first, part.last) for part in parts))
 
 
-def _starts_invoice(read: Invoice) -> bool:
-    return bool(read.invoice_number) and read.issue_date is not None
+def _starts_invoice(read: Invoice, number: str | None, total_just_before: bool) -> bool:
+    """A page stating an invoice number other than the one being read (or than none, when
+    its number was missed), with an issue date or a total of its own; or, its own number
+    missed (by OCR, say), a page stating both an issue date and a total right after the page
+    that stated the previous invoice's total."""
+    if read.invoice_number:
+        return (not _same(read.invoice_number, number)
+                and (read.issue_date is not None or read.total is not None))
+    return total_just_before and read.issue_date is not None and read.total is not None
 
 
 def _same(a: str | None, b: str | None) -> bool:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
 from sqlalchemy import func, select
 
 from arflow.cli import cli
@@ -133,3 +135,39 @@ def test_a_bundle_dropped_in_the_drop_folder_is_split(
                           "batch.pdf, page 2": "needs_review",
                           "batch.pdf, page 3": "needs_review"}
         assert session.scalar(select(func.count()).select_from(db.Invoice)) == 3
+
+
+def _pages_pdf(path: Path, pages: list[list[str]]) -> Path:
+    """A PDF of plain text lines, one list of lines per page."""
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    for lines in pages:
+        for index, text in enumerate(lines):
+            pdf.setFont("Helvetica", 10)
+            pdf.drawString(60, A4[1] - 60 - 18 * index, text)
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+_HEAD = ["Ferretería del Norte SL - CIF B08181596", "FACTURA"]
+
+
+@pytest.mark.parametrize(("pages", "expected"), [
+    # the second invoice's number unread: a date and a total right after the first's total
+    ([[*_HEAD, "Nº factura: A-1", "Fecha: 01/03/2026", "TOTAL 121,00 EUR"],
+      [*_HEAD, "Fecha: 02/03/2026", "TOTAL 60,50 EUR"]], [(0, 0, "A-1"), (1, 1, None)]),
+    # another number with a total but no date read
+    ([[*_HEAD, "Nº factura: A-1", "Fecha: 01/03/2026", "TOTAL 121,00 EUR"],
+      [*_HEAD, "Nº factura: A-2", "TOTAL 60,50 EUR"]], [(0, 0, "A-1"), (1, 1, "A-2")]),
+    # one invoice: its total only on the last page
+    ([[*_HEAD, "Nº factura: A-1", "Fecha: 01/03/2026", "Suma y sigue"],
+      [*_HEAD, "Fecha: 01/03/2026", "TOTAL 60,50 EUR"]], [(0, 1, "A-1")]),
+    # one invoice printed twice (original and copy): the same number
+    ([[*_HEAD, "Nº factura: A-1", "Fecha: 01/03/2026", "TOTAL 121,00 EUR"],
+      [*_HEAD, "Nº factura: a-1", "Fecha: 01/03/2026", "TOTAL 121,00 EUR"]], [(0, 1, "A-1")]),
+])
+def test_where_an_invoice_starts(
+    pages: list[list[str]], expected: list[tuple[int, int, str | None]], tmp_path: Path,
+) -> None:
+    words = read_pdf(_pages_pdf(tmp_path / "pages.pdf", pages), 10)
+    assert [(s.first, s.last, s.number) for s in segments(words.pages)] == expected
