@@ -16,8 +16,12 @@ The generator cannot plant AMBIGUOUS_ORDER (not in `generator.plants.SUPPORTED`)
 plants it itself (`plant_ambiguous`: a twin order on file for an invoice printing no number).
 Exit status 1 when a target is missed. Seeds of 10000 and above are for benchmarks.
 
+``--bundled K`` merges the first batch's invoices K at a time (one group in two) into scanner
+batches (``generator.bundles.bundle_scenario``): arflow must split them to score them.
+
 Usage: python bench/scenario_accuracy.py [--seed 10001] [--invoices 150] [--per-kind 3]
                                          [--engine plain|prefect] [--keep DIR] [--show-misses]
+                                         [--bundled K]
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from generator import Scenario, build_scenario  # noqa: E402
+from generator.bundles import bundle_scenario  # noqa: E402
 from generator.plants import SUPPORTED  # noqa: E402
 
 TARGET_CAUGHT, TARGET_CLEAN_REVIEW, TARGET_RIGHT_ORDER = 1.0, 0.03, 0.98
@@ -227,6 +232,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--engine", choices=("plain", "prefect"), default="plain")
     parser.add_argument("--keep", type=Path, default=None, help="Work here and keep the files.")
     parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument("--bundled", type=int, default=0, metavar="K",
+                        help="Merge the first batch's invoices K at a time (every other group) "
+                             "into scanner batches that arflow must split (default: none).")
     return parser.parse_args(argv)
 
 
@@ -236,12 +244,16 @@ def main(argv: list[str] | None = None) -> int:
         work = args.keep or Path(tmp)
         scenario = make_scenario(work / "scenario", args.seed, args.invoices, args.per_kind,
                                  args.ambiguous)
+        bundles = bundle_scenario(scenario, args.bundled) if args.bundled else []
         start = time.perf_counter()
         rows = run_pipeline(scenario, work / "home", args.engine)
         seconds = time.perf_counter() - start
         result = score(scenario.expected(), rows)
     command = " ".join(["python bench/scenario_accuracy.py", *(argv or sys.argv[1:])])
     print(render(result, seconds, command))
+    if bundles:
+        print(f"invoices that arrived merged in {len(bundles)} scanner batches of {args.bundled}: "
+              f"{args.bundled * len(bundles)} (each must be split out to be scored)")
     if args.show_misses and result.misses:
         print("\nmisses:\n" + "\n".join(f"  {m}" for m in result.misses))
     failed = result.failed_targets()
