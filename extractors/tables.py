@@ -36,6 +36,8 @@ _HEADERS: dict[str, tuple[str, ...]] = {
         "gesamt", "gesamtpreis", "total price", "amount (usd)", "amount (eur)", "importe (eur)",
         "prijs incl. btw", "montant ht", "subtotal", "net amount", "total (eur)",
     ),
+    # the item's position on the invoice (1, 2, 3...): a column of its own, never a quantity
+    "position": ("pos", "position", "posicion", "posten", "#"),
     "tax_rate": (
         "vat %", "iva %", "% iva", "tax %", "iva", "vat", "tax", "mwst", "btw", "tva",
         "tax(%", "tax rate", "tipo iva", "% tax", "vat rate", "% vat", "tipo", "iva (%)",

@@ -195,6 +195,17 @@ def test_corpus_storyblok_exact_values() -> None:
     assert inv.invoice_number == "76253815-0004"
 
 
+def test_corpus_position_column_is_not_the_quantity() -> None:
+    """QualityHosting: "Pos. Menge Beschreibung ... VK-Preis Zeilenbetrag", seven items of
+    one unit each over two pages (invoice2data's truth: qty 1.0 on every line)."""
+    lines = extract_file(CORPUS / "QualityHosting.pdf").invoice.lines
+    assert [ln.quantity for ln in lines] == [Decimal(1)] * 7
+    assert [ln.amount for ln in lines] == [Decimal(a) for a in (
+        "3.89", "5.39", "5.39", "5.39", "5.39", "5.39", "3.89")]
+    assert all(ln.quantity * ln.unit_price == ln.amount for ln in lines
+               if ln.quantity is not None and ln.unit_price is not None)
+
+
 def test_read_pdf_reports_page_sizes(tmp_path: Path) -> None:
     words = read_pdf(write_invoice(tmp_path / "a.pdf"))
     assert words.page_count == 1 and words.widths[0] == pytest.approx(A4[0])
