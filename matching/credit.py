@@ -1,4 +1,5 @@
-"""What a credit note gives back: its lines paired with what the invoice it refers to billed.
+"""What a credit note gives back, and what a corrective invoice changes: their lines paired with
+what the invoice they refer to billed.
 
 A credit note is never paid or matched automatically (`matching.doctype`). When the invoice it
 refers to was accepted (auto-approved or approved) and billed order lines, each credit-note line
@@ -10,11 +11,14 @@ is paired with one of those lines (`matching.lines.assign`):
 - credited at another price, it is a price adjustment and gives no quantity back;
 - never more than the invoice billed on that line.
 
-What was found is evidence for the approver: one CREDIT_NOTE finding on the lines.
+What was found is evidence for the approver: one CREDIT_NOTE finding on the lines. A
+corrective invoice's lines are set beside what the corrected invoice billed and the order's
+price, in one CORRECTED_INVOICE finding on the lines; nothing is counted (`_correction`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from arflow.reasons import Reason
@@ -22,31 +26,84 @@ from arflow.settings import Tolerances
 from matching.context import Context
 from matching.lines import Billed, assign
 from matching.match import MatchResult
-from matching.orders import OrderLine
+from matching.orders import Order, OrderLine
 from matching.tolerance import price_ok
 from models.domain import Invoice, InvoiceType, Problem
 
 
-def credit_result(invoice: Invoice, party_key: str, ctx: Context, tol: Tolerances) -> MatchResult:
-    """The lines a credit note gives back, against the invoice it refers to (none otherwise)."""
-    if invoice.invoice_type != InvoiceType.CREDIT_NOTE:
+@dataclass(frozen=True)
+class Referred:
+    """What the invoice a document refers to billed, as accepted: quantity per order line."""
+
+    number: str | None
+    billed: dict[int, Decimal]                 # order_line_id → quantity
+    lines: dict[int, tuple[int, OrderLine]]    # order_line_id → (order code, order line)
+
+    def order_of(self, items: list[Billed], ctx: Context) -> Order | None:
+        codes = {self.lines[b.order_line.order_line_id][0] for b in items
+                 if b.order_line is not None}
+        return ctx.orders.order(codes.pop()) if len(codes) == 1 else None
+
+
+def referred_result(
+    invoice: Invoice, party_key: str, ctx: Context, tol: Tolerances,
+) -> MatchResult:
+    """A credit note's or corrective invoice's lines against what the invoice it refers to
+    billed; nothing for an invoice, or when the referred invoice was not received."""
+    if invoice.invoice_type == InvoiceType.INVOICE:
         return MatchResult(None)
     doc = ctx.ledger.received(party_key, invoice.preceding_invoice)
     if doc is None:
         return MatchResult(None)  # the type finding says the invoice was not received
-    number = invoice.preceding_invoice
     billed = ctx.billed_by.get(doc, {})
-    if not billed:
+    referred = Referred(invoice.preceding_invoice, billed,
+                        {i: hit for i in billed if (hit := ctx.orders.line(i)) is not None})
+    if invoice.invoice_type == InvoiceType.CREDIT_NOTE:
+        return _credit(invoice, referred, ctx, tol)
+    return _correction(invoice, referred, ctx)
+
+
+def _credit(invoice: Invoice, referred: Referred, ctx: Context, tol: Tolerances) -> MatchResult:
+    number = referred.number
+    if not referred.billed:
         return MatchResult(None, [_finding(
             number, "nothing: that invoice billed no order lines that count (not accepted)")])
     if not invoice.lines:
         return MatchResult(None, [_finding(number, "an amount without lines: no quantity")])
-    found = {ident: hit for ident in billed if (hit := ctx.orders.line(ident)) is not None}
-    pairs = assign(invoice.lines, [line for _, line in found.values()])
-    given, notes = _given_back(pairs, billed, tol, number)
-    codes = {found[b.order_line.order_line_id][0] for b in given if b.order_line is not None}
-    order = ctx.orders.order(codes.pop()) if len(codes) == 1 else None
-    return MatchResult(order, [_finding(number, "; ".join(notes))], given)
+    pairs = assign(invoice.lines, [line for _, line in referred.lines.values()])
+    given, notes = _given_back(pairs, referred.billed, tol, number)
+    return MatchResult(referred.order_of(given, ctx), [_finding(number, "; ".join(notes))], given)
+
+
+def _correction(invoice: Invoice, referred: Referred, ctx: Context) -> MatchResult:
+    """Each line beside what the corrected invoice billed on the same order line, for the
+    approver. Nothing is counted: whether the correction replaces the invoice or adds to it
+    is the approver's call."""
+    number = referred.number
+    if not referred.billed or not invoice.lines:
+        what = ("that invoice billed no order lines that count (not accepted)"
+                if not referred.billed else "the corrective invoice has no lines")
+        return MatchResult(None, [_compared_finding(number, f"nothing to compare: {what}")])
+    pairs = assign(invoice.lines, [line for _, line in referred.lines.values()])
+    notes = [_against_original(item, referred) for item in pairs]
+    return MatchResult(referred.order_of(pairs, ctx), [_compared_finding(number, "; ".join(notes))])
+
+
+def _against_original(item: Billed, referred: Referred) -> str:
+    label, line = f"line {item.invoice_line + 1}", item.order_line
+    if line is None:
+        return f"{label}: matches no line invoice {referred.number} billed"
+    quantity = "no quantity" if item.quantity is None else f"{item.quantity:f}"
+    price = "" if item.unit_price is None else f" at {item.unit_price:f}"
+    return (f"{label}: {quantity}{price} of order line {line.line_no} ({line.description}); "
+            f"invoice {referred.number} billed {referred.billed[line.order_line_id]:f}, "
+            f"order price {line.unit_price:f}")
+
+
+def _compared_finding(number: str | None, found: str) -> Problem:
+    return Problem(Reason.CORRECTED_INVOICE, "the corrective invoice beside the invoice it "
+                   "corrects", field="lines", expected=f"what invoice {number} billed",
+                   found=found)
 
 
 def _given_back(

@@ -15,7 +15,7 @@ from datetime import date
 
 from arflow.settings import Tolerances
 from matching.context import Context, build_context
-from matching.credit import credit_result
+from matching.credit import referred_result
 from matching.match import check_order, find_order
 from matching.prepare import Prepared, prepare
 from matching.tolerance import ToleranceBook
@@ -51,7 +51,7 @@ def evaluate_one(candidate: Candidate, prep: Prepared, ctx: Context) -> Decision
     invoice = candidate.invoice
     order, order_problems = find_order(invoice, prep, ctx)
     if order is None:
-        result = credit_result(invoice, prep.party_key, ctx, prep.tol)
+        result = referred_result(invoice, prep.party_key, ctx, prep.tol)
     else:
         result = check_order(invoice, order, ctx, prep.tol)
     problems = _unique(

@@ -169,3 +169,41 @@ def test_an_approved_return_makes_the_goods_billable_again(
     assert _invoiced(db_session) == [D(6), D(100)]
     assert _store(db_session, replacement, "a2.pdf").status == DocumentStatus.AUTO_APPROVED
     assert _invoiced(db_session) == [D(10), D(100)]
+
+
+# --- a corrective invoice: set beside what the corrected invoice billed, nothing counted --------
+
+def _corrective(invoice: Invoice, lines: list[InvoiceLine]) -> Invoice:
+    return replace(_credit(invoice, lines, "R-1"), invoice_type=InvoiceType.CORRECTED_INVOICE)
+
+
+def _compared(decision: Decision) -> str | None:
+    return next((p.found for p in decision.reasons
+                 if p.code == Reason.CORRECTED_INVOICE and p.field == "lines"), None)
+
+
+def test_a_corrective_invoice_is_set_beside_what_its_invoice_billed() -> None:
+    invoice = clean_invoice()
+    corrected = [line("Steel bolts M8", "80", "0.50", "40.00"),
+                 line("Washers M8", "200", "0.09", "18.00"), line("Hex nuts", "5", "1", "5")]
+    decision = _after(invoice, _corrective(invoice, corrected))
+    assert decision.status == DocumentStatus.NEEDS_REVIEW
+    assert decision.reason_codes == [Reason.CORRECTED_INVOICE]
+    assert decision.line_matches == []  # nothing counted as billed, approved or not
+    assert decision.order_number == "PO-1001"
+    assert _compared(decision) == (
+        "line 1: 80 at 0.50 of order line 1 (Steel bolts M8); invoice F-2024-001 billed 100, "
+        "order price 0.50; line 2: 200 at 0.09 of order line 2 (Washers M8); invoice F-2024-001 "
+        "billed 200, order price 0.10; line 3: matches no line invoice F-2024-001 billed")
+
+
+def test_a_corrective_invoice_for_an_invoice_not_accepted() -> None:
+    invoice = clean_invoice()
+    overpriced = replace(invoice, lines=[line("Steel bolts M8", "100", "0.60", "60.00"),
+                                         invoice.lines[1]],
+                         subtotal=D("80.00"), tax_total=D("16.80"), total=D("96.80"))
+    _, corrective = evaluate_batch(
+        [Candidate("inv.pdf", overpriced),
+         Candidate("r.pdf", _corrective(invoice, invoice.lines))], master(), None, TODAY)
+    assert _compared(corrective) == ("nothing to compare: that invoice billed no order lines "
+                                     "that count (not accepted)")
