@@ -92,13 +92,19 @@ def test_never_more_than_the_invoice_billed() -> None:
         "invoice F-2024-001 billed 100; line 2: matches no line invoice F-2024-001 billed")
 
 
+def _overpriced(invoice: Invoice) -> Invoice:
+    """The invoice with a PRICE_VARIANCE on its first line: held for review, so its quantities
+    do not count as billed."""
+    return replace(invoice, lines=[line("Steel bolts M8", "100", "0.60", "60.00"),
+                                   invoice.lines[1]],
+                   subtotal=D("80.00"), tax_total=D("16.80"), total=D("96.80"))
+
+
 def test_nothing_given_back_for_an_invoice_not_accepted_or_without_lines() -> None:
     invoice = clean_invoice()
-    overpriced = replace(invoice, lines=[line("Steel bolts M8", "100", "0.60", "60.00"),
-                                         invoice.lines[1]],
-                         subtotal=D("80.00"), tax_total=D("16.80"), total=D("96.80"))
     held, credit = evaluate_batch(
-        [Candidate("inv.pdf", overpriced), Candidate("cn.pdf", _credit(invoice, invoice.lines))],
+        [Candidate("inv.pdf", _overpriced(invoice)),
+         Candidate("cn.pdf", _credit(invoice, invoice.lines))],
         master(), None, TODAY)
     assert held.status == DocumentStatus.NEEDS_REVIEW  # PRICE_VARIANCE: its quantities don't count
     assert credit.line_matches == []
@@ -199,11 +205,8 @@ def test_a_corrective_invoice_is_set_beside_what_its_invoice_billed() -> None:
 
 def test_a_corrective_invoice_for_an_invoice_not_accepted() -> None:
     invoice = clean_invoice()
-    overpriced = replace(invoice, lines=[line("Steel bolts M8", "100", "0.60", "60.00"),
-                                         invoice.lines[1]],
-                         subtotal=D("80.00"), tax_total=D("16.80"), total=D("96.80"))
     _, corrective = evaluate_batch(
-        [Candidate("inv.pdf", overpriced),
+        [Candidate("inv.pdf", _overpriced(invoice)),
          Candidate("r.pdf", _corrective(invoice, invoice.lines))], master(), None, TODAY)
     assert _compared(corrective) == ("nothing to compare: that invoice billed no order lines "
                                      "that count (not accepted)")
