@@ -50,9 +50,9 @@ REASONS: dict[Reason, str] = {
     Reason.UNSUPPORTED_FORMAT: "The file type is not an invoice format arflow reads.",
     Reason.FILE_TOO_LARGE: "The file exceeds the configured size or page limit.",
     Reason.OCR_FAILED: "Text recognition failed or timed out on a page.",
-    Reason.MULTIPLE_INVOICES: "The file holds several invoices (a scanner's batch): a PDF is "
-                              "split into one document per invoice; another file keeps the "
-                              "first invoice's fields and waits for review.",
+    Reason.MULTIPLE_INVOICES: "The file holds several invoices (a scanner's batch): a PDF or "
+                              "TIFF is split into one document per invoice; another file keeps "
+                              "the first invoice's fields and waits for review.",
     Reason.MISSING_FIELD: "A required field (number, date, currency, total, seller) was not found.",
     Reason.LOW_CONFIDENCE: "Required fields were read with confidence below the threshold.",
     Reason.EINVOICE_MISMATCH: "The embedded e-invoice XML disagrees with the printed document.",

@@ -1,11 +1,12 @@
-"""A pipeline step: a PDF holding several invoices becomes one document per invoice.
+"""A pipeline step: a PDF or TIFF holding several invoices becomes one document per invoice.
 
 Extraction finds the invoices in such a file (`extractors.bundles`) and says on which pages
 each one is. Here each one's pages are written to a PDF of their own under ``<home>/split/``
-and read again as a document, named after the file and its pages ("batch.pdf, pages 3-4").
-The file itself is stored as it arrived with status `split`, so it is never read again, and
-its parts point to it. Nothing is lost: when a part cannot be written, the file stays one
-document and goes to review with its MULTIPLE_INVOICES finding.
+(a multi-page TIFF's frames to a TIFF) and read again as a document, named after the file and
+its pages ("batch.pdf, pages 3-4"). The file itself is stored as it arrived with status
+`split`, so it is never read again, and its parts point to it. Nothing is lost: when a part
+cannot be written, the file stays one document and goes to review with its MULTIPLE_INVOICES
+finding.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pypdfium2 as pdfium
+from PIL import Image
 
 from arflow.intake import InboxFile, fingerprint
 from models.domain import ExtractionResult, ExtractionStatus, Invoice
@@ -24,6 +26,7 @@ from models.repo import Part
 log = logging.getLogger(__name__)
 
 ReadFiles = Callable[[Sequence[InboxFile]], list[ExtractionResult]]
+_TIFF = (".tif", ".tiff")
 
 
 @dataclass(frozen=True)
@@ -66,29 +69,44 @@ def _as_split(result: ExtractionResult) -> ExtractionResult:
 
 
 def _write_parts(item: Extracted, split_dir: Path) -> list[tuple[InboxFile, Part]]:
-    """One PDF per invoice; none when the file cannot be split (it then goes to review)."""
+    """One PDF (or TIFF, for a multi-page TIFF) per invoice; none when the file cannot be
+    split (it then goes to review)."""
+    write = _tiff_pages if item.file.path.suffix.lower() in _TIFF else _pdf_pages
     try:
         split_dir.mkdir(parents=True, exist_ok=True)
-        source = pdfium.PdfDocument(item.file.path)
-        try:
-            return [_write_part(source, item.file, first, last, split_dir)
-                    for first, last in item.result.invoice_pages]
-        finally:
-            source.close()
-    except (OSError, pdfium.PdfiumError) as exc:
+        written = []
+        for first, last in item.result.invoice_pages:
+            suffix = item.file.path.suffix.lower() if write is _tiff_pages else ".pdf"
+            name = f"{item.file.sha256[:12]}-{item.file.path.stem}-p{first + 1}-{last + 1}"
+            target = split_dir / f"{name}{suffix}"
+            write(item.file.path, first, last, target)
+            written.append((fingerprint(target), Part(item.file.sha256, item.file.name, first,
+                                                       last)))
+        return written
+    except (OSError, pdfium.PdfiumError, Image.DecompressionBombError) as exc:
         log.warning("%s: could not be split into its invoices: %s", item.file.name, exc)
         return []
 
 
-def _write_part(
-    source: pdfium.PdfDocument, file: InboxFile, first: int, last: int, split_dir: Path,
-) -> tuple[InboxFile, Part]:
-    part = Part(file.sha256, file.name, first, last)
-    target = split_dir / f"{file.sha256[:12]}-{file.path.stem}-p{first + 1}-{last + 1}.pdf"
-    pages = pdfium.PdfDocument.new()
+def _pdf_pages(source: Path, first: int, last: int, target: Path) -> None:
+    document, pages = pdfium.PdfDocument(source), pdfium.PdfDocument.new()
     try:
-        pages.import_pages(source, list(range(first, last + 1)))
+        pages.import_pages(document, list(range(first, last + 1)))
         pages.save(target)
     finally:
         pages.close()
-    return fingerprint(target), part
+        document.close()
+
+
+def _tiff_pages(source: Path, first: int, last: int, target: Path) -> None:
+    """The frames as they are (no re-encoding beyond TIFF's lossless deflate), with their
+    resolution, so that the part is read exactly as the file was."""
+    with Image.open(source) as image:
+        frames = []
+        for index in range(first, last + 1):
+            image.seek(index)
+            frames.append(image.copy())
+        dpi = image.info.get("dpi")
+    extra = {"dpi": dpi} if dpi else {}
+    frames[0].save(target, save_all=True, append_images=frames[1:], compression="tiff_deflate",
+                   **extra)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from sqlalchemy import func, select
@@ -117,6 +118,26 @@ def test_arflow_run_stores_each_invoice_of_a_bundle_as_a_document(
         assert parent.invoice is None
         assert {d.parent_id for n, d in documents_by_name.items() if n != parent.source_name} == {
             parent.id}
+
+
+def test_a_scanned_tiff_bundle_is_split_into_tiffs(
+    runner: CliRunner, documents: list[Path], tmp_path: Path,
+) -> None:
+    parts = write_bundle([documents[0], documents[4]], tmp_path / "two.pdf")
+    inbox = tmp_path / "inbox"
+    render_scanned(tmp_path / "two.pdf", inbox / "scanner.tif", seed=7)
+    result = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
+    assert result.exit_code == 0, result.output
+    rows = {row["source"]: row for row in map(
+        json.loads, runner.invoke(cli, ["report", "--json"]).output.splitlines())}
+    assert rows["scanner.tif"]["status"] == "split"
+    for index, part in enumerate(parts, start=1):
+        invoice = rows[f"scanner.tif, page {index}"]["invoice"]
+        assert isinstance(invoice, dict) and invoice["invoice_number"] == part.number
+    split = sorted(load_settings().split_dir.iterdir())
+    assert [p.suffix for p in split] == [".tif", ".tif"]
+    with Image.open(split[0]) as image:
+        assert image.info.get("dpi") is not None  # the resolution the scan stated, kept
 
 
 def test_a_bundle_dropped_in_the_drop_folder_is_split(
