@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -68,10 +70,21 @@ def extract_all(
 ) -> list[Extracted]:
     """Extract every file, then split each file of several invoices into its invoices, read
     as documents of their own after the file (`arflow.splitting`)."""
-    items = [Extracted(f, r) for f, r in zip(files, read_files(files, settings, on_done),
-                                             strict=True)]
-    return split_bundles(items, settings.split_dir,
-                         lambda parts: read_files(parts, settings, _no_progress))
+    with _ocr_page_cache(settings) as cached:
+        items = [Extracted(f, r) for f, r in zip(files, read_files(files, cached, on_done),
+                                                 strict=True)]
+        return split_bundles(items, settings.split_dir,
+                             lambda parts: read_files(parts, cached, _no_progress))
+
+
+@contextmanager
+def _ocr_page_cache(settings: Settings) -> Iterator[Settings]:
+    """The settings with a page cache of their own for this step, removed afterwards: the
+    invoices split out of a scanned file reuse its pages' OCR (`extractors.ocr.pagecache`)."""
+    folder = settings.home / "cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ocr-pages-", dir=folder) as cache:
+        yield replace(settings, ocr_cache_dir=Path(cache))
 
 
 def _no_progress(source: str) -> None:

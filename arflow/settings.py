@@ -35,6 +35,9 @@ class Settings:
     pdf_engine: str = "pdfium"  # words of digital PDFs: "pdfium" (fast) or "pdfplumber"
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     tolerances: Tolerances = field(default_factory=Tolerances)
+    # Where the OCR readings of multi-page files are kept during one extraction step, so that
+    # the invoices split out of a file are not read by OCR again (`extractors.ocr.pagecache`).
+    ocr_cache_dir: Path | None = None
 
     @property
     def archive_dir(self) -> Path:

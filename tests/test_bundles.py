@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -23,12 +24,13 @@ from arflow.settings import load_settings
 from extractors.api import extract_file
 from extractors.bundles import segments
 from extractors.digital import read_pdf
+from extractors.ocr import pages
 from generator import generate_documents, load_ground_truth, render_scanned
 from generator.bundles import BundlePart, write_bundle
 from ingest.documents import open_context
 from ingest.dropfolder import DropFolder, poll_once
 from models import db
-from models.domain import ExtractionResult
+from models.domain import ExtractionResult, WordBox
 
 DATA = Path(__file__).parent / "data"
 SEED = 88  # six documents, the fourth of two pages
@@ -121,13 +123,23 @@ def test_arflow_run_stores_each_invoice_of_a_bundle_as_a_document(
 
 
 def test_a_scanned_tiff_bundle_is_split_into_tiffs(
-    runner: CliRunner, documents: list[Path], tmp_path: Path,
+    runner: CliRunner, documents: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     parts = write_bundle([documents[0], documents[4]], tmp_path / "two.pdf")
     inbox = tmp_path / "inbox"
     render_scanned(tmp_path / "two.pdf", inbox / "scanner.tif", seed=7)
+    read_by_tesseract = []
+    real = pages.ocr_page
+
+    def counted(page: pages.PageImage, **kwargs: Any) -> list[WordBox]:
+        read_by_tesseract.append(page.index)
+        return real(page, **kwargs)
+
+    monkeypatch.setattr(pages, "ocr_page", counted)  # one worker: read in this process
     result = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
     assert result.exit_code == 0, result.output
+    assert read_by_tesseract == [0, 1]  # the parts' pages came from the page cache
+    assert not list((load_settings().home / "cache").iterdir())  # removed after the step
     rows = {row["source"]: row for row in map(
         json.loads, runner.invoke(cli, ["report", "--json"]).output.splitlines())}
     assert rows["scanner.tif"]["status"] == "split"

@@ -35,6 +35,7 @@ from arflow.settings import Settings
 from extractors.ocr import rapid, tesseract
 from extractors.ocr.geometry import Image
 from extractors.ocr.images import IMAGE_SUFFIXES, PageImage, load_pages
+from extractors.ocr.pagecache import CachedPage, PageCache
 from extractors.ocr.preprocess import PreprocessOptions, preprocess, uneven_lighting
 from extractors.ocr.tesseract import SAUVOLA, TesseractOptions
 from extractors.ocr.textlayer import pdf_needs_ocr
@@ -69,6 +70,8 @@ class _PageReading:
     words: list[WordBox]
     qr_texts: list[str]
     dpi: float | None
+    key: str | None = None  # under which the page cache knows it
+    cached: bool = False    # read from the page cache
 
 
 TESSERACT, RAPIDOCR = "tesseract", "rapidocr"  # the OCR engines a reading can use
@@ -170,22 +173,43 @@ def _read(path: Path, settings: Settings, clean: PreprocessOptions | None, qr: b
         partial(rapid_page, clean=clean, settings=settings) if engine == RAPIDOCR
         else partial(ocr_page, opts=tesseract_options(settings, **overrides), clean=clean))
     workers = max(1, settings.workers)
+    cache = _page_cache(settings, engine, overrides, clean, qr)
     with tempfile.TemporaryDirectory(prefix="arflow-ocr-") as tmp:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
         futures: list[Future[_PageReading]] = []
         try:
             for page in load_pages(Path(path), dpi=settings.ocr_dpi, max_pages=settings.max_pages):
                 _wait_for_room(futures, 2 * workers)
-                futures.append(pool.submit(_read_page, page, reader, Path(tmp), qr))
+                futures.append(pool.submit(_read_page, page, reader, Path(tmp), qr, cache))
             done = [f.result() for f in futures]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+    if cache is not None and len(done) > 1:  # only a multi-page file can be split
+        for reading in done:
+            if reading.key is not None and not reading.cached:
+                cache.put(reading.key, CachedPage(reading.words, reading.qr_texts))
     codes = [QrCode(text, index) for index, page in enumerate(done) for text in page.qr_texts]
     return OcrReading([page.words for page in done], codes, [page.dpi for page in done])
 
 
-def _read_page(page: PageImage, reader: PageReader, workdir: Path, qr: bool) -> _PageReading:
-    return _PageReading(reader(page, workdir=workdir), _qr_texts(page) if qr else [], page.dpi)
+def _page_cache(settings: Settings, engine: str, overrides: dict[str, Any],
+                clean: PreprocessOptions | None, qr: bool) -> PageCache | None:
+    if settings.ocr_cache_dir is None:
+        return None
+    options = (f"{engine}|{tesseract_options(settings, **overrides)!r}|{clean!r}|qr={qr}|"
+               f"dpi={settings.ocr_dpi}")
+    return PageCache(settings.ocr_cache_dir, options)
+
+
+def _read_page(page: PageImage, reader: PageReader, workdir: Path, qr: bool,
+               cache: PageCache | None = None) -> _PageReading:
+    key = cache.key(page) if cache is not None else None
+    hit = cache.get(key) if cache is not None and key is not None else None
+    if hit is not None:  # the same page of another file: its words, on this page's index
+        words = [dataclasses.replace(w, page=page.index) for w in hit.words]
+        return _PageReading(words, hit.qr_texts, page.dpi, key, cached=True)
+    words = reader(page, workdir=workdir)
+    return _PageReading(words, _qr_texts(page) if qr else [], page.dpi, key)
 
 
 def _qr_texts(page: PageImage) -> list[str]:
