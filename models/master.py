@@ -66,7 +66,9 @@ def _order_lines(session: Session) -> pd.DataFrame:
     received = _sums(session, select(db.Receipt.order_line_id,
                                      func.sum(db.Receipt.quantity_received))
                      .group_by(db.Receipt.order_line_id))
-    invoiced = _sums(session, _invoiced())
+    # Never below nothing: two approved credit notes giving back the same goods must not
+    # make room for billing them twice.
+    invoiced = {key: max(total, ZERO) for key, total in _sums(session, _invoiced()).items()}
     for column, sums in (("quantity_received", received), ("quantity_invoiced", invoiced)):
         values = [sums.get(key, ZERO) for key in frame["order_line_id"]]
         frame[column] = pd.Series(values, index=frame.index, dtype=object)

@@ -210,3 +210,21 @@ def test_a_corrective_invoice_for_an_invoice_not_accepted() -> None:
          Candidate("r.pdf", _corrective(invoice, invoice.lines))], master(), None, TODAY)
     assert _compared(corrective) == ("nothing to compare: that invoice billed no order lines "
                                      "that count (not accepted)")
+
+
+def test_two_credit_notes_for_the_same_goods_never_make_room_twice(
+    db_session: Session, load_master: Callable[[Session], None],
+) -> None:
+    load_master(db_session)
+    invoice = sample_invoice(total="166.18")
+    assert _store(db_session, invoice, "a1.pdf").status == DocumentStatus.AUTO_APPROVED
+    returned = [InvoiceLine("Widgets", D(10), D("12.50"), D("125.00"), D(21))]
+    for number in ("AB-1", "AB-2"):  # both pending: each may give back the 10 billed
+        assert _store(db_session, _credit(invoice, returned, number),
+                      f"{number}.pdf").line_matches[0].quantity == "-10"
+    boss = make_user(db_session, "boss", "finance_lead", None)
+    for item in db_session.scalars(select(ReviewItem)).all():
+        approvals.approve(db_session, item.id, user=boss, expected_version=item.version,
+                          matrix=MATRIX)
+    db_session.commit()
+    assert _invoiced(db_session) == [D(0), D(100)]  # not -10
