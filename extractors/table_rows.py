@@ -62,6 +62,9 @@ class TableReader:
     def _body_line(self, line: Line) -> None:
         cells = self._cells(line.words)
         item = self._item(cells)
+        if item is not None and self.table.lines and _included_note(item.description):
+            self._append_description(line, cells)  # its amount is already in the item above
+            return
         if item is not None:
             self.table.lines.append(item)
             self.table.rows.append(list(line.words))
@@ -120,3 +123,14 @@ class TableReader:
             self.table.rows[-1].extend(line.words)
             self.table.used.add(line.index)
             self.last_row_line = line
+
+
+_INCLUDED = ("incl", "inclusief", "including", "included", "inkl", "inklusive", "incluye",
+             "incluido", "incluida", "dont")
+
+
+def _included_note(description: str | None) -> bool:
+    """A row saying what the item above already includes ("Incl. Thuiskopieheffing: € 4,24",
+    "Including recycling fee", "Incluye canon digital"): not an item of its own."""
+    first = norm(description.split()[0]) if description and description.split() else ""
+    return first in _INCLUDED

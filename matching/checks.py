@@ -46,11 +46,16 @@ def missing_fields(invoice: Invoice) -> list[Problem]:
 
 
 def arithmetic(invoice: Invoice, tol: Tolerances) -> list[Problem]:
-    out = [p for i, line in enumerate(invoice.lines) if (p := _line_amount(i, line, tol))]
     amounts = [ln.amount for ln in invoice.lines]
     allowance = tol.line_rounding * max(len(amounts), 1)
+    gross = _tax_included(invoice, allowance)
+    out = [p for i, line in enumerate(invoice.lines)
+           if (p := _line_amount(i, line, tol, gross=gross))]
     adjusted = invoice.allowances is not None or invoice.charges is not None
-    if invoice.subtotal is not None and amounts and None not in amounts:
+    if gross:
+        out += _compare("total", "sum of line amounts (tax included)", _net(invoice),
+                        invoice.total, allowance)
+    elif invoice.subtotal is not None and amounts and None not in amounts:
         what = "sum of line amounts" + (" - allowances + charges" if adjusted else "")
         out += _compare("subtotal", what, _net(invoice), invoice.subtotal, allowance)
     if None not in (invoice.subtotal, invoice.tax_total, invoice.total):
@@ -59,8 +64,28 @@ def arithmetic(invoice: Invoice, tol: Tolerances) -> list[Problem]:
     if invoice.tax_breakdown:
         out += _breakdown(invoice, allowance)
     if invoice.tax_total is not None and invoice.lines and _rated(invoice.lines):
-        out += _tax(invoice, allowance)
+        out += _gross_tax(invoice, allowance) if gross else _tax(invoice, allowance)
     return out
+
+
+def _tax_included(invoice: Invoice, allowance: Decimal) -> bool:
+    """Line amounts stated with tax (retail invoices: "Prijs incl. BTW", "Total"): they add up
+    to the total, not to the subtotal (and the invoice has no document-level adjustments)."""
+    amounts = [ln.amount for ln in invoice.lines]
+    if (not amounts or None in amounts or invoice.total is None
+            or invoice.allowances is not None or invoice.charges is not None):
+        return False
+    lines = _sum(amounts)
+    return abs(lines - invoice.total) <= allowance and (
+        invoice.subtotal is None or abs(lines - invoice.subtotal) > allowance)
+
+
+def _gross_tax(invoice: Invoice, allowance: Decimal) -> list[Problem]:
+    """The tax within tax-included line amounts: amount × rate / (100 + rate)."""
+    tax = _sum([(ln.amount or Decimal(0)) * (ln.tax_rate or Decimal(0))
+                / (_HUNDRED + (ln.tax_rate or Decimal(0))) for ln in invoice.lines])
+    return _compare("tax_total", "sum of the tax within the line amounts", tax,
+                    invoice.tax_total, allowance)
 
 
 def _breakdown(invoice: Invoice, allowance: Decimal) -> list[Problem]:
@@ -112,10 +137,18 @@ def _sum(values: list[Decimal | None]) -> Decimal:
     return sum((v for v in values if v is not None), Decimal(0))
 
 
-def _line_amount(index: int, line: InvoiceLine, tol: Tolerances) -> Problem | None:
+def _line_amount(
+    index: int, line: InvoiceLine, tol: Tolerances, *, gross: bool = False,
+) -> Problem | None:
+    """quantity × unit price (+ line adjustment) = amount; with tax-included amounts, a net
+    unit price with its rate's tax added also agrees."""
     if line.quantity is None or line.unit_price is None or line.amount is None:
         return None
     expected = line.quantity * line.unit_price + (line.adjustment or Decimal(0))
+    if gross and line.tax_rate is not None and abs(line.amount - expected) > tol.line_rounding:
+        with_tax = expected * (_HUNDRED + line.tax_rate) / _HUNDRED
+        if abs(line.amount - with_tax) <= tol.line_rounding:
+            return None
     what = "quantity × unit price" + (" + charges - allowances" if line.adjustment else "")
     found = _compare(f"lines[{index}].amount", what, expected, line.amount, tol.line_rounding)
     return found[0] if found else None
