@@ -15,7 +15,7 @@ they cannot sit unseen: processed from a kept copy, or reported with their bytes
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -110,7 +110,9 @@ def _retry_one(session: Session, document_id: int, settings: Settings,
         return Retried(document.id, document.source_name, before, None)
     outcome, *parts = pipeline.process_one(file, settings, master)
     repo.save_extraction(session, document, outcome.extraction, outcome.decision)
-    pipeline.persist_all(session, document.batch_id or 0, parts)  # a file of several invoices
+    named = [replace(o, part=replace(o.part, of_name=document.source_name)) if o.part else o
+             for o in parts]  # after the file as received, not its kept copy
+    pipeline.persist_all(session, document.batch_id or 0, named)  # a file of several invoices
     append_audit(session, actor=ACTOR, action="document.retry", entity="document",
                  entity_id=document.id, before=state,
                  after={"status": document.status, "error_code": document.error_code,

@@ -204,3 +204,21 @@ def test_where_an_invoice_starts(
 ) -> None:
     words = read_pdf(_pages_pdf(tmp_path / "pages.pdf", pages), 10)
     assert [(s.first, s.last, s.number) for s in segments(words.pages)] == expected
+
+
+def test_a_failed_scanned_bundle_is_split_when_retried(
+    runner: CliRunner, documents: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parts = write_bundle([documents[0], documents[4]], tmp_path / "two.pdf")
+    inbox = tmp_path / "inbox"
+    render_scanned(tmp_path / "two.pdf", inbox / "batch.pdf", seed=3)
+    monkeypatch.setenv("ARFLOW_OCR_TIMEOUT", "0.01")  # no page can be read that fast
+    assert runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"]).exit_code == 0
+    monkeypatch.setenv("ARFLOW_OCR_TIMEOUT", "120")  # the cause is fixed
+    retried = runner.invoke(cli, ["retry", "--reason", "OCR_FAILED"])
+    assert retried.exit_code == 0, retried.output
+    rows = {row["source"]: row for row in map(
+        json.loads, runner.invoke(cli, ["report", "--json"]).output.splitlines())}
+    assert rows["batch.pdf"]["status"] == "split"
+    numbers = [rows[f"batch.pdf, page {i}"]["invoice"]["invoice_number"] for i in (1, 2)]
+    assert numbers == [part.number for part in parts]
