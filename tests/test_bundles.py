@@ -122,12 +122,20 @@ def test_arflow_run_stores_each_invoice_of_a_bundle_as_a_document(
             parent.id}
 
 
+def _scanned_pair(
+    documents: list[Path], tmp_path: Path, name: str, seed: int,
+) -> tuple[list[BundlePart], Path]:
+    """Two one-page invoices scanned into one file `name` in an inbox of its own."""
+    parts = write_bundle([documents[0], documents[4]], tmp_path / "two.pdf")
+    inbox = tmp_path / "inbox"
+    render_scanned(tmp_path / "two.pdf", inbox / name, seed=seed)
+    return parts, inbox
+
+
 def test_a_scanned_tiff_bundle_is_split_into_tiffs(
     runner: CliRunner, documents: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    parts = write_bundle([documents[0], documents[4]], tmp_path / "two.pdf")
-    inbox = tmp_path / "inbox"
-    render_scanned(tmp_path / "two.pdf", inbox / "scanner.tif", seed=7)
+    parts, inbox = _scanned_pair(documents, tmp_path, "scanner.tif", seed=7)
     read_by_tesseract = []
     real = pages.ocr_page
 
@@ -209,9 +217,7 @@ def test_where_an_invoice_starts(
 def test_a_failed_scanned_bundle_is_split_when_retried(
     runner: CliRunner, documents: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    parts = write_bundle([documents[0], documents[4]], tmp_path / "two.pdf")
-    inbox = tmp_path / "inbox"
-    render_scanned(tmp_path / "two.pdf", inbox / "batch.pdf", seed=3)
+    parts, inbox = _scanned_pair(documents, tmp_path, "batch.pdf", seed=3)
     monkeypatch.setenv("ARFLOW_OCR_TIMEOUT", "0.01")  # no page can be read that fast
     assert runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"]).exit_code == 0
     monkeypatch.setenv("ARFLOW_OCR_TIMEOUT", "120")  # the cause is fixed
