@@ -61,3 +61,21 @@ def test_batch_flow_fails_visibly_on_a_missing_inbox(home: Path, tmp_path: Path)
     state = batch_run(str(tmp_path / "nope"), database_url=f"sqlite:///{tmp_path / 'x.db'}",
                       return_state=True)
     assert state.is_failed()
+
+
+def test_batch_flow_splits_a_file_of_several_invoices(home: Path, tmp_path: Path) -> None:
+    from flows.batch import batch_run
+    from generator.bundles import write_bundle
+
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    _master(url)
+    inbox = tmp_path / "inbox"
+    invoices = sorted((DATA / "invoices").glob("*.pdf"))[:2]
+    parts = write_bundle(invoices, inbox / "scanner-batch.pdf", DATA / "truth")
+    summary = batch_run(str(inbox), database_url=url)
+    assert summary.processed == 3 and summary.by_status["split"] == 1
+    with session_scope(engine_for(url)) as session:
+        rows = {row["source"]: row for row in repo.report_rows(session)}
+    assert rows["scanner-batch.pdf"]["status"] == "split"
+    numbers = [rows[f"scanner-batch.pdf, page {i}"]["invoice"]["invoice_number"] for i in (1, 2)]
+    assert numbers == [part.number for part in parts]
