@@ -25,6 +25,7 @@ from arflow.masterdata import import_csv
 from arflow.reports_html import to_html, to_xlsx
 from arflow.runner import run_batch
 from arflow.settings import Settings, load_settings
+from generator.bundles import write_bundle
 from models import repo
 from models.audit import append_audit
 from models.db import Document, ReviewItem
@@ -39,11 +40,15 @@ USERS = {"cleo": ("clerk", "1000"), "carl": ("clerk", "1000"), "max": ("manager"
          "fiona": ("finance_lead", None)}
 
 
-def seed_demo(home: Path) -> Settings:
-    """A real batch over four sample invoices (three need review) and four users."""
+def seed_demo(home: Path, bundled: tuple[str, ...] = ()) -> Settings:
+    """A real batch over four sample invoices (three need review) and four users; or, with
+    `bundled`, over those sample invoices merged into one file, ``scanner.pdf``."""
     inbox = home / "inbox"
     inbox.mkdir(parents=True)
-    for name in SAMPLES:
+    if bundled:
+        write_bundle([ROOT / "data" / "invoices" / n for n in bundled], inbox / "scanner.pdf",
+                     ROOT / "data" / "truth")
+    for name in () if bundled else SAMPLES:
         shutil.copy(ROOT / "data" / "invoices" / name, inbox / name)
     settings = replace(load_settings({"ARFLOW_HOME": str(home)}), workers=1)
     upgrade(settings.database_url)
@@ -203,6 +208,22 @@ def test_item_page_shows_evidence_lines_and_reasons(client: TestClient, demo: Se
     image = client.get(f"/items/{item_id}/pages/0.png")
     assert image.headers["content-type"] == "image/png" and image.content[:4] == b"\x89PNG"
     assert client.get(f"/items/{item_id}/pages/9.png").status_code == 404
+
+
+def test_an_invoice_split_from_a_file_names_it_and_links_its_other_invoices(
+    tmp_path: Path,
+) -> None:
+    settings = seed_demo(tmp_path / "home", bundled=("001_ferreteria_hermanos.pdf",
+                                                     "004_informatica_guadalquivir.pdf"))
+    items = items_by_source(settings)
+    first, _, _ = items["scanner.pdf, page 1"]
+    second, _, _ = items["scanner.pdf, page 2"]
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        login(client, "cleo")
+        page = client.get(f"/items/{first}").text
+    part_of = re.search(r'<dd id="part-of">(.*?)</dd>', page, re.S)
+    assert part_of is not None and part_of.group(1).startswith("scanner.pdf; its other invoices:")
+    assert f'<a href="/items/{second}">scanner.pdf, page 2</a> (needs_review)' in part_of.group(1)
 
 
 def test_post_without_or_with_wrong_csrf_is_refused(client: TestClient, demo: Settings) -> None:

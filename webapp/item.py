@@ -55,6 +55,15 @@ class LinePair:
     order: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class Sibling:
+    """Another invoice split out of the same file: its name, status and review item."""
+
+    name: str
+    status: str
+    item_id: int | None
+
+
 @dataclass
 class ItemView:
     item: ReviewItem
@@ -73,6 +82,8 @@ class ItemView:
     matrix_currency: str
     refusal: str | None  # why the viewer may not approve now; None: they may
     editable: list[str] = field(default_factory=list)
+    part_of: str | None = None  # the file of several invoices this one was split from
+    siblings: list[Sibling] = field(default_factory=list)
 
     @property
     def first_field(self) -> str | None:
@@ -172,7 +183,21 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
         valued=approvals.item_amount(session, item, matrix), matrix_currency=matrix.currency,
         refusal=_refusal(session, item, user, matrix),
         editable=list(EDITABLE) + [f"lines[{p.index}].{c}" for p in lines
-                                   for c in ("quantity", "unit_price", "amount")])
+                                   for c in ("quantity", "unit_price", "amount")],
+        **_split_from(session, document))
+
+
+def _split_from(session: Session, document: Document) -> dict[str, Any]:
+    """The file this invoice was split from and its other invoices (none for a whole file)."""
+    if document.parent_id is None:
+        return {}
+    parent = session.get_one(Document, document.parent_id)
+    others = list(session.scalars(select(Document).where(
+        Document.parent_id == parent.id, Document.id != document.id).order_by(Document.id)))
+    items = dict(session.execute(select(ReviewItem.document_id, ReviewItem.id).where(
+        ReviewItem.document_id.in_([d.id for d in others]))).tuples().all())
+    return {"part_of": parent.source_name,
+            "siblings": [Sibling(d.source_name, d.status, items.get(d.id)) for d in others]}
 
 
 def _order_number(session: Session, document: Document) -> str | None:
