@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from arflow.reasons import Reason
 from extractors.fields import extract_fields
@@ -53,7 +54,7 @@ def segments(pages: Sequence[Sequence[WordBox]], page_width: float | None = None
         if index == last and not total_seen:
             break  # no invoice can start there, and no page follows: not worth reading
         read = key_fields(index)
-        if total_seen and _starts_invoice(read, number, previous.total is not None):
+        if total_seen and _starts_invoice(read, number, previous.total):
             out.append(Segment(start, index - 1, number))
             start, number, total_seen = index, read.invoice_number, False
         number = number or read.invoice_number
@@ -89,15 +90,17 @@ def first_invoice(
         tuple((part.first, part.last) for part in parts))
 
 
-def _starts_invoice(read: Invoice, number: str | None, total_just_before: bool) -> bool:
+def _starts_invoice(read: Invoice, number: str | None, total_before: Decimal | None) -> bool:
     """A page stating an invoice number other than the one being read (or than none, when
     its number was missed), with an issue date or a total of its own; or, its own number
-    missed (by OCR, say), a page stating both an issue date and a total right after the page
-    that stated the previous invoice's total."""
+    missed (by OCR, say), a page stating both an issue date and another total right after
+    the page that stated the previous invoice's total (the same total again is the same
+    invoice: a summary page, then its details)."""
     if read.invoice_number:
         return (not _same(read.invoice_number, number)
                 and (read.issue_date is not None or read.total is not None))
-    return total_just_before and read.issue_date is not None and read.total is not None
+    return (total_before is not None and read.issue_date is not None
+            and read.total is not None and read.total != total_before)
 
 
 def _same(a: str | None, b: str | None) -> bool:

@@ -200,6 +200,9 @@ _HEAD = ["Ferretería del Norte SL - CIF B08181596", "FACTURA"]
     # another number with a total but no date read
     ([[*_HEAD, "Nº factura: A-1", "Fecha: 01/03/2026", "TOTAL 121,00 EUR"],
       [*_HEAD, "Nº factura: A-2", "TOTAL 60,50 EUR"]], [(0, 0, "A-1"), (1, 1, "A-2")]),
+    # one invoice: a summary page with the total, then its details stating it again
+    ([[*_HEAD, "Nº factura: A-1", "Fecha: 01/03/2026", "TOTAL 121,00 EUR"],
+      [*_HEAD, "Fecha: 01/03/2026", "TOTAL 121,00 EUR"]], [(0, 1, "A-1")]),
     # one invoice: its total only on the last page
     ([[*_HEAD, "Nº factura: A-1", "Fecha: 01/03/2026", "Suma y sigue"],
       [*_HEAD, "Fecha: 01/03/2026", "TOTAL 60,50 EUR"]], [(0, 1, "A-1")]),
