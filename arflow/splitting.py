@@ -71,12 +71,12 @@ def _as_split(result: ExtractionResult) -> ExtractionResult:
 def _write_parts(item: Extracted, split_dir: Path) -> list[tuple[InboxFile, Part]]:
     """One PDF (or TIFF, for a multi-page TIFF) per invoice; none when the file cannot be
     split (it then goes to review)."""
-    write = _tiff_pages if item.file.path.suffix.lower() in _TIFF else _pdf_pages
+    suffix = item.file.path.suffix.lower()
+    write, suffix = (_tiff_pages, suffix) if suffix in _TIFF else (_pdf_pages, ".pdf")
     try:
         split_dir.mkdir(parents=True, exist_ok=True)
         written = []
         for first, last in item.result.invoice_pages:
-            suffix = item.file.path.suffix.lower() if write is _tiff_pages else ".pdf"
             name = f"{item.file.sha256[:12]}-{item.file.path.stem}-p{first + 1}-{last + 1}"
             target = split_dir / f"{name}{suffix}"
             write(item.file.path, first, last, target)

@@ -7,7 +7,7 @@ Usage:  .venv/bin/python bench/bundles.py [--bundles N] [--per-bundle K] [--scan
    some invoices run over two pages). A bundle counts as found when every invoice's first and
    last page come out right; the invoice numbers read are counted too.
 2. Scanned bundles: M of the digital bundles degraded by ``generator.render_scanned`` and read
-   through ``extract_file`` (Tesseract): found when the MULTIPLE_INVOICES finding names the
+   through ``extract_file`` (Tesseract): found when the invoices' pages it reports are the
    right page ranges.
 3. False splits: every generated single invoice, and every multi-page PDF with a text layer in
    the public corpus (``$ARFLOW_CORPUS`` or ``../shared/corpus``; said plainly when absent);
@@ -19,7 +19,6 @@ Usage:  .venv/bin/python bench/bundles.py [--bundles N] [--per-bundle K] [--scan
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import time
@@ -34,12 +33,6 @@ from extractors.digital import PdfWords, read_pdf
 from extractors.fields import extract_fields
 from generator import generate_documents, render_scanned
 from generator.bundles import BundlePart, write_bundle
-
-_RANGE = re.compile(r"pages? (\d+)(?:-(\d+))?")
-
-
-def _ranges(found: str | None) -> list[tuple[int, int]]:
-    return [(int(a) - 1, int(b or a) - 1) for a, b in _RANGE.findall(found or "")]
 
 
 def main() -> None:
@@ -80,7 +73,7 @@ def _scanned(bundles: list[tuple[Path, list[BundlePart]]], tmp: Path) -> None:
         scan = render_scanned(path, tmp / f"{path.stem}.scan.pdf", seed=index)
         result = extract_file(scan)
         finding = next((p.found for p in result.errors if p.code == "MULTIPLE_INVOICES"), None)
-        ok = _ranges(finding) == [(p.first, p.last) for p in parts]
+        ok = result.invoice_pages == [(p.first, p.last) for p in parts]
         found += ok
         if not ok:
             print(f"  missed {scan.name}: {finding!r}")

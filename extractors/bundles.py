@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from arflow.reasons import Reason
 from extractors.fields import extract_fields
-from models.domain import Invoice, Problem, WordBox
+from models.domain import Invoice, Problem, WordBox, pages_label
 
 _NON_ALNUM = re.compile(r"[^0-9A-Z]+")
 
@@ -34,9 +34,7 @@ class Segment:
     number: str | None
 
     def label(self) -> str:
-        pages = (f"page {self.first + 1}" if self.first == self.last
-                 else f"pages {self.first + 1}-{self.last + 1}")
-        return f"{pages} ({self.number or 'no number'})"
+        return f"{pages_label(self.first, self.last)} ({self.number or 'no number'})"
 
 
 def segments(pages: Sequence[Sequence[WordBox]], page_width: float | None = None) -> list[Segment]:

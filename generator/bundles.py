@@ -12,6 +12,7 @@ import pypdfium2 as pdfium
 
 from generator.invoices import load_ground_truth
 from generator.scenario import Scenario
+from models.domain import pages_label
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def bundle_scenario(scenario: Scenario, size: int, every: int = 2) -> list[Path]
         target = batch / f"scanner-batch-{number:02d}.pdf"
         for path, part in zip(group, write_bundle(group, target, scenario.truth_dir),
                               strict=True):
-            renamed[path.name] = f"{target.name}, {_pages(part)}"
+            renamed[path.name] = f"{target.name}, {pages_label(part.first, part.last)}"
             expected[renamed[path.name]] = expected.pop(path.name)
             path.unlink()
         bundles.append(target)
@@ -69,7 +70,3 @@ def bundle_scenario(scenario: Scenario, size: int, every: int = 2) -> list[Path]
         json.dumps(expected, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return bundles
 
-
-def _pages(part: BundlePart) -> str:
-    return (f"page {part.first + 1}" if part.first == part.last
-            else f"pages {part.first + 1}-{part.last + 1}")

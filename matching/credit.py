@@ -39,6 +39,9 @@ class Referred:
     billed: dict[int, Decimal]                 # order_line_id → quantity
     lines: dict[int, tuple[int, OrderLine]]    # order_line_id → (order code, order line)
 
+    def unmatched(self, label: str) -> str:
+        return f"{label}: matches no line invoice {self.number} billed"
+
     def order_of(self, items: list[Billed], ctx: Context) -> Order | None:
         codes = {self.lines[b.order_line.order_line_id][0] for b in items
                  if b.order_line is not None}
@@ -71,7 +74,7 @@ def _credit(invoice: Invoice, referred: Referred, ctx: Context, tol: Tolerances)
     if not invoice.lines:
         return MatchResult(None, [_finding(number, "an amount without lines: no quantity")])
     pairs = assign(invoice.lines, [line for _, line in referred.lines.values()])
-    given, notes = _given_back(pairs, referred.billed, tol, number)
+    given, notes = _given_back(pairs, referred, tol)
     return MatchResult(referred.order_of(given, ctx), [_finding(number, "; ".join(notes))], given)
 
 
@@ -92,7 +95,7 @@ def _correction(invoice: Invoice, referred: Referred, ctx: Context) -> MatchResu
 def _against_original(item: Billed, referred: Referred) -> str:
     label, line = f"line {item.invoice_line + 1}", item.order_line
     if line is None:
-        return f"{label}: matches no line invoice {referred.number} billed"
+        return referred.unmatched(label)
     quantity = "no quantity" if item.quantity is None else f"{item.quantity:f}"
     price = "" if item.unit_price is None else f" at {item.unit_price:f}"
     return (f"{label}: {quantity}{price} of order line {line.line_no} ({line.description}); "
@@ -107,16 +110,17 @@ def _compared_finding(number: str | None, found: str) -> Problem:
 
 
 def _given_back(
-    pairs: list[Billed], billed: dict[int, Decimal], tol: Tolerances, number: str | None,
+    pairs: list[Billed], referred: Referred, tol: Tolerances,
 ) -> tuple[list[Billed], list[str]]:
     given: list[Billed] = []
     notes: list[str] = []
+    billed = referred.billed
     for item in pairs:
         line, label = item.order_line, f"line {item.invoice_line + 1}"
         quantity = None if item.quantity is None else abs(item.quantity)
         price = None if item.unit_price is None else abs(item.unit_price)
         if line is None:
-            notes.append(f"{label}: matches no line invoice {number} billed")
+            notes.append(referred.unmatched(label))
         elif quantity is None:
             notes.append(f"{label}: no quantity")
         elif price is not None and not price_ok(line.unit_price, price, tol):
@@ -125,7 +129,8 @@ def _given_back(
         else:
             back = min(quantity, billed[line.order_line_id])
             given.append(Billed(item.invoice_line, line, -back, price))
-            notes.append(_returned(label, line, quantity, billed[line.order_line_id], number))
+            notes.append(_returned(label, line, quantity, billed[line.order_line_id],
+                                   referred.number))
     return given, notes
 
 

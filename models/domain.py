@@ -264,6 +264,11 @@ class ExtractionResult:
         }
 
 
+def pages_label(first: int, last: int) -> str:
+    """0-based pages `first`..`last` as people count them: "page 3", "pages 2-3"."""
+    return f"page {first + 1}" if first == last else f"pages {first + 1}-{last + 1}"
+
+
 def display(value: object) -> str:
     """A value as text for messages and evidence: decimals in plain notation, ISO dates."""
     return str(_jsonable(value))

@@ -28,6 +28,7 @@ from models.domain import (
     ExtractionStatus,
     Invoice,
     Problem,
+    pages_label,
 )
 from models.master import load_master_data
 from models.queries import dumps, report_rows, to_domain
@@ -62,9 +63,7 @@ class Part:
 
     @property
     def name(self) -> str:
-        pages = (f"page {self.first + 1}" if self.first == self.last
-                 else f"pages {self.first + 1}-{self.last + 1}")
-        return f"{self.of_name}, {pages}"
+        return f"{self.of_name}, {pages_label(self.first, self.last)}"
 
 
 def known_hashes(session: Session, hashes: Sequence[str]) -> set[str]:

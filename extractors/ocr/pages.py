@@ -169,11 +169,12 @@ def _read(path: Path, settings: Settings, clean: PreprocessOptions | None, qr: b
         tesseract.check_languages(settings.ocr_lang)
     if cv2.getNumThreads() != OPENCV_THREADS:
         cv2.setNumThreads(OPENCV_THREADS)
+    opts = tesseract_options(settings, **overrides)
     reader: PageReader = (
         partial(rapid_page, clean=clean, settings=settings) if engine == RAPIDOCR
-        else partial(ocr_page, opts=tesseract_options(settings, **overrides), clean=clean))
+        else partial(ocr_page, opts=opts, clean=clean))
     workers = max(1, settings.workers)
-    cache = _page_cache(settings, engine, overrides, clean, qr)
+    cache = _page_cache(settings, f"{engine}|{opts!r}|{clean!r}|qr={qr}")
     with tempfile.TemporaryDirectory(prefix="arflow-ocr-") as tmp:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
         futures: list[Future[_PageReading]] = []
@@ -192,19 +193,19 @@ def _read(path: Path, settings: Settings, clean: PreprocessOptions | None, qr: b
     return OcrReading([page.words for page in done], codes, [page.dpi for page in done])
 
 
-def _page_cache(settings: Settings, engine: str, overrides: dict[str, Any],
-                clean: PreprocessOptions | None, qr: bool) -> PageCache | None:
+def _page_cache(settings: Settings, reading: str) -> PageCache | None:
+    """The step's page cache, for readings made as `reading` says, at the settings' dpi."""
     if settings.ocr_cache_dir is None:
         return None
-    options = (f"{engine}|{tesseract_options(settings, **overrides)!r}|{clean!r}|qr={qr}|"
-               f"dpi={settings.ocr_dpi}")
-    return PageCache(settings.ocr_cache_dir, options)
+    return PageCache(settings.ocr_cache_dir, f"{reading}|dpi={settings.ocr_dpi}")
 
 
 def _read_page(page: PageImage, reader: PageReader, workdir: Path, qr: bool,
                cache: PageCache | None = None) -> _PageReading:
-    key = cache.key(page) if cache is not None else None
-    hit = cache.get(key) if cache is not None and key is not None else None
+    key = hit = None
+    if cache is not None:
+        key = cache.key(page)
+        hit = cache.get(key)
     if hit is not None:  # the same page of another file: its words, on this page's index
         words = [dataclasses.replace(w, page=page.index) for w in hit.words]
         return _PageReading(words, hit.qr_texts, page.dpi, key, cached=True)
