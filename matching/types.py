@@ -21,10 +21,20 @@ SEEN_INVOICE_COLUMNS = (
 )
 # What each accepted invoice billed, for crediting it: one row per (document, order line).
 BILLED_LINE_COLUMNS = ("document_id", "order_line_id", "quantity")
+# What each credit note not rejected (approved or pending review) gives back, so that the next
+# credit note for the same invoice gives back only the rest: one row per (credit note, order
+# line), the quantity given back positive. The invoice it refers to is found as matching found
+# it: by seller and preceding invoice number (`matching.duplicates.DuplicateLedger.received`).
+GIVEN_BACK_COLUMNS = ("document_id", "invoice_number", "seller_tax_id", "seller_name",
+                      "preceding_invoice", "order_line_id", "quantity")
 
 
 def _no_billed_lines() -> pd.DataFrame:
     return pd.DataFrame(columns=list(BILLED_LINE_COLUMNS))
+
+
+def _nothing_given_back() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(GIVEN_BACK_COLUMNS))
 
 
 @dataclass
@@ -33,6 +43,7 @@ class MasterData:
     order_lines: pd.DataFrame
     seen_invoices: pd.DataFrame
     billed_lines: pd.DataFrame = field(default_factory=_no_billed_lines)
+    given_back: pd.DataFrame = field(default_factory=_nothing_given_back)
 
     @classmethod
     def empty(cls) -> MasterData:

@@ -2,8 +2,10 @@
 
 The corrected invoice goes through `matching.engine.evaluate_batch` with the master data from
 the database (only earlier documents count as seen invoices, so the item is not its own
-duplicate). The item stays open with the new findings, even when none are left: a person
-other than the corrector must still approve it (`models.approvals.check_can_approve`).
+duplicate; a credit note's own stored matches are left out of what other credit notes give
+back, since they are replaced). The item stays open with the new findings, even when none are
+left: a person other than the corrector must still approve it
+(`models.approvals.check_can_approve`).
 Earlier sign-offs are withdrawn, since they were given for other values.
 """
 
@@ -94,8 +96,10 @@ def with_value(invoice: Invoice, name: str, value: Any) -> Invoice:
 def revalidate(session: Session, document: Document, invoice: Invoice,
                carried: list[Problem], tol: Tolerances | None = None) -> Decision:
     master = load_master_data(session)
-    seen = master.seen_invoices
+    seen, given = master.seen_invoices, master.given_back
     master.seen_invoices = seen[seen["document_id"] < document.id]
+    # A corrected credit note replaces what it gave back; only other ones limit it.
+    master.given_back = given[given["document_id"] != document.id]
     key = document.original_path or document.source_name
     return evaluate_batch([Candidate(key=key, invoice=invoice, problems=carried)], master, tol)[0]
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from matching.types import (
     BILLED_LINE_COLUMNS,
+    GIVEN_BACK_COLUMNS,
     ORDER_LINE_COLUMNS,
     PARTY_COLUMNS,
     SEEN_INVOICE_COLUMNS,
@@ -25,6 +26,9 @@ from models.domain import DocumentStatus, InvoiceType
 
 # Invoices whose matched quantities count as billed.
 ACCEPTED = (DocumentStatus.AUTO_APPROVED, DocumentStatus.APPROVED)
+# Credit notes whose quantities the next credit note for the same invoice cannot give back
+# again: approved, or still waiting for a person (a rejected one gives nothing back).
+GIVING_BACK = (*ACCEPTED, DocumentStatus.NEEDS_REVIEW)
 ZERO = Decimal(0)
 
 
@@ -34,6 +38,7 @@ def load_master_data(session: Session) -> MasterData:
         order_lines=_order_lines(session),
         seen_invoices=_frame(session, _seen_invoices(), SEEN_INVOICE_COLUMNS),
         billed_lines=_frame(session, _billed_lines(), BILLED_LINE_COLUMNS),
+        given_back=_given_back(session),
     )
 
 
@@ -91,12 +96,31 @@ def _billed_lines() -> Select[Any]:
             .group_by(i.document_id, m.order_line_id).order_by(i.document_id, m.order_line_id))
 
 
+def _given_back(session: Session) -> pd.DataFrame:
+    """What each credit note not rejected gives back per order line (its matches, negative in
+    the database, turned positive), with what names the invoice it refers to."""
+    m, i = db.Match, db.Invoice
+    keys = (i.document_id, i.invoice_number, i.seller_tax_id, i.seller_name,
+            i.preceding_invoice, m.order_line_id)
+    query = (_matches_of(select(*keys, func.sum(m.quantity)), GIVING_BACK)
+             .where(i.invoice_type == InvoiceType.CREDIT_NOTE.value)
+             .group_by(*keys).order_by(i.document_id, m.order_line_id))
+    frame = _frame(session, query, GIVEN_BACK_COLUMNS)
+    frame["quantity"] = pd.Series([None if q is None else -q for q in frame["quantity"]],
+                                  index=frame.index, dtype=object)
+    return frame
+
+
 def _accepted_matches(query: Select[Any]) -> Select[Any]:
+    return _matches_of(query, ACCEPTED)
+
+
+def _matches_of(query: Select[Any], statuses: tuple[DocumentStatus, ...]) -> Select[Any]:
     m = db.Match
     return (query.join(db.InvoiceLine, db.InvoiceLine.id == m.invoice_line_id)
             .join(db.Invoice, db.Invoice.id == db.InvoiceLine.invoice_id)
             .join(db.Document, db.Document.id == db.Invoice.document_id)
-            .where(db.Document.status.in_([str(s) for s in ACCEPTED])))
+            .where(db.Document.status.in_([str(s) for s in statuses])))
 
 
 def _sums(session: Session, query: Select[Any]) -> dict[int, Decimal]:
