@@ -18,8 +18,12 @@ from arflow.reasons import REASONS
 from arflow.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
     from sqlalchemy.orm import Session
 
+    from arflow.export import Written
     from arflow.runner import BatchSummary
     from ingest.documents import IngestContext
     from ingest.dropfolder import DropFolder
@@ -258,6 +262,65 @@ def _write_file_report(session: Session, rows: list[dict[str, object]], fmt: str
     else:
         output.write_bytes(content)
         click.echo(f"wrote {len(rows)} record(s) to {output}", err=True)
+
+
+@cli.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
+              show_default=True, help="csv: one row per invoice; jsonl: with lines and matches.")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of the export files (default: $ARFLOW_HOME/exports).")
+@click.option("--again", type=int, default=None, metavar="N",
+              help="Write export N's file again (to --dir, or where it was written).")
+@click.option("--list", "show", is_flag=True, help="List every export and stop.")
+def export_(fmt: str, folder: Path | None, again: int | None, show: bool) -> None:
+    """Hand accepted invoices on for posting and payment: each exactly once, in one file."""
+    from arflow.export import iter_listing, run_export, write_again
+
+    settings = _settings()
+    sessions = _sessions(settings)
+    actor = f"cli:{_user()}"
+    if show:
+        for e in iter_listing(sessions):
+            click.echo(f"{e.id}\t{e.created_at:%Y-%m-%d %H:%M}\t{e.status}\t{e.documents}\t"
+                       f"{e.path}\t{e.file_sha256 or ''}")
+        return
+    if again is not None:
+        done: list[Written] = [write_again(sessions, again, actor, folder)]
+    else:
+        done = run_export(sessions, folder or settings.exports_dir, fmt, actor)
+    for written in done:
+        click.echo(_written_line(written))
+    if not done:
+        click.echo("nothing to export: no accepted invoice is waiting")
+
+
+def _sessions(settings: Settings) -> Callable[[], AbstractContextManager[Session]]:
+    from arflow.db import session_scope
+    from arflow.engines import engine_for
+
+    engine = engine_for(settings.database_url)
+    return lambda: session_scope(engine)
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _written_line(written: Written) -> str:
+    sums = ", ".join(f"{v:f} {k}" for k, v in sorted(written.payable.items())) or "nothing"
+    line = (f"export {written.export_id}: {written.invoices} invoice(s), payable {sums} -> "
+            f"{written.path} (sha256 {written.sha256[:12]})")
+    if written.resumed:
+        line += "; left unwritten by an interrupted run, written now"
+    if written.identical is not None:
+        line += "; identical to the file first written" if written.identical else (
+            "; DIFFERS from the file first written (its sha256 is in the audit log)")
+    return line
 
 
 @cli.command()

@@ -11,7 +11,7 @@ from typing import Any
 CSV_COLUMNS = (
     "source", "sha256", "status", "order_number", "reasons", "invoice_number", "issue_date",
     "due_date", "seller_name", "seller_tax_id", "currency", "subtotal", "tax_total", "total",
-    "invoice_type", "preceding_invoice", "withholding",
+    "invoice_type", "preceding_invoice", "withholding", "export_id",
 )
 
 
@@ -26,6 +26,7 @@ def flatten(row: dict[str, Any]) -> dict[str, str]:
         "source": row["source"], "sha256": row["sha256"], "status": row["status"],
         "order_number": row.get("order_number"), "reasons": ";".join(row.get("reasons", [])),
         "seller_name": seller.get("name"), "seller_tax_id": seller.get("tax_id"),
+        "export_id": row.get("export_id"),
     }
     for key in ("invoice_number", "issue_date", "due_date", "currency", "subtotal",
                 "tax_total", "total", "invoice_type", "preceding_invoice", "withholding"):

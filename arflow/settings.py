@@ -56,6 +56,11 @@ class Settings:
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
+    @property
+    def exports_dir(self) -> Path:
+        """Where `arflow export` writes its files unless told otherwise."""
+        return self.home / "exports"
+
 
 _OFF = frozenset(("0", "false", "no", "off"))
 

@@ -91,12 +91,35 @@ class Document(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     # The file of several invoices this one was split from (its status is `split`).
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    # The export that handed this accepted invoice on for posting and payment (`models.exports`).
+    export_id: Mapped[int | None] = mapped_column(ForeignKey("exports.id"), index=True)
     # ExtractionResult.to_json() plus "evidence" (word boxes per field) for the review UI.
     extraction: Mapped[dict[str, Any] | None]
     # The decision's reasons (or the failure), [Problem.to_json(), ...], for the report.
     reasons: Mapped[list[Any] | None]
 
     invoice: Mapped[Invoice | None] = relationship(back_populates="document")
+
+
+class Export(Base):
+    """One hand-over of accepted invoices for posting and payment (`arflow export`).
+
+    Its documents are claimed (their `export_id` set) in the transaction that creates it with
+    status `pending`; its file is written afterwards, and then it is marked `written` with the
+    file's SHA-256. A run interrupted in between leaves it `pending`, and the next run writes
+    it (the same invoices, the same bytes) before claiming any others."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    format: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    documents: Mapped[int]
+    path: Mapped[str] = mapped_column(String(2048))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    written_at: Mapped[datetime | None]
 
 
 class Party(Base):

@@ -74,4 +74,5 @@ def _report_row(doc: db.Document, order_number: str | None) -> dict[str, Any]:
         "reasons": sorted({p["code"] for p in doc.reasons or []}),
         "problems": list(doc.reasons or []),
         "invoice": to_domain(doc.invoice).to_json() if doc.invoice is not None else None,
+        "export_id": doc.export_id,  # the export that handed it on (`arflow export`), if any
     }

@@ -30,6 +30,17 @@ def _master(url: str) -> None:
             import_csv(session, kind, DATA / f"{kind}.csv")
 
 
+def _sample_inbox(tmp_path: Path, count: int) -> tuple[str, Path]:
+    """A SQLite URL with the sample master data, and an inbox of `count` sample PDFs."""
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    _master(url)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for pdf in sorted((DATA / "invoices").glob("*.pdf"))[:count]:
+        shutil.copy(pdf, inbox)
+    return url, inbox
+
+
 def test_batch_flow_processes_inbox_once_and_publishes_artifacts(
     home: Path, tmp_path: Path
 ) -> None:
@@ -37,12 +48,7 @@ def test_batch_flow_processes_inbox_once_and_publishes_artifacts(
 
     from flows.batch import batch_run
 
-    url = f"sqlite:///{tmp_path / 'flow.db'}"
-    _master(url)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for pdf in sorted((DATA / "invoices").glob("*.pdf"))[:4]:
-        shutil.copy(pdf, inbox)
+    url, inbox = _sample_inbox(tmp_path, 4)
     state = batch_run(str(inbox), database_url=url, return_state=True)
     assert state.is_completed()
     summary = state.result()
@@ -79,3 +85,20 @@ def test_batch_flow_splits_a_file_of_several_invoices(home: Path, tmp_path: Path
     assert rows["scanner-batch.pdf"]["status"] == "split"
     numbers = [rows[f"scanner-batch.pdf, page {i}"]["invoice"]["invoice_number"] for i in (1, 2)]
     assert numbers == [part.number for part in parts]
+
+
+def test_export_flow_writes_the_accepted_invoices_once(home: Path, tmp_path: Path) -> None:
+    from prefect.artifacts import Artifact
+
+    from flows.batch import batch_run
+    from flows.export import export_accepted
+
+    url, inbox = _sample_inbox(tmp_path, 3)
+    accepted = batch_run(str(inbox), database_url=url).by_status.get("auto_approved", 0)
+    assert accepted >= 1
+    (written,) = export_accepted(str(tmp_path / "out"), database_url=url)
+    assert written.invoices == accepted
+    assert written.path.read_text(encoding="utf-8").count("\n") == accepted + 1
+    artifact = Artifact.get("arflow-export")
+    assert artifact is not None and written.sha256[:12] in str(artifact.data)
+    assert export_accepted(str(tmp_path / "out"), database_url=url) == []
