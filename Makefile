@@ -1,5 +1,5 @@
 # arflow — two commands set up everything on a fresh Debian machine:
-#   make demo   install (system packages included) and run the batch on the sample data
+#   make demo   install (system packages included), run the batch on the sample data, export
 #   make test   install what the tests need and run the whole suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/arflow import orders data/orders.csv
 	$(BIN)/arflow import receipts data/receipts.csv
 	$(BIN)/arflow run --inbox data/invoices
+	$(BIN)/arflow export
 
 test: install-test
 	$(BIN)/ruff check .

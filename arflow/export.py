@@ -24,9 +24,9 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -113,23 +113,43 @@ def _write(sessions: Sessions, export_id: int, actor: str, folder: Path | None, 
             raise ExportError(f"there is no export {export_id}", code="EXPORT_NOT_FOUND")
         if resumed and export.status != exports.PENDING:
             return None
-        records = exports.records(session, export)
         path = Path(export.path) if folder is None else folder / Path(export.path).name
-        first = export.file_sha256
-        sha = write_atomically(path, render(records, export.format))
+        first, tally = export.file_sha256, Tally()
+        sha = write_atomically(path, encoded(exports.records(session, export), export.format,
+                                             tally))
         exports.mark_written(session, export, path=str(path), sha256=sha, actor=actor)
-    return Written(export_id, path, sha, len(records), payable_sums(records), resumed,
+    return Written(export_id, path, sha, tally.invoices, tally.payable, resumed,
                    None if first is None else first == sha)
 
 
-def render(records: list[dict[str, Any]], fmt: str) -> bytes:
-    if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
-                       for r in records).encode()
+@dataclass
+class Tally:
+    """What went into a file, counted while it was written."""
+
+    invoices: int = 0
+    payable: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.invoices += 1
+        value = payable(record["invoice"])
+        if value is not None:
+            currency = record["invoice"].get("currency") or "?"
+            self.payable[currency] = self.payable.get(currency, Decimal(0)) + value
+
+
+def encoded(records: Iterable[dict[str, Any]], fmt: str, tally: Tally) -> Iterator[bytes]:
+    """The file's bytes, record by record (csv: a header first), counted into `tally`."""
+    if fmt == "csv":
+        yield _csv_line(dict(zip(CSV_COLUMNS, CSV_COLUMNS, strict=True)))
+    for record in records:
+        tally.add(record)
+        yield (_csv_line(csv_row(record)) if fmt == "csv" else
+               (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode())
+
+
+def _csv_line(row: dict[str, str]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(csv_row(r) for r in records)
+    csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n").writerow(row)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -180,28 +200,21 @@ def payable(invoice: dict[str, Any]) -> Decimal | None:
     return -abs(due)
 
 
-def payable_sums(records: list[dict[str, Any]]) -> dict[str, Decimal]:
-    sums: dict[str, Decimal] = {}
-    for record in records:
-        value = payable(record["invoice"])
-        if value is not None:
-            currency = record["invoice"].get("currency") or "?"
-            sums[currency] = sums.get(currency, Decimal(0)) + value
-    return sums
-
-
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
-def write_atomically(path: Path, content: bytes) -> str:
-    """Write `content` to `path` through a temporary file in the same folder (flushed to
+def write_atomically(path: Path, chunks: Iterable[bytes]) -> str:
+    """Write `chunks` to `path` through a temporary file in the same folder (flushed to
     disk, then renamed): readers see the old file or the whole new one. The SHA-256."""
     temporary = path.with_name(f".{path.name}.tmp")
+    digest = hashlib.sha256()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with temporary.open("wb") as out:
-            out.write(content)
+            for chunk in chunks:
+                digest.update(chunk)
+                out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         temporary.replace(path)
@@ -210,7 +223,7 @@ def write_atomically(path: Path, content: bytes) -> str:
             temporary.unlink(missing_ok=True)
         raise ExportError(f"cannot write export file {path}: {err}",
                           code="EXPORT_WRITE_FAILED") from err
-    return hashlib.sha256(content).hexdigest()
+    return digest.hexdigest()
 
 
 def iter_listing(sessions: Sessions) -> Iterator[db.Export]:

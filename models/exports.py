@@ -89,64 +89,69 @@ def mark_written(session: Session, export: db.Export, *, path: str, sha256: str,
                  before=before, after={"status": WRITTEN, "path": path, "file_sha256": sha256})
 
 
-def records(session: Session, export: db.Export) -> list[dict[str, Any]]:
+def records(session: Session, export: db.Export) -> Iterator[dict[str, Any]]:
     """One JSON-ready record per invoice of `export`, in document order: what was accepted,
-    who accepted it and when, the party on file, the matched order and its lines."""
+    who accepted it and when, the party on file, the matched order and its lines. Loaded
+    `_CHUNK` documents at a time, so an export of 100,000 invoices is not held in memory."""
+    ids = list(session.scalars(select(db.Document.id).where(db.Document.export_id == export.id)
+                               .order_by(db.Document.id)))
+    for chunk in _chunks(ids):
+        yield from _chunk_records(session, export, chunk)
+
+
+def _chunk_records(session: Session, export: db.Export,
+                   ids: Sequence[int]) -> list[dict[str, Any]]:
     query = (select(db.Document, db.Order.order_number)
              .join(db.Invoice, db.Invoice.document_id == db.Document.id)
              .outerjoin(db.Order, db.Order.id == db.Invoice.matched_order_id)
-             .where(db.Document.export_id == export.id)
+             .where(db.Document.id.in_(ids))
              .options(selectinload(db.Document.invoice).selectinload(db.Invoice.lines))
              .order_by(db.Document.id))
     rows = list(session.execute(query).tuples())
     documents = [doc for doc, _ in rows]
-    signed = _sign_offs(session, [d.id for d in documents])
+    signed = _sign_offs(session, ids)
     parties = _parties(session, documents)
-    matches = _matches(session, documents)
+    matches = _matches(session, ids)
     return [_record(export, doc, order, signed=signed.get(doc.id), party=parties.get(doc.id),
                     matches=matches.get(doc.id, [])) for doc, order in rows]
 
 
-def _sign_offs(session: Session, ids: list[int]) -> dict[int, tuple[list[str], datetime]]:
+def _sign_offs(session: Session,
+               ids: Sequence[int]) -> dict[int, tuple[list[str], datetime]]:
     """Per approved document: its approvers in signing order and when the last one signed."""
     out: dict[int, tuple[list[str], datetime]] = {}
-    for chunk in _chunks(ids):
-        query = (select(db.ReviewItem.document_id, db.ReviewApproval.actor, db.ReviewApproval.at)
-                 .join(db.ReviewApproval, db.ReviewApproval.review_item_id == db.ReviewItem.id)
-                 .where(db.ReviewItem.document_id.in_(chunk)).order_by(db.ReviewApproval.id))
-        for document_id, actor, at in session.execute(query):
-            names, _ = out.get(document_id, ([], at))
-            out[document_id] = ([*names, actor], at)
+    query = (select(db.ReviewItem.document_id, db.ReviewApproval.actor, db.ReviewApproval.at)
+             .join(db.ReviewApproval, db.ReviewApproval.review_item_id == db.ReviewItem.id)
+             .where(db.ReviewItem.document_id.in_(ids)).order_by(db.ReviewApproval.id))
+    for document_id, actor, at in session.execute(query):
+        names, _ = out.get(document_id, ([], at))
+        out[document_id] = ([*names, actor], at)
     return out
 
 
 def _parties(session: Session, documents: list[db.Document]) -> dict[int, db.Party]:
     """Per document: the party on file its invoice was matched to, if any."""
     ids = {d.invoice.party_id for d in documents if d.invoice and d.invoice.party_id}
-    found: dict[int, db.Party] = {}
-    for chunk in _chunks(sorted(ids)):
-        found.update((p.id, p) for p in session.scalars(
-            select(db.Party).where(db.Party.id.in_(chunk))))
+    found = {p.id: p for p in session.scalars(select(db.Party).where(db.Party.id.in_(ids)))}
     return {d.id: found[d.invoice.party_id] for d in documents
             if d.invoice and d.invoice.party_id in found}
 
 
-def _matches(session: Session, documents: list[db.Document]) -> dict[int, list[dict[str, Any]]]:
+def _matches(session: Session, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """Per document: the order lines its invoice lines were matched to, with quantities."""
     out: dict[int, list[dict[str, Any]]] = {}
-    for chunk in _chunks([d.id for d in documents]):
-        query = (select(db.Invoice.document_id, db.InvoiceLine.line_no, db.Order.order_number,
-                        db.OrderLine.line_no, db.Match.quantity)
-                 .join(db.InvoiceLine, db.InvoiceLine.invoice_id == db.Invoice.id)
-                 .join(db.Match, db.Match.invoice_line_id == db.InvoiceLine.id)
-                 .join(db.OrderLine, db.OrderLine.id == db.Match.order_line_id)
-                 .join(db.Order, db.Order.id == db.OrderLine.order_id)
-                 .where(db.Invoice.document_id.in_(chunk))
-                 .order_by(db.InvoiceLine.line_no, db.Match.id))
-        for document_id, line, order, order_line, quantity in session.execute(query):
-            out.setdefault(document_id, []).append(
-                {"invoice_line": line, "order_number": order, "order_line": order_line,
-                 "quantity": None if quantity is None else format(quantity, "f")})
+    query = (select(db.Invoice.document_id, db.InvoiceLine.line_no, db.Order.order_number,
+                    db.OrderLine.line_no, db.Match.quantity)
+             .join(db.InvoiceLine, db.InvoiceLine.invoice_id == db.Invoice.id)
+             .join(db.Match, db.Match.invoice_line_id == db.InvoiceLine.id)
+             .join(db.OrderLine, db.OrderLine.id == db.Match.order_line_id)
+             .join(db.Order, db.Order.id == db.OrderLine.order_id)
+             .where(db.Invoice.document_id.in_(ids))
+             .order_by(db.InvoiceLine.line_no, db.Match.id))
+    for document_id, line, order, order_line, quantity in session.execute(query):
+        out.setdefault(document_id, []).append(
+            {"invoice_line": line, "order_number": order, "order_line": order_line,
+             "quantity": None if quantity is None else format(quantity, "f")})
     return out
 
 
