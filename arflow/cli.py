@@ -324,6 +324,36 @@ def _written_line(written: Written) -> str:
 
 
 @cli.command()
+@click.option("--dry-run", is_flag=True, help="Compose and report every digest; send nothing.")
+@click.option("--overdue-days", type=float, default=3.0, show_default=True,
+              help="Items waiting longer are marked OVERDUE.")
+def notify(dry_run: bool, overdue_days: float) -> None:
+    """E-mail each approver the invoices waiting for them (SMTP settings: ARFLOW_SMTP_*)."""
+    from datetime import timedelta
+
+    from arflow.mailer import SmtpConfig
+    from arflow.notify import NotifyOptions
+    from arflow.notify import notify as send_digests
+    from models.approval_matrix import load_matrix
+
+    settings = _settings()
+    smtp = None if dry_run else SmtpConfig.from_env(os.environ)
+    options = NotifyOptions(timedelta(days=overdue_days),
+                            os.environ.get("ARFLOW_BASE_URL", "").rstrip("/") or None, dry_run)
+    report = send_digests(_sessions(settings), load_matrix(), smtp, options)
+    for o in report.outcomes:
+        click.echo(f"{o.user} <{o.email or '-'}>: {o.items} item(s), {o.overdue} overdue: "
+                   f"{o.result}")
+    if not report.outcomes:
+        click.echo("no invoice waits for an approver")
+    for item in report.unassignable:
+        click.echo(f"#{item.item_id} {item.source}: no active user may approve it (needs a "
+                   f"{item.role}; check users' roles and limits)", err=True)
+    if any(o.result.startswith("refused") for o in report.outcomes):
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
 def serve(host: str, port: int) -> None:
@@ -346,7 +376,9 @@ def users() -> None:
 @click.option("--limit", "limit", default=None, help="Approval limit (amount); none: unlimited.")
 @click.option("--password-env", default="ARFLOW_PASSWORD", show_default=True,
               help="Environment variable holding the password; prompted when unset.")
-def users_add(name: str, role: str, limit: str | None, password_env: str) -> None:
+@click.option("--email", default=None, help="Where the approvers' digest goes (arflow notify).")
+def users_add(name: str, role: str, limit: str | None, password_env: str,
+              email: str | None) -> None:
     """Create a user, or reset their password, role and limit."""
     from decimal import Decimal, InvalidOperation
 
@@ -361,8 +393,9 @@ def users_add(name: str, role: str, limit: str | None, password_env: str) -> Non
     password = os.environ.get(password_env) or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
     with session_scope(engine_for(_settings().database_url)) as session:
-        add_user(session, name, password, role, amount)
-    click.echo(f"user {name}: {role}, limit {limit or 'none'}")
+        user = add_user(session, name, password, role, amount, email=email)
+        address = user.email or "no e-mail"
+    click.echo(f"user {name}: {role}, limit {limit or 'none'}, {address}")
 
 
 @cli.group()

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from arflow.errors import ConfigError
 from arflow.settings import load_settings
+from flows.retries import transient_only
 from ingest.documents import open_context
 from ingest.imap import ImapConfig, MailboxAuthError, MailboxError
 from ingest.mailbox import fetch_mailbox
@@ -31,21 +32,8 @@ def imap_config(password_block: str | None = None) -> ImapConfig:
     return ImapConfig.from_env(env)
 
 
-def transient_only(_task: Any, _run: Any, state: Any) -> bool:
-    """Retry on a lost connection or a timeout, never on auth or configuration errors."""
-    try:
-        state.result()
-    except (MailboxAuthError, ConfigError):
-        return False
-    except MailboxError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
 @task(name="fetch-mailbox", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30,
-      retry_condition_fn=transient_only)
+      retry_condition_fn=transient_only(MailboxError, (MailboxAuthError, ConfigError)))
 def fetch_task(password_block: str | None, database_url: str | None) -> dict[str, int]:
     settings = load_settings()
     if database_url:

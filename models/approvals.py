@@ -9,6 +9,7 @@ Corrections of extracted fields live in `models.corrections`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,8 @@ from models.types import utcnow
 from models.users import ROLES
 
 __all__ = ["ApprovalMatrix", "ApprovalRefused", "Band", "approve", "check_can_approve",
-           "escalate", "hold", "load_matrix", "needs_two", "rank", "reject", "required_role"]
+           "escalate", "hold", "load_matrix", "needs_two", "rank", "refusal", "reject",
+           "required_role"]
 DECIDABLE = (ReviewStatus.OPEN, ReviewStatus.ON_HOLD)
 
 
@@ -124,18 +126,31 @@ def check_can_approve(session: Session, item: ReviewItem, user: User,
                       matrix: ApprovalMatrix) -> None:
     """Raise `ApprovalRefused` unless `user` may approve `item` now."""
     _check_open(item)
-    _check_authority(session, item, user, matrix)
     amount = item_amount(session, item, matrix)
+    signed = approvers(session, item.id)
+    refused = refusal(user, effective_role(session, item, matrix), amount, matrix.currency,
+                      signed=signed, corrected=corrected_by(session, item.id, user.name))
+    if refused is not None:
+        raise ApprovalRefused(refused)
+
+
+def refusal(user: User, role: str, amount: Decimal | None, currency: str, *,
+            signed: Collection[str], corrected: bool) -> str | None:
+    """Why `user` may not approve an open item that needs `role` and is worth `amount` (in
+    the matrix's `currency`; None: cannot be valued), already signed by `signed`, which the
+    user corrected if `corrected`; None when they may. Pure: the approval check and the
+    approvers' digest (`models.digest`) decide alike."""
+    if rank(user.role) < rank(role):
+        return f"{user.name} ({user.role}) may not decide this item: it needs a {role}"
     if user.approval_limit is not None and (amount is None or amount > user.approval_limit):
-        shown = f"{amount} {matrix.currency}" if amount is not None else (
-            f"an amount that cannot be valued in {matrix.currency}")
-        raise ApprovalRefused(f"{shown} is above {user.name}'s approval limit "
-                              f"of {user.approval_limit}")
-    if corrected_by(session, item.id, user.name):
-        raise ApprovalRefused(f"{user.name} corrected this item and cannot also approve it")
-    if user.name in approvers(session, item.id):
-        raise ApprovalRefused(f"{user.name} already approved this item; "
-                              "a second, different approver is needed")
+        shown = f"{amount} {currency}" if amount is not None else (
+            f"an amount that cannot be valued in {currency}")
+        return f"{shown} is above {user.name}'s approval limit of {user.approval_limit}"
+    if corrected:
+        return f"{user.name} corrected this item and cannot also approve it"
+    if user.name in signed:
+        return f"{user.name} already approved this item; a second, different approver is needed"
+    return None
 
 
 def approve(session: Session, item_id: int, *, user: User, expected_version: int,

@@ -309,6 +309,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(512))
     role: Mapped[str] = mapped_column(String(32))
     approval_limit: Mapped[Decimal | None]
+    # Where the approvers' digest (`arflow notify`) is sent; None: no digest.
+    email: Mapped[str | None] = mapped_column(String(320))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

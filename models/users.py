@@ -60,8 +60,9 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def add_user(session: Session, name: str, password: str, role: str,
-             limit: Decimal | None) -> User:
-    """Create (or replace the password, role and limit of) a user."""
+             limit: Decimal | None, *, email: str | None = None) -> User:
+    """Create (or replace the password, role and limit of) a user; `email` (kept when not
+    given) is where the approvers' digest goes."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
@@ -72,9 +73,21 @@ def add_user(session: Session, name: str, password: str, role: str,
         session.add(user)
     user.password_hash = hash_password(password)
     user.role, user.approval_limit, user.active = role, limit, True
+    if email is not None:
+        user.email = checked_email(email)
     clear_failures(session, name)  # a reset password also lifts a login throttle
     session.flush()
     return user
+
+
+def checked_email(address: str) -> str:
+    """`address` if it is one plain mailbox (name@domain, no spaces or line breaks, which
+    would let it add mail headers); else `UserError`."""
+    local, at, domain = address.strip().rpartition("@")
+    if (not at or not local or "." not in domain or len(address) > 320
+            or any(c.isspace() or c in "<>,;\"" for c in address.strip())):
+        raise UserError(f"not an e-mail address: {address!r}")
+    return address.strip()
 
 
 def authenticate(session: Session, name: str, password: str) -> User | None:
