@@ -117,7 +117,22 @@ def _result(document: Document, invoice: Invoice) -> ExtractionResult:
         pages=document.pages or 0, evidence=evidence)
 
 
-def _carried(item: ReviewItem, name: str) -> list[Problem]:
+def decide_again(session: Session, item: ReviewItem, invoice: Invoice,
+                 carried_problems: list[Problem], *, tol: Tolerances | None = None) -> None:
+    """Validate and match `invoice` again and store it with the new findings on the item,
+    which stays open (a person still signs off); earlier sign-offs are withdrawn, since they
+    were given for other values or other master data."""
+    document = session.get_one(Document, item.document_id)
+    decision = revalidate(session, document, invoice, carried_problems, tol)
+    decision.status = DocumentStatus.NEEDS_REVIEW
+    save_extraction(session, document, _result(document, invoice), decision,
+                    assigned_role=item.assigned_role)
+    session.execute(delete(ReviewApproval).where(ReviewApproval.review_item_id == item.id))
+
+
+def carried(item: ReviewItem, name: str | None = None) -> list[Problem]:
+    """The item's findings that only extraction raises (kept through a new decision), but
+    those on the field `name`, which was just corrected."""
     return [Problem(**p) for p in item.reasons or []
             if p["code"] in EXTRACTION_ONLY and p.get("field") != name]
 
@@ -135,11 +150,7 @@ def correct_field(session: Session, item_id: int, *, user: User, expected_versio
     old = to_domain(document.invoice)
     before = {"field": name, "value": _show(_get(old, name)), "reasons": reason_codes(item)}
     invoice = with_value(old, name, value)
-    decision = revalidate(session, document, invoice, _carried(item, name), tol)
-    decision.status = DocumentStatus.NEEDS_REVIEW  # a person still signs off
-    save_extraction(session, document, _result(document, invoice), decision,
-                    assigned_role=item.assigned_role)
-    session.execute(delete(ReviewApproval).where(ReviewApproval.review_item_id == item.id))
+    decide_again(session, item, invoice, carried(item, name), tol=tol)
     save_change(session, item, expected_version)
     append_audit(session, actor=user.name, action="review.correct", entity="review_item",
                  entity_id=item.id, before=before,

@@ -1,0 +1,75 @@
+"""Accept a supplier's new bank account from a review item flagged BANK_DETAILS_CHANGED.
+
+A changed IBAN is the most common invoice fraud, so the change itself is guarded: only the
+role the approval matrix names for BANK_DETAILS_CHANGED (default: a finance lead) may accept
+it, only for an IBAN that passed its checksum, for a seller known in the party master, and
+after confirming it with the supplier through a known contact (the approver records how, in
+`confirmation`: it is audited). The party master's IBAN is replaced, the item is validated
+again against it, and the item stays open: the person who accepted the new account is its
+corrector, so someone else must approve the invoice (four eyes, as for a corrected field).
+
+Only this item is decided again; other open items of the same seller keep their finding until
+someone opens them and accepts, or corrects, them. A later `arflow import parties` from the
+ERP replaces the IBAN with the ERP's again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from arflow.reasons import Reason
+from arflow.settings import Tolerances
+from models.approval_matrix import ApprovalMatrix, rank
+from models.approvals import DECIDABLE, ApprovalRefused, lock_item, reason_codes, save_change
+from models.audit import append_audit
+from models.corrections import carried, decide_again
+from models.db import Document, Party, ReviewItem, User
+from models.queries import to_domain
+
+ACTION = "review.correct"  # the accepter counts as a corrector (`approvals.corrected_by`)
+
+
+def accept_bank_details(session: Session, item_id: int, *, user: User, expected_version: int,
+                        matrix: ApprovalMatrix, confirmation: str,
+                        tol: Tolerances | None = None) -> ReviewItem:
+    """Put the invoice's IBAN on file for its seller and decide the item again; audited."""
+    item = lock_item(session, item_id, expected_version)
+    _check(item, user, matrix, confirmation)
+    document = session.get_one(Document, item.document_id)
+    invoice = document.invoice
+    party = None if invoice is None or invoice.party_id is None else (
+        session.get(Party, invoice.party_id))
+    if invoice is None or party is None or not invoice.iban:
+        raise ApprovalRefused("the invoice states no IBAN, or its seller is not in the "
+                              "party master: nothing to put on file")
+    old, new = party.iban, "".join(invoice.iban.split()).upper()
+    party.iban = new
+    append_audit(session, actor=user.name, action="party.bank_details", entity="party",
+                 entity_id=party.id, before={"iban": old},
+                 after={"iban": new, "review_item": item.id, "confirmation": confirmation})
+    before = reason_codes(item)
+    decide_again(session, item, to_domain(invoice), carried(item), tol=tol)
+    save_change(session, item, expected_version)
+    append_audit(session, actor=user.name, action=ACTION, entity="review_item",
+                 entity_id=item.id,
+                 before={"field": "party.iban", "value": old, "reasons": before},
+                 after={"field": "party.iban", "value": new, "reasons": reason_codes(item),
+                        "confirmation": confirmation})
+    return item
+
+
+def _check(item: ReviewItem, user: User, matrix: ApprovalMatrix, confirmation: str) -> None:
+    if item.status not in DECIDABLE:
+        raise ApprovalRefused(f"review item {item.id} is already {item.status}")
+    codes = reason_codes(item)
+    if Reason.BANK_DETAILS_CHANGED not in codes:
+        raise ApprovalRefused("this invoice's bank details match the ones on file")
+    if Reason.INVALID_IBAN in codes:
+        raise ApprovalRefused("the invoice's IBAN fails its checksum: it cannot go on file")
+    role = matrix.reason_roles.get(Reason.BANK_DETAILS_CHANGED, matrix.bands[-1].role)
+    if rank(user.role) < rank(role):
+        raise ApprovalRefused(f"{user.name} ({user.role}) may not change bank details: "
+                              f"it needs a {role}")
+    if not confirmation.strip():
+        raise ApprovalRefused("say how the new account was confirmed with the supplier "
+                              "(who, through which known contact)")

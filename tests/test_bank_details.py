@@ -1,0 +1,93 @@
+"""A supplier's new bank account accepted from a review item (SQLite and PostgreSQL): only
+by the role the matrix names, confirmed, audited, and never by the invoice's approver."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from arflow.reasons import Reason
+from models import approvals
+from models.approvals import ApprovalRefused
+from models.audit import verify_chain
+from models.bank_details import accept_bank_details
+from models.db import AuditEvent, Document, Party, ReviewItem
+from tests.test_approvals import MATRIX, make_item, make_user, sample_invoice
+
+Loader = Callable[[Session], None]
+NEW_IBAN = "GB82 WEST 1234 5698 7654 32"
+CLEAN_TOTAL = "166.18"
+
+
+def _flagged(session: Session, load_master: Loader, number: str = "A-1") -> ReviewItem:
+    load_master(session)
+    session.commit()
+    item = make_item(session, sample_invoice(CLEAN_TOTAL, number, NEW_IBAN), f"{number}.pdf")
+    assert approvals.reason_codes(item) == [Reason.BANK_DETAILS_CHANGED]
+    return item
+
+
+def _party(session: Session) -> Party:
+    return session.scalars(select(Party).where(Party.tax_id == "ESB58378431")).one()
+
+
+def test_a_finance_lead_puts_the_new_iban_on_file_and_someone_else_approves(
+    engine: Engine, load_master: Loader,
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        item = _flagged(session, load_master)
+        fi = make_user(session, "fi", "finance_lead", None)
+        accept_bank_details(session, item.id, user=fi, expected_version=item.version,
+                            matrix=MATRIX, confirmation="called Acme's AP desk on file, Ms Ruiz")
+        session.commit()
+        assert _party(session).iban == "GB82WEST12345698765432"
+        assert approvals.reason_codes(item) == [] and item.status == "open"
+        with pytest.raises(ApprovalRefused, match="corrected this item"):
+            approvals.approve(session, item.id, user=fi, expected_version=item.version,
+                              matrix=MATRIX)
+        session.rollback()
+        ana = make_user(session, "ana", "clerk", "1000")
+        approvals.approve(session, item.id, user=ana, expected_version=item.version,
+                          matrix=MATRIX)
+        session.commit()
+        assert session.get_one(Document, item.document_id).status == "approved"
+        change = session.scalars(select(AuditEvent)
+                                 .where(AuditEvent.action == "party.bank_details")).one()
+        assert change.before == {"iban": "ES9121000418450200051332"}
+        assert change.after is not None and change.after["confirmation"].startswith("called")
+        assert verify_chain(session) is None
+        later = make_item(session, sample_invoice(CLEAN_TOTAL, "A-2", NEW_IBAN), "A-2.pdf")
+        assert Reason.BANK_DETAILS_CHANGED not in approvals.reason_codes(later)
+
+
+@pytest.mark.parametrize(("role", "confirmation", "message"), [
+    ("manager", "called them", "may not change bank details: it needs a finance_lead"),
+    ("finance_lead", "  ", "say how the new account was confirmed"),
+])
+def test_the_change_is_refused_without_the_role_or_a_confirmation(
+    engine: Engine, load_master: Loader, role: str, confirmation: str, message: str,
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        item = _flagged(session, load_master)
+        user = make_user(session, "someone", role, None)
+        with pytest.raises(ApprovalRefused, match=message):
+            accept_bank_details(session, item.id, user=user, expected_version=item.version,
+                                matrix=MATRIX, confirmation=confirmation)
+        session.rollback()
+        assert _party(session).iban == "ES9121000418450200051332"
+
+
+def test_an_item_without_a_changed_iban_has_nothing_to_accept(
+    engine: Engine, load_master: Loader,
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        load_master(session)
+        session.commit()
+        item = make_item(session, sample_invoice("999.00", "A-9"), "A-9.pdf")
+        fi = make_user(session, "fi", "finance_lead", None)
+        with pytest.raises(ApprovalRefused, match="match the ones on file"):
+            accept_bank_details(session, item.id, user=fi, expected_version=item.version,
+                                matrix=MATRIX, confirmation="called")
