@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -84,6 +86,7 @@ def import_csv(session: Session, kind: Kind, path: str | Path) -> ImportReport:
         receipts = check_receipts(rows, errors)
         known = upsert.known_order_lines(session, receipts)
         _check_known(receipts, known, errors)
+        _check_returns(session, receipts, known, errors)
         _reject_if(name, errors)
         counts = upsert.receipts(session, receipts, known)
     else:
@@ -109,6 +112,28 @@ def _check_known(receipts: list[ReceiptRecord], known: dict[tuple[str, int], int
         else:
             errors.append(RowError(rec.line, "line_no",
                                    f"order {rec.order_number!r} has no line {rec.line_no}"))
+
+
+def _check_returns(session: Session, receipts: list[ReceiptRecord],
+                   known: dict[tuple[str, int], int], errors: list[RowError]) -> None:
+    """Returns (negative receipts) never take an order line below nothing received: the
+    stored receipts, with this file's rows replacing those of the same date, must add up to
+    zero or more on every line."""
+    lines: dict[int, ReceiptRecord] = {}  # order line id -> the file's last row for it
+    merged: dict[tuple[int, date], Decimal] = {}
+    for rec in receipts:
+        if (line_id := known.get((rec.order_number, rec.line_no))) is not None:
+            lines[line_id] = rec
+            merged[(line_id, rec.received_date)] = rec.quantity_received
+    net: dict[int, Decimal] = {}
+    for (line_id, _), quantity in {**upsert.receipts_on_file(session, lines), **merged}.items():
+        net[line_id] = net.get(line_id, Decimal(0)) + quantity
+    for line_id, total in net.items():
+        if total < 0:
+            rec = lines[line_id]
+            errors.append(RowError(rec.line, "quantity_received",
+                                   f"returns exceed what was received on order "
+                                   f"{rec.order_number} line {rec.line_no}: net {total}"))
 
 
 def _read(path: str, kind: str) -> list[RowReader]:

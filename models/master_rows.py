@@ -41,7 +41,9 @@ class RowReader:
             self.fail(column, "required value is empty")
         return value or None
 
-    def decimal(self, column: str, *, required: bool = True) -> Decimal | None:
+    def decimal(self, column: str, *, required: bool = True,
+                signed: bool = False) -> Decimal | None:
+        """A decimal number; negative only when `signed` (a receipt's return)."""
         raw = self.text(column, required=required)
         if raw is None:
             return None
@@ -56,7 +58,7 @@ class RowReader:
         if value.as_tuple().exponent < -SCALE:  # type: ignore[operator]
             self.fail(column, f"more than {SCALE} decimals: {raw!r}")
             return None
-        if value < 0:
+        if value < 0 and not signed:
             self.fail(column, f"must not be negative: {raw!r}")
             return None
         return value
@@ -173,7 +175,9 @@ def check_receipts(rows: list[RowReader], errors: list[RowError]) -> list[Receip
     seen: dict[tuple[str, int, date], int] = {}
     for row in rows:
         number, line_no = row.text("order_number"), row.integer("line_no")
-        quantity, received = row.decimal("quantity_received"), row.iso_date("received_date")
+        # negative: goods sent back to the supplier (a return delivery)
+        quantity = row.decimal("quantity_received", signed=True)
+        received = row.iso_date("received_date")
         if number and line_no and quantity is not None and received:
             key = (number, line_no, received)
             if key in seen:

@@ -171,6 +171,12 @@ def known_order_lines(session: Session, records: list[ReceiptRecord]) -> dict[tu
     return out
 
 
+def receipts_on_file(session: Session, ids: Iterable[int]) -> dict[tuple[int, date], Decimal]:
+    """(order line id, received date) -> quantity, of the stored receipts of those lines."""
+    return {(r.order_line_id, r.received_date): r.quantity_received
+            for r in _existing(session, db.Receipt.order_line_id, ids)}
+
+
 def receipts(session: Session, records: list[ReceiptRecord],
              known: dict[tuple[str, int], int]) -> Counts:
     ids = [known[(r.order_number, r.line_no)] for r in records]

@@ -115,12 +115,42 @@ def test_receipts_for_unknown_order_lines_rejected(
     bad = csv["receipts"] + (
         "PO-9999,1,1,2026-10-05\n"      # line 5: no such order
         "PO-1001,7,1,2026-10-05\n"      # line 6: no such line
-        "PO-1001,2,-3,2026-10-06\n"     # line 7: negative quantity
+        "PO-1001,2,-101,2026-10-06\n"   # line 7: returns more than the 100 received
     )
     with pytest.raises(MasterDataRowsError) as caught:
         import_csv(db_session, "receipts", write(tmp_path, "r.csv", bad))
     found = [(e.line, e.column) for e in caught.value.errors]
     assert found == [(5, "order_number"), (6, "line_no"), (7, "quantity_received")]
+    assert "returns exceed what was received on order PO-1001 line 2: net -1" in str(
+        caught.value.errors[2].message)
+
+
+def test_a_return_lowers_what_was_received_and_a_later_invoice_is_over_billed(
+    db_session: Session, tmp_path: Path, load_master: Loader,
+) -> None:
+    """Goods sent back (a negative receipt, as ERPs record a return delivery) are no longer
+    received: billing them is OVER_BILLING; re-importing the return's date replaces it."""
+    from matching.engine import evaluate_batch
+    from matching.types import Candidate
+    from models.master import load_master_data
+    from tests.test_approvals import sample_invoice
+
+    load_master(db_session)
+    returned = write(tmp_path, "ret.csv", "order_number,line_no,quantity_received,received_date\n"
+                     "PO-1001,2,-40,2026-10-12\n")
+    import_csv(db_session, "receipts", returned)
+    db_session.commit()
+    invoice = sample_invoice("166.18", "R-1")  # bills all 100 of line 2
+    (decision,) = evaluate_batch([Candidate("r1.pdf", invoice)], load_master_data(db_session))
+    assert "OVER_BILLING" in decision.reason_codes
+    over = next(p for p in decision.reasons if p.code == "OVER_BILLING")
+    assert over.expected == "<= 60 received"
+    undone = write(tmp_path, "undo.csv", "order_number,line_no,quantity_received,received_date\n"
+                   "PO-1001,2,0,2026-10-12\n")
+    import_csv(db_session, "receipts", undone)
+    db_session.commit()
+    (again,) = evaluate_batch([Candidate("r1.pdf", invoice)], load_master_data(db_session))
+    assert again.reason_codes == []
 
 
 def test_header_must_match_exactly(db_session: Session, tmp_path: Path) -> None:
