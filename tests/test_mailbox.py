@@ -29,7 +29,7 @@ from ingest.dropfolder import DropFolder, poll_once
 from ingest.eml import MailLimits, parse_message, safe_name
 from ingest.imap import DONE_KEYWORD, ImapConfig, MailboxAuthError, MailboxError
 from ingest.mailbox import fetch_mailbox
-from models import db
+from models import db, repo
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 PASSWORD = "s3cret"
@@ -257,6 +257,31 @@ def test_tls_ingests_every_invoice_once_and_flags_after_commit(
     assert any(name.endswith("-inv.pdf") for name in stored)  # no directories from the name
     again = fetch_mailbox(ctx, dovecot.config(user, "tls"))
     assert again.outcomes == {} and _count(ctx, db.MailMessage) == 4
+
+
+def test_an_attachment_holding_several_invoices_is_split_once(
+    dovecot: Dovecot, ctx: IngestContext, user: str, pdfs: list[Path], tmp_path: Path,
+) -> None:
+    """A supplier's PDF of three invoices, mailed: three invoices, the file kept as `split`,
+    and a second pass takes nothing again."""
+    from generator.bundles import write_bundle
+    from models.domain import pages_label
+
+    parts = write_bundle(pdfs[2:5], tmp_path / "batch.pdf")
+    batch = (tmp_path / "batch.pdf").read_bytes()
+    dovecot.append(user, _mail("three invoices", ("batch.pdf", batch)).as_bytes())
+    summary = fetch_mailbox(ctx, dovecot.config(user, "tls"))
+    assert summary.outcomes == {"ingested": 1}
+    with session_scope(ctx.engine) as session:
+        rows = repo.report_rows(session)
+    (whole,) = [r for r in rows if r["source"].endswith("-batch.pdf")]  # stored as archived
+    assert whole["status"] == "split"
+    invoices = {r["source"].removeprefix(whole["source"]): r["invoice"]["invoice_number"]
+                for r in rows if r is not whole}
+    assert invoices == {f", {pages_label(p.first, p.last)}": p.number for p in parts}
+    assert _count(ctx, db.Invoice) == 3
+    again = fetch_mailbox(ctx, dovecot.config(user, "tls"))
+    assert again.outcomes == {} and _count(ctx, db.Document) == 4
 
 
 def test_starttls_records_oversized_and_malformed_and_skips_them(
