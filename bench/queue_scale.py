@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from arflow.db import make_engine, upgrade
+from bench.scratch import scratch_engine
 from models import db
 from models.approval_matrix import ApprovalMatrix
 from webapp import queue
@@ -103,26 +102,21 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--url", default="")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.url or f"sqlite:///{Path(tmp) / 'queue.db'}"
-        upgrade(url)
-        engine = make_engine(url)
-        matrix = ApprovalMatrix()
-        with Session(engine) as session:
-            start = time.perf_counter()
-            seed(session, args.items)
-            print(f"{engine.dialect.name}: {args.items:,} open review items seeded in "
-                  f"{time.perf_counter() - start:.1f} s")
-            for flt in FILTERS:
-                fast, n_fast = best_of_3(lambda f=flt: sql_page(session, f, matrix))
-                slow, n_slow = best_of_3(lambda f=flt: baseline_page(session, f, matrix))
-                assert n_fast == n_slow, (n_fast, n_slow)
-                what = flt.query(int(flt.page)) or "no filter"
-                print(f"  page view ({what}; {n_fast:,} match): sql {fast * 1000:.0f} ms, "
-                      f"baseline {slow * 1000:.0f} ms ({slow / fast:.1f}x)")
-            board, _ = best_of_3(lambda: dashboard(session, matrix).open_items)
-            print(f"  dashboard (counts by reason, counterparty, age): {board * 1000:.0f} ms")
-        engine.dispose()
+    matrix = ApprovalMatrix()
+    with scratch_engine(args.url, "queue") as engine, Session(engine) as session:
+        start = time.perf_counter()
+        seed(session, args.items)
+        print(f"{engine.dialect.name}: {args.items:,} open review items seeded in "
+              f"{time.perf_counter() - start:.1f} s")
+        for flt in FILTERS:
+            fast, n_fast = best_of_3(lambda f=flt: sql_page(session, f, matrix))
+            slow, n_slow = best_of_3(lambda f=flt: baseline_page(session, f, matrix))
+            assert n_fast == n_slow, (n_fast, n_slow)
+            what = flt.query(int(flt.page)) or "no filter"
+            print(f"  page view ({what}; {n_fast:,} match): sql {fast * 1000:.0f} ms, "
+                  f"baseline {slow * 1000:.0f} ms ({slow / fast:.1f}x)")
+        board, _ = best_of_3(lambda: dashboard(session, matrix).open_items)
+        print(f"  dashboard (counts by reason, counterparty, age): {board * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

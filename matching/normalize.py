@@ -29,7 +29,8 @@ _LEGAL_FORMS = frozenset(
 UNITS_PER_CURRENCY = 10_000  # integer money keys are in 1/10,000 of the currency unit
 
 
-def _ascii_upper(text: str) -> str:
+def ascii_upper(text: str) -> str:
+    """Capitals without accents ("peña" → "PENA"); `models.search` mirrors it in SQL."""
     if text.isascii():
         return text.upper()
     decomposed = unicodedata.normalize("NFKD", text)
@@ -41,7 +42,7 @@ def norm_name(name: str | None) -> str:
     """Company name without accents, punctuation, case and legal form ("Acme, S.L." → "ACME")."""
     if not name:
         return ""
-    text = _ascii_upper(name).replace(".", "")
+    text = ascii_upper(name).replace(".", "")
     words = [w for w in _NON_ALNUM.split(text) if w]
     while len(words) > 1 and words[-1] in _LEGAL_FORMS:
         words.pop()
@@ -53,7 +54,7 @@ def norm_tax_id(tax_id: str | None) -> str:
     """Tax ID without separators, case and VAT country prefix ("ES B-58378431" → "B58378431")."""
     if not tax_id:
         return ""
-    text = _NON_ALNUM.sub("", _ascii_upper(tax_id))
+    text = _NON_ALNUM.sub("", ascii_upper(tax_id))
     if len(text) > 8 and text[:2].isalpha():
         text = text[2:]
     return text
@@ -61,7 +62,7 @@ def norm_tax_id(tax_id: str | None) -> str:
 
 @lru_cache(maxsize=65_536)
 def norm_iban(iban: str | None) -> str:
-    return _NON_ALNUM.sub("", _ascii_upper(iban)) if iban else ""
+    return _NON_ALNUM.sub("", ascii_upper(iban)) if iban else ""
 
 
 def _strip_zeros(text: str) -> str:
@@ -74,7 +75,7 @@ def norm_invoice_number(number: str | None) -> str:
     ("F-2024/0012" and "f 2024 12" → "F202412")."""
     if not number:
         return ""
-    tokens = _TOKENS.findall(_ascii_upper(number))
+    tokens = _TOKENS.findall(ascii_upper(number))
     return "".join(t.lstrip("0") or "0" if t.isdigit() else t for t in tokens)
 
 
@@ -86,7 +87,7 @@ def invoice_number_keys(number: str | None) -> tuple[str, ...]:
     if not number:
         return ()
     grouped = norm_invoice_number(number)
-    joined = _strip_zeros(_NON_ALNUM.sub("", _ascii_upper(number)))
+    joined = _strip_zeros(_NON_ALNUM.sub("", ascii_upper(number)))
     return (grouped,) if joined == grouped else (grouped, joined)
 
 
@@ -95,7 +96,7 @@ def norm_order_number(number: str | None) -> str:
     """Order number without prefixes, separators and leading zeros ("Pedido nº 0123" → "123")."""
     if not number:
         return ""
-    text = _ascii_upper(number).strip()
+    text = ascii_upper(number).strip()
     stripped = _ORDER_PREFIX.sub("", text)
     core = _NON_ALNUM.sub("", stripped) or _NON_ALNUM.sub("", text)
     return _strip_zeros(core)

@@ -147,3 +147,24 @@ def test_dashboard_charts(page: Page, server: Server) -> None:
     expect(page.locator("figure.chart svg")).to_have_count(4)
     expect(page.locator("figure.chart").first).to_contain_text("BANK_DETAILS_CHANGED")
     page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
+
+def test_documents_page_finds_an_auto_approved_invoice(page: Page, server: Server) -> None:
+    base, _ = server
+    login(page, base, "cleo")
+    page.click("header.top nav >> text=Documents")
+    expect(page).to_have_url(f"{base}/documents")
+    expect(page.locator("table.documents tbody tr")).to_have_count(4)
+    page.fill("form.filters input[name=number]", "inv 284")  # printed INV-00284
+    page.click("form.filters button")
+    rows = page.locator("table.documents tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.locator("td.file")).to_have_text("002_transportes_alcazar.pdf")
+    expect(rows.locator("td.status")).to_have_text("auto_approved")
+    expect(rows.locator("a.review")).to_have_count(0)  # no review item: nothing stopped it
+    page.fill("form.filters input[name=number]", "")
+    page.fill("form.filters input[name=seller]", "B15543234")
+    page.click("form.filters button")
+    expect(rows).to_have_count(2)
+    rows.locator("a.review").first.click()
+    expect(page.locator("h1")).to_contain_text("010_ferreteria_hermanos.pdf")

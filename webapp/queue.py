@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, case, func, select
@@ -63,12 +63,15 @@ class QueueFilter:
         return urlencode({k: v for k, v in values.items() if v != ""})
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of the filtered queue: `rows`, its 1-based `number` of `pages`, and where
-    its rows sit in the whole list (`first`..`last` of `total`)."""
+Row = TypeVar("Row")
 
-    rows: list[QueueRow]
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of a filtered list (the queue, the documents): `rows`, its 1-based `number`
+    of `pages`, and where its rows sit in the whole list (`first`..`last` of `total`)."""
+
+    rows: list[Row]
     number: int
     pages: int
     first: int
@@ -76,7 +79,7 @@ class Page:
     total: int
 
 
-def _page_at(total: int, page: str, size: int) -> tuple[int, int, int]:
+def page_at(total: int, page: str, size: int) -> tuple[int, int, int]:
     """The requested page's number (clamped; a non-number means page 1), the number of
     pages and the offset of the page's first row."""
     pages = max(1, -(-total // size))
@@ -123,12 +126,12 @@ def with_status(query: Select[Any], status: str) -> Select[Any]:
     return query
 
 
-def load_page(session: Session, flt: QueueFilter, matrix: ApprovalMatrix) -> Page:
+def load_page(session: Session, flt: QueueFilter, matrix: ApprovalMatrix) -> Page[QueueRow]:
     """One page of the filtered, sorted queue. Filters, order, count and paging run in the
     database, so a page costs the same with 50 or 100,000 open items."""
     query = _filtered(_items(flt.status), flt)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    number, pages, start = _page_at(total, flt.page, PAGE_SIZE)
+    number, pages, start = page_at(total, flt.page, PAGE_SIZE)
     ordered = query.order_by(*_order(flt)).offset(start).limit(PAGE_SIZE)
     rows = [_row(item, (source, seller, amount, currency), matrix)
             for item, source, seller, amount, currency in session.execute(ordered)]

@@ -1,10 +1,11 @@
-"""The pages: login, queue, item (with decisions and corrections), dashboard, audit."""
+"""The pages: login, queue, item (with decisions and corrections), documents, dashboard,
+audit."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -29,6 +30,8 @@ from webapp.auth import (
     require_login,
     set_cookie,
 )
+from webapp.documents import STATUSES as DOCUMENT_STATUSES
+from webapp.documents import DocumentFilter, load_documents
 from webapp.item import item_view
 from webapp.pages import document_path, is_pdf, page_png
 from webapp.queue import (
@@ -130,6 +133,22 @@ def queue(request: Request) -> Response:
     return render(ctx, request, "queue.html", {
         "user": logged.user, "csrf": logged.csrf_token, "page": page, "total": total,
         "counts": counts, "flt": flt, "sorts": SORTS, "statuses": STATUSES})
+
+
+@router.get("/documents", response_class=HTMLResponse)
+def documents(request: Request) -> Response:
+    """Every document, whatever happened to it: any logged-in user may search them."""
+    ctx = _ctx(request)
+    names = {f.name for f in fields(DocumentFilter)}
+    flt = DocumentFilter(**{k: v for k, v in request.query_params.items() if k in names})
+    if flt.status not in DOCUMENT_STATUSES:
+        flt = replace(flt, status="any")
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session)
+        page = load_documents(session, flt)
+    return render(ctx, request, "documents.html", {
+        "user": logged.user, "csrf": logged.csrf_token, "page": page, "flt": flt,
+        "statuses": DOCUMENT_STATUSES})
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
