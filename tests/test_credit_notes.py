@@ -305,6 +305,6 @@ def test_credit_note_through_arflow_run(runner: CliRunner, tmp_path: Path) -> No
     assert "received as document" in problems[0]["found"]
     assert problems[1]["found"].startswith("gives back line 1: ")
     csv_text = runner.invoke(cli, ["report", "--format", "csv"]).output.splitlines()
-    assert csv_text[0].endswith(",invoice_type,preceding_invoice,withholding")
-    assert sum(line.endswith(f",credit_note,{truth['invoice']['invoice_number']},")
+    assert csv_text[0].endswith(",invoice_type,preceding_invoice,withholding,export_id")
+    assert sum(line.endswith(f",credit_note,{truth['invoice']['invoice_number']},,")
                for line in csv_text) == 2
