@@ -25,7 +25,8 @@ from arflow.quality import quality_problems
 from arflow.settings import Settings
 from arflow.splitting import Extracted, split_bundles
 from extractors.api import extract_file
-from matching.engine import evaluate_batch
+from matching.context import Context
+from matching.engine import evaluate_batch, evaluate_in
 from matching.types import Candidate, Decision, MasterData
 from models import repo
 from models.domain import DocumentStatus, ExtractionResult, ExtractionStatus
@@ -112,17 +113,19 @@ def _tick(result: ExtractionResult, on_done: ProgressFn) -> ExtractionResult:
 
 def decide_all(
     results: Sequence[ExtractionResult], master: MasterData, settings: Settings,
-    today: date | None = None,
+    today: date | None = None, *, within: Context | None = None,
 ) -> list[Decision]:
     """Validate and match the readable documents; unreadable ones are `failed` decisions and
-    a file split into its invoices is `split` (its invoices are decided on their own)."""
+    a file split into its invoices is `split` (its invoices are decided on their own).
+    `within`: a matching context kept across calls (`matching.engine.evaluate_in`)."""
     readable = [(i, r) for i, r in enumerate(results) if r.status not in _UNDECIDED]
     candidates = [
         Candidate(key=r.source, invoice=r.invoice,
                   problems=r.errors + quality_problems(r, settings.min_confidence))
         for _, r in readable
     ]
-    decided = evaluate_batch(candidates, master, settings.tolerances, today=today)
+    decided = (evaluate_in(candidates, within) if within is not None
+               else evaluate_batch(candidates, master, settings.tolerances, today=today))
     decisions = [Decision(status=_UNDECIDED.get(r.status, DocumentStatus.FAILED),
                           reasons=list(r.errors)) for r in results]
     for (index, _), decision in zip(readable, decided, strict=True):
@@ -170,10 +173,11 @@ def combine(items: Sequence[Extracted], decisions: Sequence[Decision]) -> list[D
     ]
 
 
-def process_one(file: InboxFile, settings: Settings, master: MasterData) -> list[DocumentOutcome]:
+def process_one(file: InboxFile, settings: Settings, master: MasterData, *,
+                within: Context | None = None) -> list[DocumentOutcome]:
     """Extract and decide one file (the per-document channels: drop folder, mailbox): its
     outcome first, then its invoices' when it held several. The caller persists them with
     `persist_all` inside its own transaction."""
     one_at_a_time = replace(settings, workers=1)  # these channels run their own workers
     items = extract_all([file], one_at_a_time, _no_progress)
-    return combine(items, decide_all(results_of(items), master, settings))
+    return combine(items, decide_all(results_of(items), master, settings, within=within))

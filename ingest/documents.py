@@ -26,6 +26,7 @@ from arflow.db import session_scope
 from arflow.engines import engine_for
 from arflow.intake import InboxFile
 from arflow.settings import Settings
+from matching.context import Context, build_context
 from matching.types import MasterData
 from models import db, repo
 from models.domain import DocumentStatus
@@ -33,13 +34,19 @@ from models.domain import DocumentStatus
 
 @dataclass
 class IngestContext:
-    """Settings, engine, master data (loaded once) and the batch of one ingest pass."""
+    """Settings, engine and one ingest pass: its batch, and its master data and matching
+    context, loaded at the pass's first document. The pass's documents are decided one after
+    the other in that context, as in a batch: a resent copy is a duplicate of the first, and
+    what an auto-approved invoice billed counts for the next. `finish` ends the pass, so the
+    next pass (`arflow watch` runs one after another) reads the master data again: new
+    orders, parties, receipts and approvals."""
 
     settings: Settings
     engine: Engine
     source: str
     batch_id: int | None = None
     _master: MasterData | None = field(default=None, repr=False)
+    _matching: Context | None = field(default=None, repr=False)
 
     def master(self) -> MasterData:
         if self._master is None:
@@ -47,11 +54,18 @@ class IngestContext:
                 self._master = repo.load_master_data(session)
         return self._master
 
+    def matching(self) -> Context:
+        if self._matching is None:
+            self._matching = build_context(self.master(), self.settings.tolerances)
+        return self._matching
+
     def finish(self) -> None:
-        """Stamp the pass's batch (when it stored any document)."""
+        """End the pass: stamp its batch (when it stored any document), forget its master
+        data."""
         if self.batch_id is not None:
             with session_scope(self.engine) as session:
                 repo.finish_batch(session, self.batch_id)
+        self.batch_id, self._master, self._matching = None, None, None
 
 
 def open_context(settings: Settings, source: str) -> IngestContext:
@@ -84,7 +98,7 @@ def claim(ctx: IngestContext, file: InboxFile) -> None:
 @contextmanager
 def locked(ctx: IngestContext, file: InboxFile) -> Iterator[tuple[Session, db.Document | None]]:
     """A transaction holding the file's document row, or None when another worker holds it."""
-    ctx.master()  # loaded before the lock: SQLite allows one transaction at a time
+    ctx.matching()  # loaded before the lock: SQLite allows one transaction at a time
     claim(ctx, file)
     with session_scope(ctx.engine) as session:
         query = (select(db.Document).where(db.Document.sha256 == file.sha256)
@@ -98,7 +112,7 @@ def process_locked(
     """Process the locked document unless an earlier run already did."""
     if document.status != db.DOC_RECEIVED:
         return _taken(document, processed=False)
-    outcomes = pipeline.process_one(file, ctx.settings, ctx.master())
+    outcomes = pipeline.process_one(file, ctx.settings, ctx.master(), within=ctx.matching())
     pipeline.persist_all(session, document.batch_id or 0, outcomes)
     return _taken(document, processed=True)
 

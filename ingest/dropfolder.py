@@ -202,7 +202,6 @@ def take_all(ctx: IngestContext, folder: DropFolder, paths: list[Path],
         if tracker is not None:
             tracker.forget(path)
     ctx.finish()
-    ctx.batch_id = None
     return summary
 
 

@@ -132,5 +132,4 @@ def fetch_mailbox(
                 on_message(uid)
         _stamp_flagged(ctx, config, validity)
     ctx.finish()
-    ctx.batch_id = None
     return summary

@@ -29,7 +29,15 @@ def evaluate_batch(
     tol: Tolerances | ToleranceBook | None = None, today: date | None = None,
 ) -> list[Decision]:
     with gc_paused():
-        ctx = build_context(master, tol, today)
+        return evaluate_in(candidates, build_context(master, tol, today))
+
+
+def evaluate_in(candidates: Sequence[Candidate], ctx: Context) -> list[Decision]:
+    """Decide `candidates` in a context built earlier, which keeps what they add (the
+    duplicate ledger, billed and credited quantities) for the next call: the channels that
+    take one file at a time (drop folder, mailbox) decide the files of one pass in one
+    context, as if they were one batch."""
+    with gc_paused():
         preps = prepare([c.invoice for c in candidates], ctx)
         return [evaluate_one(c, p, ctx) for c, p in zip(candidates, preps, strict=True)]
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from arflow.db import session_scope
 from arflow.intake import fingerprint
+from arflow.masterdata import import_csv
 from arflow.settings import Settings, load_settings
 from generator.invoices import generate_documents
 from ingest import dropfolder, moves
@@ -20,7 +21,7 @@ from ingest.documents import IngestContext, open_context
 from ingest.dropfolder import DropFolder, poll_once
 from ingest.stability import StabilityTracker
 from ingest.watch import watch
-from models import db
+from models import db, repo
 
 
 class FakeClock:
@@ -141,6 +142,45 @@ def test_moves_are_idempotent_and_never_overwrite_another_file(tmp_path: Path) -
     assert taken.name == "a.abc.pdf"
     taken.write_bytes(b"two")
     assert moves.free_name(target.parent, "a.pdf", "abc").name == "a.abc-2.pdf"
+
+
+def _reasons(ctx: IngestContext) -> dict[str, list[str]]:
+    with session_scope(ctx.engine) as session:
+        return {r["source"]: r["reasons"] for r in repo.report_rows(session)}
+
+
+def test_a_resent_copy_in_the_same_pass_is_a_duplicate_invoice(
+    settings: Settings, inbox: Path, pdfs: list[Path]
+) -> None:
+    """Other bytes (a resend), the same seller and number, dropped in the same pass: the
+    files of one pass are decided one after the other like a batch, so the copy is seen."""
+    shutil.copy(pdfs[2], inbox / "a-original.pdf")
+    (inbox / "b-resent.pdf").write_bytes(pdfs[2].read_bytes() + b"\n% resent\n")
+    ctx, folder = _ctx_folder(settings, inbox)
+    assert poll_once(ctx, folder).outcomes == {"processed": 2}
+    reasons = _reasons(ctx)
+    assert "DUPLICATE_INVOICE" not in reasons["a-original.pdf"]
+    assert "DUPLICATE_INVOICE" in reasons["b-resent.pdf"]
+
+
+def test_each_pass_reads_the_master_data_again(
+    settings: Settings, inbox: Path, pdfs: list[Path], tmp_path: Path,
+) -> None:
+    """A seller added to the party master between two passes of one long-running context
+    (`arflow watch`) is known to the second pass."""
+    ctx, folder = _ctx_folder(settings, inbox)
+    shutil.copy(pdfs[0], inbox / "first.pdf")
+    poll_once(ctx, folder)
+    assert "UNKNOWN_PARTY" in _reasons(ctx)["first.pdf"]
+    with session_scope(ctx.engine) as session:
+        seller = repo.report_rows(session)[0]["invoice"]["seller"]
+        parties = tmp_path / "parties.csv"
+        parties.write_text(f"name,tax_id,iban,email\n\"{seller['name']}\",{seller['tax_id']},,\n",
+                           encoding="utf-8")
+        import_csv(session, "parties", parties)
+    (inbox / "second.pdf").write_bytes(pdfs[0].read_bytes() + b"\n% again\n")
+    poll_once(ctx, folder)
+    assert "UNKNOWN_PARTY" not in _reasons(ctx)["second.pdf"]
 
 
 @pytest.mark.parametrize("polling", [False, True], ids=["events", "polling"])
