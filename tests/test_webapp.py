@@ -280,6 +280,41 @@ def test_correct_then_other_clerk_approves(client: TestClient, demo: Settings) -
     assert '<dd id="status">approved</dd>' in client.get(f"/items/{item_id}").text
 
 
+def test_a_finance_lead_puts_a_new_account_on_file_from_the_item_page(
+    tmp_path: Path,
+) -> None:
+    settings = seed_demo(tmp_path / "bank")
+    engine = make_engine(settings.database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        invoice = sample_invoice("999.00", "IB-1", iban="GB82WEST12345698765432")
+        invoice.seller.name, invoice.seller.tax_id = "Transportes Levante S.A.", "B08824625"
+        item = make_item(session, invoice, "new-account.pdf")
+    engine.dispose()
+    assert "BANK_DETAILS_CHANGED" in items_by_source(settings)["new-account.pdf"][2]
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        login(client, "max")
+        page = client.get(f"/items/{item.id}").text
+        assert "On file: <code>ES8401281948192199351819</code>" in page
+        assert "on the invoice: <code>GB82WEST12345698765432</code>" in page
+        refused = client.post(f"/items/{item.id}/bank-details", data={
+            "confirmation": "called them", "version": str(item.version),
+            "csrf": csrf_of(page)})
+        assert refused.status_code == 403 and "it needs a finance_lead" in refused.text
+        login(client, "fiona")
+        page = client.get(f"/items/{item.id}").text
+        done = client.post(f"/items/{item.id}/bank-details", data={
+            "confirmation": "called Levante's accounts desk on the number on file",
+            "version": str(item.version), "csrf": csrf_of(page)})
+        assert done.status_code == 303
+        page = client.get(done.headers["location"]).text
+        assert "The new account is on file" in page and 'id="bank"' not in page
+        assert "BANK_DETAILS_CHANGED" not in page.split("Why it stopped")[1].split("Decide")[0]
+        assert "corrected this item" in page  # fiona may not also approve the invoice
+    with session_scope(make_engine(settings.database_url)) as session:
+        iban = session.scalar(text("SELECT iban FROM parties WHERE tax_id = 'B08824625'"))
+    assert iban == "GB82WEST12345698765432"
+
+
 def test_untrusted_invoice_text_is_escaped(demo: Settings) -> None:
     engine = make_engine(demo.database_url)
     with Session(engine, expire_on_commit=False) as session:

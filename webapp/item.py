@@ -10,12 +10,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arflow.reasons import describe
+from arflow.reasons import Reason, describe
 from arflow.settings import Settings
 from models import approvals
 from models.approvals import ApprovalMatrix, ApprovalRefused
 from models.corrections import EDITABLE
-from models.db import AuditEvent, Document, Match, Order, OrderLine, ReviewItem, User
+from models.db import (
+    AuditEvent,
+    Document,
+    Match,
+    Order,
+    OrderLine,
+    Party,
+    ReviewItem,
+    User,
+)
 from models.queries import to_domain
 from webapp.evidence import hot_boxes
 from webapp.pages import document_path, is_pdf, page_sizes
@@ -64,6 +73,14 @@ class Sibling:
     item_id: int | None
 
 
+@dataclass(frozen=True)
+class BankChange:
+    """A BANK_DETAILS_CHANGED item's two accounts: the one on file and the invoice's."""
+
+    on_file: str | None
+    invoice: str
+
+
 @dataclass
 class ItemView:
     item: ReviewItem
@@ -84,6 +101,7 @@ class ItemView:
     editable: list[str] = field(default_factory=list)
     part_of: str | None = None  # the file of several invoices this one was split from
     siblings: list[Sibling] = field(default_factory=list)
+    bank: BankChange | None = None  # an account to accept (`models.bank_details`)
 
     @property
     def first_field(self) -> str | None:
@@ -184,7 +202,16 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
         refusal=_refusal(session, item, user, matrix),
         editable=list(EDITABLE) + [f"lines[{p.index}].{c}" for p in lines
                                    for c in ("quantity", "unit_price", "amount")],
-        **_split_from(session, document))
+        bank=_bank_change(session, item, document), **_split_from(session, document))
+
+
+def _bank_change(session: Session, item: ReviewItem, document: Document) -> BankChange | None:
+    invoice = document.invoice
+    if (Reason.BANK_DETAILS_CHANGED not in approvals.reason_codes(item) or invoice is None
+            or invoice.party_id is None or not invoice.iban):
+        return None
+    party = session.get(Party, invoice.party_id)
+    return None if party is None else BankChange(party.iban, invoice.iban)
 
 
 def _split_from(session: Session, document: Document) -> dict[str, Any]:

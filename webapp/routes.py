@@ -17,6 +17,7 @@ from arflow.db import session_scope
 from arflow.errors import ArflowError
 from models import approvals
 from models.audit import verify_chain
+from models.bank_details import accept_bank_details
 from models.corrections import correct_field
 from models.db import Document, ReviewItem, User
 from models.users import attempt_login, close_session
@@ -191,7 +192,8 @@ DECISIONS = ("approve", "reject", "hold", "escalate")
 # Fixed confirmation texts, chosen by key: a link cannot make the page say anything else.
 DONE = {"approve": "Your approval is recorded.", "reject": "The item is rejected.",
         "hold": "The item is on hold.", "escalate": "The item is escalated.",
-        "correct": "Field corrected; validation and matching were run again."}
+        "correct": "Field corrected; validation and matching were run again.",
+        "bank": "The new account is on file; validation and matching were run again."}
 
 
 @router.post("/items/{item_id}/decide")
@@ -233,6 +235,20 @@ async def correct(request: Request, item_id: int) -> Response:
                       text=text, tol=ctx.settings.tolerances)
 
     return await run_in_threadpool(_act, request, item_id, form, "correct", run)
+
+
+@router.post("/items/{item_id}/bank-details")
+async def bank_details(request: Request, item_id: int) -> Response:
+    """Put the invoice's IBAN on file for its seller (`models.bank_details`)."""
+    form = await request.form()
+    confirmation = str(form.get("confirmation", ""))[:500]
+
+    def run(session: Session, user: User, version: int, ctx: WebContext) -> None:
+        accept_bank_details(session, item_id, user=user, expected_version=version,
+                            matrix=ctx.matrix, confirmation=confirmation,
+                            tol=ctx.settings.tolerances)
+
+    return await run_in_threadpool(_act, request, item_id, form, "bank", run)
 
 
 def _act(request: Request, item_id: int, form: Any, done: str, action: Action) -> Response:
