@@ -21,6 +21,7 @@ from test_approvals import make_item, sample_invoice
 from arflow.cli import cli
 from arflow.db import make_engine, session_scope, upgrade
 from arflow.errors import ArflowError
+from arflow.export import run_export
 from arflow.masterdata import import_csv
 from arflow.reports_html import to_html, to_xlsx
 from arflow.runner import run_batch
@@ -101,7 +102,8 @@ def login(client: TestClient, name: str) -> None:
 
 
 def test_every_page_needs_login(client: TestClient) -> None:
-    for path in ("/", "/queue", "/dashboard", "/audit", "/items/1", "/items/1/pages/0.png"):
+    for path in ("/", "/queue", "/dashboard", "/audit", "/exports", "/exports/1/file",
+                 "/items/1", "/items/1/pages/0.png"):
         response = client.get(path)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/login"), path
@@ -313,6 +315,28 @@ def test_a_finance_lead_puts_a_new_account_on_file_from_the_item_page(
     with session_scope(make_engine(settings.database_url)) as session:
         iban = session.scalar(text("SELECT iban FROM parties WHERE tax_id = 'B08824625'"))
     assert iban == "GB82WEST12345698765432"
+
+
+def test_exports_are_listed_and_their_files_served_only_unchanged(tmp_path: Path) -> None:
+    settings = seed_demo(tmp_path / "exports")
+    engine = make_engine(settings.database_url)
+    (written,) = run_export(lambda: session_scope(engine), tmp_path / "out", "csv", "cli:test")
+    engine.dispose()
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        login(client, "cleo")
+        assert client.get("/exports").status_code == 403
+        assert client.get("/exports/1/file").status_code == 403
+        login(client, "max")
+        page = client.get("/exports").text
+        assert '<a href="/exports">Exports</a>' in page and 'data-export="1"' in page
+        assert "No accepted invoice waits" in page
+        served = client.get("/exports/1/file")
+        assert served.status_code == 200 and served.content == written.path.read_bytes()
+        assert 'filename="arflow-export-000001.csv"' in served.headers["content-disposition"]
+        written.path.write_bytes(written.path.read_bytes().replace(b"EUR", b"USD"))
+        changed = client.get("/exports/1/file")
+        assert changed.status_code == 409 and "arflow export --again 1" in changed.text
+        assert client.get("/exports/7/file").status_code == 404
 
 
 def test_untrusted_invoice_text_is_escaped(demo: Settings) -> None:

@@ -3,9 +3,11 @@ audit."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,11 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from arflow.db import session_scope
 from arflow.errors import ArflowError
-from models import approvals
+from models import approvals, exports
 from models.audit import verify_chain
 from models.bank_details import accept_bank_details
 from models.corrections import correct_field
-from models.db import Document, ReviewItem, User
+from models.db import Document, Export, ReviewItem, User
 from models.users import attempt_login, close_session
 from webapp.app import WebContext, render
 from webapp.auth import (
@@ -280,6 +282,48 @@ def dashboard_page(request: Request) -> Response:
         board = dashboard(session, ctx.matrix)
     return render(ctx, request, "dashboard.html", {"user": logged.user,
                                                    "csrf": logged.csrf_token, "board": board})
+
+
+EXPORT_ROLES = ("manager", "finance_lead")
+
+
+@router.get("/exports", response_class=HTMLResponse)
+def exports_page(request: Request) -> Response:
+    """Every export of accepted invoices (`arflow export`), newest first, with its file."""
+    ctx = _ctx(request)
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session, roles=EXPORT_ROLES)
+        rows = list(reversed(exports.listing(session)))
+        waiting = exports.exportable(session)
+    return render(ctx, request, "exports.html", {"user": logged.user, "csrf": logged.csrf_token,
+                                                 "exports": rows, "waiting": waiting})
+
+
+@router.get("/exports/{export_id}/file")
+def export_file(request: Request, export_id: int) -> Response:
+    """The export's file, only while its bytes are the ones recorded when it was written."""
+    ctx = _ctx(request)
+    with session_scope(ctx.engine) as session:
+        require_login(request, session, roles=EXPORT_ROLES)
+        export = session.get(Export, export_id)
+    if export is None or export.file_sha256 is None:
+        return Response("no such export file", status_code=404, media_type="text/plain")
+    content = _read_verified(Path(export.path), export.file_sha256)
+    if content is None:
+        return Response(f"export {export_id}'s file is missing or changed since it was written; "
+                        f"write it again with: arflow export --again {export_id}",
+                        status_code=409, media_type="text/plain")
+    media = "text/csv" if export.format == "csv" else "application/x-ndjson"
+    return Response(content, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{Path(export.path).name}"'})
+
+
+def _read_verified(path: Path, sha256: str) -> bytes | None:
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return None
+    return content if hashlib.sha256(content).hexdigest() == sha256 else None
 
 
 @router.get("/audit", response_class=HTMLResponse)
