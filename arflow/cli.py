@@ -316,7 +316,7 @@ def _written_line(written: Written) -> str:
     line = (f"export {written.export_id}: {written.invoices} invoice(s), payable {sums} -> "
             f"{written.path} (sha256 {written.sha256[:12]})")
     if written.resumed:
-        line += "; left unwritten by an interrupted run, written now"
+        line += "; left pending by another run (interrupted, or just starting), written now"
     if written.identical is not None:
         line += "; identical to the file first written" if written.identical else (
             "; DIFFERS from the file first written (its sha256 is in the audit log)")

@@ -63,7 +63,7 @@ class Written:
     sha256: str
     invoices: int
     payable: dict[str, Decimal]  # currency → sum of `payable`
-    resumed: bool = False  # left pending by an interrupted run, written now
+    resumed: bool = False  # left pending by another run (interrupted, or not yet at it)
     identical: bool | None = None  # for a rewrite: same bytes as first written
 
 
@@ -78,22 +78,24 @@ def run_export(sessions: Sessions, folder: Path, fmt: str, actor: str) -> list[W
         raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     folder = folder.resolve()
     done = [w for export_id in _pending_ids(sessions)
-            if (w := _write(sessions, export_id, actor, folder, resumed=True)) is not None]
+            if (w := _write(sessions, export_id, actor, folder, resumed=True,
+                            pending_only=True)) is not None]
     with sessions() as session:
         export = exports.claim(session, actor=actor, fmt=fmt,
                                path_for=lambda i: str(folder / export_name(i, fmt)))
         new_id = None if export is None else export.id
     if new_id is None:
         return done
-    written = _write(sessions, new_id, actor, folder)
+    # None: a run started meanwhile found this export pending and wrote it (and reports it)
+    written = _write(sessions, new_id, actor, folder, pending_only=True)
     return done if written is None else [*done, written]
 
 
 def write_again(sessions: Sessions, export_id: int, actor: str,
                 folder: Path | None = None) -> Written:
     """Write export `export_id`'s file again (to `folder`, or where it was written)."""
-    written = _write(sessions, export_id, actor, folder and folder.resolve(), resumed=False)
-    assert written is not None  # only a resumed export is ever skipped
+    written = _write(sessions, export_id, actor, folder and folder.resolve())
+    assert written is not None  # skipped only with pending_only
     return written
 
 
@@ -103,15 +105,17 @@ def _pending_ids(sessions: Sessions) -> list[int]:
 
 
 def _write(sessions: Sessions, export_id: int, actor: str, folder: Path | None, *,
-           resumed: bool = False) -> Written | None:
-    """Write one export's file and mark it written, holding the export's row lock, so two
-    runs never write one export at once. A resumed export another run has written since is
-    skipped (None)."""
+           resumed: bool = False, pending_only: bool = False) -> Written | None:
+    """Write one export's file and mark it written, holding the export's row lock (on SQLite,
+    the database's write lock), so two runs never write one export at once. With
+    `pending_only`, an export another run has written meanwhile is skipped (None): a run that
+    claimed an export and one that found it pending before its file existed both try to
+    write it, and only the first does (and reports it)."""
     with sessions() as session:
         export = session.get(db.Export, export_id, with_for_update=True, populate_existing=True)
         if export is None:
             raise ExportError(f"there is no export {export_id}", code="EXPORT_NOT_FOUND")
-        if resumed and export.status != exports.PENDING:
+        if pending_only and export.status != exports.PENDING:
             return None
         path = Path(export.path) if folder is None else folder / Path(export.path).name
         first, tally = export.file_sha256, Tally()
