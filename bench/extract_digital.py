@@ -3,6 +3,7 @@
 Usage:  .venv/bin/python bench/extract_digital.py [--generated N] [--seed S] [--speed-rounds R]
                                                    [--engine pdfium|pdfplumber] [--credit-notes F]
                                                    [--withholding F] [--discounts F]
+                                                   [--breakdown F]
 
 1. Generated invoices (``generator.generate_documents``, seeds >= 10000): header-field accuracy
    over the 13 contract fields (a field absent in ground truth must come out None) and
@@ -15,7 +16,10 @@ Usage:  .venv/bin/python bench/extract_digital.py [--generated N] [--seed S] [--
    withholding and the total (with tax, before the withholding) read right. ``--discounts F``
    gives about that share of them a document-level discount and/or shipping charge
    (``generator.discounts``) and also counts, on those documents, the allowances, charges
-   and subtotal (the tax base) read right.
+   and subtotal (the tax base) read right. ``--breakdown F`` prints about that share of the
+   taxed ones' VAT breakdown with its bases (``generator.breakdown``) and counts the rows
+   read (``bench/breakdown_rows.py``); the breakdown line is printed too whenever some
+   document read one.
 2. Public corpus: invoice2data (amount, date, invoice_number, currency) and parsee-invoices
    (invoice_total, invoice_date, currency) where the ground truth has them.
 3. Speed on one core over the corpus' digital PDFs and over generated PDFs: pdfplumber bare
@@ -44,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from arflow.settings import Settings, load_settings  # noqa: E402
+from bench.breakdown_rows import breakdown_line  # noqa: E402
 from bench.corpus import corpus_dir  # noqa: E402
 from extractors.api import extract_file  # noqa: E402
 from extractors.digital import PDF_ENGINES, read_pdf  # noqa: E402
@@ -134,27 +139,33 @@ class Mix:
     credit_notes: float = 0.0
     withholding: float = 0.0
     discounts: float = 0.0
+    breakdown: float = 0.0
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Mix:
-        return cls(args.credit_notes, args.withholding, args.discounts)
+        return cls(args.credit_notes, args.withholding, args.discounts, args.breakdown)
 
     def generate(self, out: Path, count: int, seed: int) -> list[Path]:
         from generator.invoices import generate_documents
 
         return generate_documents(out, count, seed, credit_notes=self.credit_notes,
-                                  withholding=self.withholding, discounts=self.discounts)
+                                  withholding=self.withholding, discounts=self.discounts,
+                                  breakdown=self.breakdown)
 
     def lines(self, pairs: list[tuple[Invoice, Invoice]]) -> list[str]:
-        """The credit-note, withholding and discount lines of a run that asked for them."""
-        wanted = ((self.credit_notes, doc_type_line), (self.withholding, withholding_line),
-                  (self.discounts, adjustments_line))
-        return [line(pairs) for share, line in wanted if share > 0]
+        """The credit-note, withholding, discount and breakdown lines of a run that asked
+        for them (the breakdown line also when some document read a breakdown)."""
+        read = any(got.tax_breakdown for _, got in pairs)
+        wanted = ((self.credit_notes > 0, doc_type_line),
+                  (self.withholding > 0, withholding_line),
+                  (self.discounts > 0, adjustments_line),
+                  (self.breakdown > 0 or read, breakdown_line))
+        return [line(pairs) for asked, line in wanted if asked]
 
 
 def add_mix_arguments(parser: argparse.ArgumentParser, documents: str) -> None:
-    """``--credit-notes``, ``--withholding`` and ``--discounts``: the generator's opt-in
-    document kinds (read back with `Mix.from_args`)."""
+    """``--credit-notes``, ``--withholding``, ``--discounts`` and ``--breakdown``: the
+    generator's opt-in document kinds (read back with `Mix.from_args`)."""
     parser.add_argument("--credit-notes", type=float, default=0.0, metavar="SHARE",
                         help=f"share of the generated {documents} that are credit notes "
                              "(default 0)")
@@ -164,6 +175,9 @@ def add_mix_arguments(parser: argparse.ArgumentParser, documents: str) -> None:
     parser.add_argument("--discounts", type=float, default=0.0, metavar="SHARE",
                         help=f"share of the generated {documents} with a document-level "
                              "discount or shipping charge (default 0)")
+    parser.add_argument("--breakdown", type=float, default=0.0, metavar="SHARE",
+                        help=f"share of the taxed generated {documents} printing their VAT "
+                             "breakdown with its bases (default 0)")
 
 
 def bench_generated(count: int, seed: int, show: int, settings: Settings,

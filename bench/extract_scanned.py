@@ -3,6 +3,7 @@
 Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--sroie N] [--jobs J]
                                                    [--photos] [--credit-notes F]
                                                    [--withholding F] [--discounts F]
+                                                   [--breakdown F]
 
 1. Generated invoices (``generator.generate_documents``, seeds >= 10000 were never used in
    development) degraded by ``generator.render_scanned``: 200-300 dpi, up to ±2.5° skew, noise,
@@ -18,6 +19,8 @@ Usage:  .venv/bin/python bench/extract_scanned.py [--generated N] [--seed S] [--
    the withholding and total of those are counted too (as in bench/extract_digital.py).
    ``--discounts F``: about that share of them print a document-level discount and/or
    shipping charge, and the allowances, charges and subtotal of those are counted too.
+   ``--breakdown F``: about that share of the taxed ones print their VAT breakdown with its
+   bases, and the rows read are counted (``bench/breakdown_rows.py``).
 2. SROIE 2019 receipts from the corpus (``$ARFLOW_CORPUS`` or ``../shared/corpus``): company
    (exact after case and whitespace normalisation), date and total (a ground-truth total
    written with its currency, "RM7.95", is read as 7.95); also for each half of the sorted

@@ -13,6 +13,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from extractors.adjustments import adjusted
+from extractors.breakdown import (
+    TIED_CONFIDENCE,
+    Printed,
+    as_subtotals,
+    evidence,
+    read_breakdown,
+    restated,
+)
+from extractors.breakdown_table import Grid, find_grid
 from extractors.candidates import Candidate, DocContext, collect
 from extractors.currency_columns import prefer_currency_column
 from extractors.dates import numeric_order_votes
@@ -23,7 +33,13 @@ from extractors.layout import Line, build_lines
 from extractors.party_fields import read_parties
 from extractors.table_rows import read_table
 from extractors.terms import find_payment_terms
-from extractors.totals import PrintedAmounts, amount_confidence, choose_totals, digit_runs
+from extractors.totals import (
+    PrintedAmounts,
+    Totals,
+    amount_confidence,
+    choose_totals,
+    digit_runs,
+)
 from extractors.values import (
     read_amounts,
     read_currency,
@@ -78,6 +94,9 @@ def extract_fields(
         return result
     width = page_width or max(w.x1 for line in lines for w in line.words)
     mark = decimal_mark(lines)
+    grid = find_grid(lines, mark)
+    if grid is not None:  # its labels name no field and its rows are no items
+        lines = build_lines([[w for w in page if id(w) not in grid.words] for page in pages])
     table = read_table(lines, mark)
     hits = [h for line in lines if line.index not in table.used for h in find_labels(line)]
     ctx = DocContext(lines, mark, _day_first(lines, hits))
@@ -90,9 +109,10 @@ def extract_fields(
     if result.invoice.issue_date is None:
         _issue_date_fallback(result, ctx, table.used)
     _check_date_order(result, ctx)
-    _amounts(result, cands, table.lines, lines, mark)
+    totals = _amounts(result, cands, table.lines, lines, mark)
     if key_fields_only:
         return result
+    _breakdown(result, cands, totals, grid, Printed(lines, mark, table))
     _currency(result, cands, lines)
     prefer_currency_column(result, lines, mark)
     _iban(result, cands, lines)
@@ -234,7 +254,7 @@ def _amounts(
     items: list[InvoiceLine],
     lines: Sequence[Line],
     mark: str | None,
-) -> None:
+) -> Totals:
     """Subtotal, tax, total, any withholding, allowances and charges, chosen with the
     arithmetic; every amount printed (with its line) settles misread totals on receipts
     (cash - change, rounding adjustments)."""
@@ -243,6 +263,11 @@ def _amounts(
                                             for a in read_amounts(line.words, mark)])
     runs = digit_runs(" ".join(w.text for w in line.words) for line in lines)
     totals = choose_totals(cands, items, printed, runs)
+    _set_totals(result, totals)
+    return totals
+
+
+def _set_totals(result: FieldResult, totals: Totals) -> None:
     for name in ("subtotal", "tax_total", "total"):
         cand = getattr(totals, name)
         if cand is not None:
@@ -251,6 +276,20 @@ def _amounts(
         found: Candidate | None = getattr(totals, name)
         if found is not None:
             result.set(name, found.value, found.score, found.words)
+
+
+def _breakdown(result: FieldResult, cands: dict[str, list[Candidate]], totals: Totals,
+               grid: Grid | None, doc: Printed) -> None:
+    """The VAT breakdown printed, when the totals tie it (``extractors.breakdown``); when
+    the total alone tied it, also the subtotal and tax it states, and the discounts and
+    charges these tie (``adjustments``)."""
+    rows = read_breakdown(grid, cands, totals, doc)
+    if not rows:
+        return
+    result.set("tax_breakdown", as_subtotals(rows), TIED_CONFIDENCE, evidence(rows))
+    stated = restated(rows, totals)
+    if stated is not None:
+        _set_totals(result, adjusted(stated, cands, doc.line_sum))
 
 
 def _currency(

@@ -7,6 +7,7 @@ as an item (page headers and footers before it are skipped).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -43,13 +44,22 @@ _HEADERS: dict[str, tuple[str, ...]] = {
         "tax(%", "tax rate", "tipo iva", "% tax", "vat rate", "% vat", "tipo", "iva (%)",
     ),
 }
-_INDEX: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-for _role, _phrases in _HEADERS.items():
-    for _phrase in _phrases:
-        _tokens = tuple(norm(t) for t in _phrase.split())
-        _INDEX.setdefault(_tokens[0], []).append((_tokens, _role))
-for _entries in _INDEX.values():
-    _entries.sort(key=lambda e: -len(e[0]))
+PhraseIndex = dict[str, list[tuple[tuple[str, ...], str]]]
+
+
+def phrase_index(phrases: Mapping[str, Sequence[str]]) -> PhraseIndex:
+    """First normalised word -> (phrase's words, role), longest phrase first."""
+    index: PhraseIndex = {}
+    for role, texts in phrases.items():
+        for text in texts:
+            tokens = tuple(norm(t) for t in text.split())
+            index.setdefault(tokens[0], []).append((tokens, role))
+    for entries in index.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    return index
+
+
+_INDEX = phrase_index(_HEADERS)
 
 _END_FIELDS = {"subtotal", "total", "tax_total", "line_total"}
 
@@ -91,11 +101,33 @@ def header_columns(line: Line) -> list[Column] | None:
     return _dedupe(columns)
 
 
-def _match(tokens: list[str], i: int) -> tuple[int, str] | None:
-    for phrase, role in _INDEX.get(tokens[i], ()):
+def column_roles(words: Sequence[WordBox]) -> set[str]:
+    """The line-item columns that `words` name ("Description", "Qty", "Unit price"...),
+    figures or not."""
+    tokens = [norm(w.text) for w in words]
+    roles: set[str] = set()
+    i = 0
+    while i < len(tokens):
+        hit = _match(tokens, i)
+        if hit is None:
+            i += 1
+            continue
+        roles.add(hit[1])
+        i += hit[0]
+    return roles
+
+
+def longest_phrase(index: PhraseIndex, tokens: list[str], i: int) -> tuple[int, str] | None:
+    """(words, role) of the longest phrase of `index` (first word -> phrases, longest
+    first) at ``tokens[i]``, or None."""
+    for phrase, role in index.get(tokens[i], ()):
         if tuple(tokens[i : i + len(phrase)]) == phrase:
             return len(phrase), role
     return None
+
+
+def _match(tokens: list[str], i: int) -> tuple[int, str] | None:
+    return longest_phrase(_INDEX, tokens, i)
 
 
 def _dedupe(columns: list[Column]) -> list[Column]:

@@ -57,6 +57,11 @@ def _amount_at(words: Sequence[WordBox], i: int, mark: str | None) -> tuple[int,
     text = words[i].text
     if _PERCENT.match(text) or not any(c.isdigit() for c in text + _next_text(words, i)):
         return 1, None
+    if _CURRENCY_WORD.match(text) and i + 2 < len(words) and _is_thousands_tail(
+            words[i + 1], words[i + 2]):  # "€ 6 284,25", not "€ 6" then "284,25"
+        grouped = parse_amount(" ".join(w.text for w in words[i : i + 3]), mark)
+        if grouped is not None:
+            return 3, grouped
     pair = _two_word_amount(words, i, mark)
     if pair is not None:
         return 2, pair

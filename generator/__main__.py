@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--discounts", type=float, default=0.0, metavar="SHARE",
                       help="share of the documents with a document-level discount or "
                            "shipping charge (default 0)")
+    docs.add_argument("--breakdown", type=float, default=0.0, metavar="SHARE",
+                      help="share of the taxed documents printing their VAT breakdown with "
+                           "its bases (default 0)")
     scen = sub.add_parser("scenario", help="master data CSVs + inbox + expected.json")
     scen.add_argument("out_dir", type=Path)
     scen.add_argument("--seed", type=int, default=7)
@@ -56,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = generate_documents(args.out_dir, args.count, args.seed, layouts=args.layouts,
                                    credit_notes=args.credit_notes,
                                    withholding=args.withholding,
-                                   discounts=args.discounts)
+                                   discounts=args.discounts,
+                                   breakdown=args.breakdown)
         for index, path in enumerate(paths):
             if args.scanned:
                 scan = path.with_name(f"{path.stem}.scan.{args.scanned}")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from generator.breakdown import maybe_breakdown, settle_breakdown
 from generator.credit_notes import maybe_credit_note
 from generator.discounts import maybe_discounts
 from generator.model import LAYOUTS, Document, random_document
@@ -65,13 +66,14 @@ def document_seeds(seed: int, count: int) -> list[int]:
 def generate_documents(out_dir: Path, count: int, seed: int, *,
                        layouts: Sequence[str] | None = None,
                        credit_notes: float = 0.0, withholding: float = 0.0,
-                       discounts: float = 0.0) -> list[Path]:
+                       discounts: float = 0.0, breakdown: float = 0.0) -> list[Path]:
     """Write `count` random invoices, cycling through `layouts` (default: all of them);
     about a `credit_notes` share of them are credit notes (``generator.credit_notes``), a
-    `discounts` share print a document-level discount or charge (``generator.discounts``)
-    and a `withholding` share of the Spanish ones print an IRPF withholding
-    (``generator.withholding``); the defaults 0 write exactly the documents written before
-    any of them existed."""
+    `discounts` share print a document-level discount or charge (``generator.discounts``),
+    a `breakdown` share of the taxed ones print their VAT breakdown with its bases
+    (``generator.breakdown``) and a `withholding` share of the Spanish ones print an IRPF
+    withholding (``generator.withholding``); the defaults 0 write exactly the documents
+    written before any of them existed."""
     chosen = tuple(layouts) if layouts else LAYOUTS
     unknown = set(chosen) - set(LAYOUTS)
     if unknown:
@@ -81,8 +83,10 @@ def generate_documents(out_dir: Path, count: int, seed: int, *,
         layout = chosen[index % len(chosen)]
         doc = random_document(doc_seed, layout)
         maybe_credit_note(doc, credit_notes)
+        maybe_breakdown(doc, breakdown)  # before the discounts: it may add a rate
         maybe_discounts(doc, discounts)
         maybe_withholding(doc, withholding)
+        settle_breakdown(doc)
         paths.append(write_document(doc, out_dir, f"inv_{seed}_{index:04d}_{layout}"))
     return paths
 

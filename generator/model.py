@@ -96,6 +96,26 @@ class AdjustmentStyle:
     negative: bool
 
 
+@dataclass(frozen=True)
+class BreakdownStyle:
+    """How the VAT breakdown (base, rate, tax per rate) is printed (``generator.breakdown``):
+    as a table (``kind="table"``: its columns as (key, label) in print order — keys
+    ``base``, ``rate``, ``tax``, ``gross`` — standing above the totals block or beside it),
+    or as the totals block's tax rows with their base (``kind="rows"``: "IVA 21% s/
+    1.000,00"). ``rate`` is the rate's notation (``percent``: "21%", ``spaced``: "21 %",
+    ``places``: "21,00%", ``bare``: "21,00" under a "%" column label). ``per_rate``: the
+    totals block keeps one tax row per rate; else one row, ``tax_label``, with the tax
+    total."""
+
+    kind: str
+    columns: tuple[tuple[str, str], ...] = ()
+    position: str = "above"
+    rate: str = "percent"
+    joiner: str = ""
+    per_rate: bool = True
+    tax_label: str = ""
+
+
 @dataclass
 class Document:
     invoice: Invoice
@@ -113,6 +133,7 @@ class Document:
     line_rates_printed: bool = False
     withholding: WithholdingStyle | None = None  # printed when the invoice has one
     adjustments: AdjustmentStyle | None = None  # document-level allowances and charges
+    breakdown: BreakdownStyle | None = None  # the VAT breakdown printed with its bases
 
 
 def tax_rate(rng: random.Random, seller: Company, buyer: Company) -> Decimal:

@@ -11,6 +11,7 @@ from generator.layouts import Boxes, Classic, Layout
 from generator.layouts_more import Compact, Modern
 from generator.model import Document
 from generator.render_base import MARGIN, Pen, columns, draw_row, paginate, row_cells
+from generator.render_breakdown import breakdown_height, draw_totals
 
 LAYOUT_CLASSES: dict[str, type[Layout]] = {
     "classic": Classic, "boxes": Boxes, "modern": Modern, "compact": Compact,
@@ -28,7 +29,8 @@ def render_pdf(doc: Document, path: Path) -> int:
     top = layout.header(pen, doc)
     head_h = layout.row_h + 2
     pages = paginate(len(doc.invoice.lines), top + head_h, layout.next_top + head_h,
-                     row_h=layout.row_h, totals_h=layout.totals_height(doc),
+                     row_h=layout.row_h,
+                     totals_h=layout.totals_height(doc) + breakdown_height(doc),
                      first_max=layout.first_max)
     for number, (start, end) in enumerate(pages, start=1):
         if number > 1:
@@ -40,7 +42,7 @@ def render_pdf(doc: Document, path: Path) -> int:
             layout.row_decoration(pen, cols, y, index)
             draw_row(pen, MARGIN, y, cols, row_cells(doc, index), size=layout.size)
         if number == len(pages):
-            layout.footer(pen, doc, layout.totals(pen, doc, y + 22))
+            layout.footer(pen, doc, draw_totals(layout, pen, doc, y + 22))
         layout.page_number(pen, doc, number, len(pages))
     canvas.showPage()
     canvas.save()

@@ -90,8 +90,7 @@ def totals_rows(doc: Document) -> list[tuple[str, str]]:
     (``generator.discounts``) the subtotal is preceded by the lines' sum and their rows."""
     inv = doc.invoice
     assert inv.subtotal is not None and inv.total is not None
-    rows = net_rows(doc)
-    rows += [(tax_label(doc, t), famount(doc, t.tax)) for t in doc.tax_lines]
+    rows = net_rows(doc) + tax_rows(doc)
     held, style = inv.withholding, doc.withholding
     if held is None or style is None:
         return [*rows, (label(doc, "total", colon=False), famount(doc, inv.total))]
@@ -99,6 +98,20 @@ def totals_rows(doc: Document) -> list[tuple[str, str]]:
         rows.append((style.gross_label, famount(doc, inv.total)))
     rows.append((style.label, _signed(doc, held, negative=style.negative)))
     return [*rows, (style.due_label, famount(doc, inv.total - held))]
+
+
+def tax_rows(doc: Document) -> list[tuple[str, str]]:
+    """The totals block's tax rows: one per VAT rate ("IVA 21%  210,00"); with a breakdown
+    printed as rows, each with its base ("IVA 21% s/ 1.000,00  210,00"); with a breakdown
+    table that leaves the rates to itself, one row with the tax total (``generator.breakdown``)."""
+    style, tax = doc.breakdown, doc.invoice.tax_total
+    if style is not None and not style.per_rate:
+        assert tax is not None
+        return [(style.tax_label, famount(doc, tax))]
+    if style is not None and style.kind == "rows":
+        return [(f"{tax_label(doc, t)} {style.joiner} {famount(doc, t.base)}", famount(doc, t.tax))
+                for t in doc.tax_lines]
+    return [(tax_label(doc, t), famount(doc, t.tax)) for t in doc.tax_lines]
 
 
 def net_rows(doc: Document) -> list[tuple[str, str]]:

@@ -138,7 +138,8 @@ class Invoice:
     # subtotal is the sum of the lines - allowances + charges.
     allowances: Decimal | None = None
     charges: Decimal | None = None
-    # The VAT breakdown as stated (e-invoices); empty when the document states none.
+    # The VAT breakdown as stated: an e-invoice's, or a printed one the totals tie
+    # (``extractors.breakdown``); empty when the document states none.
     tax_breakdown: list[TaxSubtotal] = field(default_factory=list)
 
     @property
@@ -175,7 +176,7 @@ class Invoice:
             "allowances": _jsonable(self.allowances),
             "charges": _jsonable(self.charges),
         }
-        if self.tax_breakdown:  # only e-invoices state one; absent, the key is left out
+        if self.tax_breakdown:  # absent, the key is left out (as before it existed)
             out["tax_breakdown"] = [row.to_json() for row in self.tax_breakdown]
         return out
 

@@ -10,9 +10,9 @@ more than PP-OCR does; PP-OCR, trained mostly on Chinese text, often loses the s
 words ("SANYUSTATIONERYSHOP", "SDNBHD"), which Tesseract finds from the gaps. So on such a
 document (``ocr_second_engine = "auto"``, the default) both read it and:
 
-- each field group (the total travels with its subtotal, tax, withholding, allowances and
-  charges, as in ``extractors.ocr.consensus``) comes from PP-OCR's reading, or from
-  Tesseract's when PP-OCR's has none;
+- each field group (the total travels with its subtotal, tax, withholding, allowances,
+  charges and VAT breakdown, as in ``extractors.ocr.consensus``) comes from PP-OCR's
+  reading, or from Tesseract's when PP-OCR's has none;
 - except that arithmetic decides between two different readings of the amounts: the
   reading whose amounts pass more of their own sums (subtotal + tax = total; the line
   amounts add up to the subtotal) wins, and Tesseract's line items replace PP-OCR's when
@@ -48,7 +48,8 @@ from models.domain import WordBox
 WEAK_READING = 0.88
 MIN_AGREEMENT = 0.8  # SequenceMatcher ratio of the two names without spaces
 # they travel together
-_AMOUNTS = ("total", "subtotal", "tax_total", "withholding", "allowances", "charges")
+_AMOUNTS = ("total", "subtotal", "tax_total", "withholding", "allowances", "charges",
+            "tax_breakdown")
 _CENT = Decimal("0.01")
 # filled from Tesseract when PP-OCR has no value; the first name of a group decides
 _GROUPS: tuple[tuple[str, ...], ...] = (
