@@ -8,13 +8,20 @@ after confirming it with the supplier through a known contact (the approver reco
 again against it, and the item stays open: the person who accepted the new account is its
 corrector, so someone else must approve the invoice (four eyes, as for a corrected field).
 
-Only this item is decided again; other open items of the same seller keep their finding until
-someone opens them and accepts, or corrects, them. A later `arflow import parties` from the
-ERP replaces the IBAN with the ERP's again.
+The seller's other waiting items whose finding the change turns are decided again with it
+(`siblings`): those stating the new account lose BANK_DETAILS_CHANGED, those still stating
+the old one gain it (the supplier has just confirmed that account is no longer theirs). Each
+is audited like the item, so its accepter cannot approve it either; an item another decision
+holds locked at that moment is left as it is. Items stating a third account keep their
+finding, and decided invoices are not touched. A later `arflow import parties` from the ERP
+replaces the IBAN with the ERP's again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arflow.reasons import Reason
@@ -23,7 +30,7 @@ from models.approval_matrix import ApprovalMatrix, rank
 from models.approvals import DECIDABLE, ApprovalRefused, lock_item, reason_codes, save_change
 from models.audit import append_audit
 from models.corrections import carried, decide_again
-from models.db import Document, Party, ReviewItem, User
+from models.db import Document, Invoice, Party, ReviewItem, User
 from models.queries import to_domain
 
 ACTION = "review.correct"  # the accepter counts as a corrector (`approvals.corrected_by`)
@@ -42,20 +49,51 @@ def accept_bank_details(session: Session, item_id: int, *, user: User, expected_
     if invoice is None or party is None or not invoice.iban:
         raise ApprovalRefused("the invoice states no IBAN, or its seller is not in the "
                               "party master: nothing to put on file")
-    old, new = party.iban, "".join(invoice.iban.split()).upper()
+    old, new = party.iban, _account(invoice.iban)
     party.iban = new
     append_audit(session, actor=user.name, action="party.bank_details", entity="party",
                  entity_id=party.id, before={"iban": old},
                  after={"iban": new, "review_item": item.id, "confirmation": confirmation})
+    change = {"old": old, "new": new, "confirmation": confirmation}
+    _decide(session, item, invoice, user=user, change=change, tol=tol)
+    for other, other_invoice in siblings(session, item, party.id, {old, new}):
+        _decide(session, other, other_invoice, user=user,
+                change={**change, "accepted_on": item.id}, tol=tol)
+    return item
+
+
+def _decide(session: Session, item: ReviewItem, invoice: Invoice, *, user: User,
+            change: Mapping[str, object], tol: Tolerances | None) -> None:
+    """Validate and match the item's invoice again against the new account; audited as a
+    correction of the seller's IBAN, so `user` counts as a corrector of it."""
     before = reason_codes(item)
     decide_again(session, item, to_domain(invoice), carried(item), tol=tol)
-    save_change(session, item, expected_version)
+    save_change(session, item, item.version)
+    detail = {k: v for k, v in change.items() if k not in ("old", "new")}
     append_audit(session, actor=user.name, action=ACTION, entity="review_item",
                  entity_id=item.id,
-                 before={"field": "party.iban", "value": old, "reasons": before},
-                 after={"field": "party.iban", "value": new, "reasons": reason_codes(item),
-                        "confirmation": confirmation})
-    return item
+                 before={"field": "party.iban", "value": change["old"], "reasons": before},
+                 after={"field": "party.iban", "value": change["new"],
+                        "reasons": reason_codes(item), **detail})
+
+
+def siblings(session: Session, item: ReviewItem, party_id: int,
+             accounts: set[str | None]) -> list[tuple[ReviewItem, Invoice]]:
+    """The seller's other waiting items (oldest first) whose invoice states one of
+    `accounts` (the old IBAN on file, the new one), row-locked; items that another
+    decision holds locked are skipped."""
+    query = (select(ReviewItem, Invoice)
+             .join(Invoice, Invoice.document_id == ReviewItem.document_id)
+             .where(Invoice.party_id == party_id, ReviewItem.status.in_(DECIDABLE),
+                    ReviewItem.id != item.id, Invoice.iban.is_not(None))
+             .order_by(ReviewItem.id)
+             .with_for_update(of=ReviewItem, skip_locked=True))
+    return [(other, invoice) for other, invoice in session.execute(query).tuples()
+            if _account(invoice.iban) in accounts]
+
+
+def _account(iban: str | None) -> str | None:
+    return None if iban is None else "".join(iban.split()).upper()
 
 
 def _check(item: ReviewItem, user: User, matrix: ApprovalMatrix, confirmation: str) -> None:

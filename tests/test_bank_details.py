@@ -91,3 +91,46 @@ def test_an_item_without_a_changed_iban_has_nothing_to_accept(
         with pytest.raises(ApprovalRefused, match="match the ones on file"):
             accept_bank_details(session, item.id, user=fi, expected_version=item.version,
                                 matrix=MATRIX, confirmation="called")
+
+
+OLD_IBAN = "ES91 2100 0418 4502 0005 1332"  # the one on file for Acme (tests/data master)
+THIRD_IBAN = "DE89 3704 0044 0532 0130 00"
+
+
+def test_the_sellers_other_waiting_invoices_are_decided_again_with_the_new_account(
+    engine: Engine, load_master: Loader,
+) -> None:
+    """Accepted once, the new account clears the finding of the seller's other waiting
+    invoices that state it, flags those still stating the old account, and leaves those
+    stating a third account and decided ones alone; the accepter approves none of them."""
+    with Session(engine, expire_on_commit=False) as session:
+        item = _flagged(session, load_master)
+        same = make_item(session, sample_invoice("999.00", "A-2", NEW_IBAN), "A-2.pdf")
+        stale = make_item(session, sample_invoice("999.00", "A-3", OLD_IBAN), "A-3.pdf")
+        third = make_item(session, sample_invoice("999.00", "A-4", THIRD_IBAN), "A-4.pdf")
+        done = make_item(session, sample_invoice("999.00", "A-5", NEW_IBAN), "A-5.pdf")
+        fi = make_user(session, "fi", "finance_lead", None)
+        approvals.reject(session, done.id, user=fi, expected_version=done.version,
+                         reason="sent twice", matrix=MATRIX)
+        session.commit()
+        assert Reason.BANK_DETAILS_CHANGED in approvals.reason_codes(same)
+        assert Reason.BANK_DETAILS_CHANGED not in approvals.reason_codes(stale)
+        versions = {i.id: i.version for i in (third, done)}
+        accept_bank_details(session, item.id, user=fi, expected_version=item.version,
+                            matrix=MATRIX, confirmation="called Acme's AP desk on file")
+        session.commit()
+        for other in (same, stale, third, done):
+            session.refresh(other)
+        assert Reason.BANK_DETAILS_CHANGED not in approvals.reason_codes(same)
+        assert Reason.BANK_DETAILS_CHANGED in approvals.reason_codes(stale)
+        assert Reason.BANK_DETAILS_CHANGED in approvals.reason_codes(third)
+        assert {i.id: i.version for i in (third, done)} == versions
+        audited = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "review.correct")).all()
+        assert {e.entity_id: (e.after or {}).get("accepted_on") for e in audited} == {
+            str(item.id): None, str(same.id): item.id, str(stale.id): item.id}
+        with pytest.raises(ApprovalRefused, match="corrected this item"):
+            approvals.approve(session, same.id, user=fi, expected_version=same.version,
+                              matrix=MATRIX)
+        session.rollback()
+        assert verify_chain(session) is None

@@ -195,7 +195,8 @@ DECISIONS = ("approve", "reject", "hold", "escalate")
 DONE = {"approve": "Your approval is recorded.", "reject": "The item is rejected.",
         "hold": "The item is on hold.", "escalate": "The item is escalated.",
         "correct": "Field corrected; validation and matching were run again.",
-        "bank": "The new account is on file; validation and matching were run again."}
+        "bank": "The new account is on file; validation and matching were run again, here "
+                "and on this supplier's other waiting invoices stating the old or new account."}
 
 
 @router.post("/items/{item_id}/decide")
