@@ -61,8 +61,16 @@ def _poll(tmp: Path) -> subprocess.Popen[bytes]:
 
 
 def _moved(home: Path) -> list[Path]:
-    return [p for p in home.rglob("*") if p.is_file() and p.parent.name != "home"
-            and not p.name.endswith(".reason.json") and not p.name.startswith(".")]
+    """Files moved out of the inbox into the home's folders. The OCR page cache (``cache/``,
+    made and removed while a scan is read) is left out: walking it raced its removal
+    (os.walk skips a folder gone meanwhile, where Path.rglob raised FileNotFoundError)."""
+    found = []
+    for root, dirs, files in os.walk(home):
+        dirs[:] = [d for d in dirs if d != "cache"]
+        if Path(root) != home:
+            found += [Path(root, f) for f in files
+                      if not f.endswith(".reason.json") and not f.startswith(".")]
+    return found
 
 
 def _kill_midway(tmp: Path, rng: random.Random) -> int:
