@@ -18,10 +18,12 @@ Exit status 1 when a target is missed. Seeds of 10000 and above are for benchmar
 
 ``--bundled K`` merges the first batch's invoices K at a time (one group in two) into scanner
 batches (``generator.bundles.bundle_scenario``): arflow must split them to score them.
+``--breakdown F`` makes about that share of the taxed invoices print their VAT breakdown
+(``generator.breakdown``, one rate each), which arflow reads from print and checks.
 
 Usage: python bench/scenario_accuracy.py [--seed 10001] [--invoices 150] [--per-kind 3]
                                          [--engine plain|prefect] [--keep DIR] [--show-misses]
-                                         [--bundled K]
+                                         [--bundled K] [--breakdown F]
 """
 
 from __future__ import annotations
@@ -44,9 +46,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator import Scenario, build_scenario  # noqa: E402
+from generator import Scenario, build_scenario, load_ground_truth  # noqa: E402
 from generator.bundles import bundle_scenario  # noqa: E402
 from generator.plants import SUPPORTED  # noqa: E402
+from models.domain import TaxSubtotal  # noqa: E402
 
 TARGET_CAUGHT, TARGET_CLEAN_REVIEW, TARGET_RIGHT_ORDER = 1.0, 0.03, 0.98
 AMBIGUOUS = "AMBIGUOUS_ORDER"
@@ -78,10 +81,11 @@ def plant_counts(per_kind: int) -> dict[str, int]:
 
 
 def make_scenario(out: Path, seed: int, n_invoices: int, per_kind: int,
-                  ambiguous: int | None = None) -> Scenario:
-    """The generator's scenario, plus `ambiguous` (default `per_kind`) AMBIGUOUS_ORDER plants."""
+                  ambiguous: int | None = None, *, breakdown: float = 0.0) -> Scenario:
+    """The generator's scenario, plus `ambiguous` (default `per_kind`) AMBIGUOUS_ORDER plants;
+    a `breakdown` share of the taxed invoices print their VAT breakdown."""
     scenario = build_scenario(out, seed, n_invoices=n_invoices, planted=plant_counts(per_kind),
-                              split_batches=True)
+                              split_batches=True, breakdown=breakdown)
     plant_ambiguous(scenario, per_kind if ambiguous is None else ambiguous, seed)
     return scenario
 
@@ -168,6 +172,21 @@ def score(expected: Mapping[str, Any], rows: list[dict[str, Any]]) -> Score:
     return result
 
 
+def breakdown_line(scenario: Scenario, rows: list[dict[str, Any]]) -> str:
+    """How many invoices printed their VAT breakdown (ground truth) and how many of those the
+    report carries exactly (every row's rate, base and tax)."""
+    by_source = {Path(row["source"]).name: row for row in rows}
+    printed = right = 0
+    for pdf in scenario.invoices:
+        truth = load_ground_truth(pdf, scenario.truth_dir).tax_breakdown
+        if not truth:
+            continue
+        printed += 1
+        got = ((by_source.get(pdf.name) or {}).get("invoice") or {}).get("tax_breakdown") or []
+        right += [TaxSubtotal.from_json(r) for r in got] == truth
+    return f"invoices printing their VAT breakdown: {printed}, read from print: {right}"
+
+
 def _score_reasons(result: Score, name: str, exp: Mapping[str, Any], row: dict[str, Any]) -> None:
     reasons = set(row.get("reasons") or [])
     if not exp["reasons"]:
@@ -235,6 +254,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bundled", type=int, default=0, metavar="K",
                         help="Merge the first batch's invoices K at a time (every other group) "
                              "into scanner batches that arflow must split (default: none).")
+    parser.add_argument("--breakdown", type=float, default=0.0, metavar="SHARE",
+                        help="Share of the taxed invoices printing their VAT breakdown, read "
+                             "from print and checked (default: none).")
     return parser.parse_args(argv)
 
 
@@ -243,14 +265,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="arflow-scenario-") as tmp:
         work = args.keep or Path(tmp)
         scenario = make_scenario(work / "scenario", args.seed, args.invoices, args.per_kind,
-                                 args.ambiguous)
+                                 args.ambiguous, breakdown=args.breakdown)
         bundles = bundle_scenario(scenario, args.bundled) if args.bundled else []
         start = time.perf_counter()
         rows = run_pipeline(scenario, work / "home", args.engine)
         seconds = time.perf_counter() - start
         result = score(scenario.expected(), rows)
+        breakdowns = breakdown_line(scenario, rows) if args.breakdown else ""
     command = " ".join(["python bench/scenario_accuracy.py", *(argv or sys.argv[1:])])
     print(render(result, seconds, command))
+    if breakdowns:
+        print(breakdowns)
     if bundles:
         print(f"invoices that arrived merged in {len(bundles)} scanner batches of {args.bundled}: "
               f"{args.bundled * len(bundles)} (each must be split out to be scored)")

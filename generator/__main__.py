@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                       metavar="REASON[=N]", help=f"one of: {', '.join(SUPPORTED)}")
     scen.add_argument("--split-batches", action="store_true")
     scen.add_argument("--inbox-name", default="inbox")
+    scen.add_argument("--breakdown", type=float, default=0.0, metavar="SHARE",
+                      help="share of the taxed invoices printing their VAT breakdown (default 0)")
     return parser
 
 
@@ -72,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         planted[name] = planted.get(name, 0) + count
     scenario = build_scenario(args.out_dir, args.seed, n_invoices=args.invoices,
                               planted=planted, split_batches=args.split_batches,
-                              inbox_name=args.inbox_name)
+                              inbox_name=args.inbox_name, breakdown=args.breakdown)
     sys.stdout.write(f"wrote {len(scenario.invoices)} invoices, {scenario.parties_csv.name}, "
                      f"{scenario.orders_csv.name}, {scenario.receipts_csv.name} and "
                      f"{scenario.expected_json.name} to {scenario.root}\n")

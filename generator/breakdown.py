@@ -53,18 +53,20 @@ def eligible(doc: Document) -> bool:
     return doc.invoice.tax_total is not None and doc.invoice.tax_total > 0
 
 
-def maybe_breakdown(doc: Document, share: float) -> bool:
-    """Print an eligible ``doc``'s VAT breakdown with probability ``share``; True if drawn."""
+def maybe_breakdown(doc: Document, share: float, *, mixed: float = _MIXED) -> bool:
+    """Print an eligible ``doc``'s VAT breakdown with probability ``share``; True if drawn.
+    ``mixed``: the share of those given a second rate (0 for a scenario's invoices, whose
+    orders state one rate)."""
     rng = opted_in("breakdown", doc, share) if eligible(doc) else None
     if rng is not None:
-        make_breakdown(doc, rng)
+        make_breakdown(doc, rng, mixed=mixed)
     return rng is not None
 
 
-def make_breakdown(doc: Document, rng: random.Random) -> None:
+def make_breakdown(doc: Document, rng: random.Random, *, mixed: float = _MIXED) -> None:
     """Maybe give ``doc`` a second rate, and draw how its breakdown is printed. Call
     `settle_breakdown` once its bases are final (after `generator.discounts`)."""
-    if rng.random() < _MIXED:
+    if rng.random() < mixed:
         mix_rates(doc, rng)
     doc.breakdown = _table(doc, rng) if doc.layout == "boxes" or rng.random() < 0.7 else \
         BreakdownStyle(kind="rows", joiner=rng.choice(_JOINERS[doc.language]))

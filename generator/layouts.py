@@ -14,6 +14,7 @@ from generator.render_base import (
     currency_note,
     draw_row,
     fdate,
+    heading_size,
     iban_text,
     label,
     net_rows,
@@ -99,10 +100,11 @@ class Classic(Layout):
     """(a) English, labels left of their values, "Bill To" block, totals on the right."""
 
     def header(self, pen: Pen, doc: Document) -> float:
-        seller = party_lines(doc, seller=True)
-        pen.text(MARGIN, 55, seller[0], 15, bold=True)
+        seller, title = party_lines(doc, seller=True), doc.labels["title"]
+        edge = RIGHT - text_width(title, 22, bold=True)
+        pen.text(MARGIN, 55, seller[0], heading_size(seller[0], 15, edge), bold=True)
         y_left = pen.block(MARGIN, 72, [*seller[1:], doc.seller_email], 9, 12)
-        pen.text(RIGHT, 55, doc.labels["title"], 22, bold=True, align="right", gray=0.25)
+        pen.text(RIGHT, 55, title, 22, bold=True, align="right", gray=0.25)
         y = max(y_left, 110) + 22
         pen.text(MARGIN, y, label(doc, "bill_to", colon=False), 10, bold=True)
         buyer = party_lines(doc, seller=False)
@@ -146,10 +148,11 @@ class Boxes(Layout):
 
     def header(self, pen: Pen, doc: Document) -> float:
         inv = doc.invoice
-        seller = party_lines(doc, seller=True)
-        pen.text(MARGIN, 50, seller[0], 14, bold=True)
+        seller, title = party_lines(doc, seller=True), doc.labels["title"].upper()
+        edge = RIGHT - text_width(title, 20, bold=True)
+        pen.text(MARGIN, 50, seller[0], heading_size(seller[0], 14, edge), bold=True)
         y = pen.block(MARGIN, 66, [*seller[1:], doc.seller_email], 8.5, 11)
-        pen.text(RIGHT, 50, doc.labels["title"].upper(), 20, bold=True, align="right")
+        pen.text(RIGHT, 50, title, 20, bold=True, align="right")
         items = [(doc.labels[k], v) for k, v in header_fields(doc)]
         if inv.payment_terms:
             items.append((doc.labels["terms"], inv.payment_terms))

@@ -12,6 +12,7 @@ from generator.render_base import (
     Column,
     Pen,
     draw_row,
+    heading_size,
     label,
     party_lines,
     text_width,
@@ -30,11 +31,13 @@ class Modern(Layout):
     }
 
     def header(self, pen: Pen, doc: Document) -> float:
-        pen.text(MARGIN, 62, doc.invoice.seller.name or "", 18, bold=True)
+        name, fields = doc.invoice.seller.name or "", header_fields(doc)
+        beside = text_width(doc.labels[fields[0][0]], 9) if fields else 0.0  # on its line
+        pen.text(MARGIN, 62, name, heading_size(name, 18, RIGHT - 120 - beside), bold=True)
         pen.text(MARGIN, 78, doc.seller_email, 9, gray=0.4)
         pen.text(RIGHT, 40, doc.labels["title"].upper(), 11, bold=True, align="right", gray=0.5)
         y = 62.0
-        for key, value in header_fields(doc):
+        for key, value in fields:
             pen.text(RIGHT - 120, y, doc.labels[key], 9, align="right", gray=0.45)
             pen.text(RIGHT, y, value, 9, bold=True, align="right")
             y += 14

@@ -64,6 +64,20 @@ def text_width(value: str, size: float, *, bold: bool = False) -> float:
     return float(stringWidth(value, "Helvetica-Bold" if bold else "Helvetica", size))
 
 
+HEADING_GAP = 12.0  # points between a heading and what stands on its line to the right
+
+
+def heading_size(value: str, size: float, right_edge: float, *, smallest: float = 9) -> float:
+    """The bold `size` at which `value`, printed from the margin, ends a gap before
+    `right_edge`: `size` itself when it fits (every name that fitted prints as before), else
+    a point smaller at a time, down to `smallest`. A long name ("Oakridge Office Solutions
+    GmbH & Co. KG" at 18 pt) otherwise ran into the label beside it."""
+    room = right_edge - HEADING_GAP - MARGIN
+    while size > smallest and text_width(value, size, bold=True) > room:
+        size -= 1
+    return size
+
+
 def fdate(doc: Document, value: date) -> str:
     return fmt.format_date(value, doc.date_style)
 

@@ -69,10 +69,13 @@ def _plan(planner: Planner, kinds: list[str], n_invoices: int, split: bool) -> l
 
 def build_scenario(out_dir: Path, seed: int, *, n_invoices: int,
                    planted: Mapping[str, int] | None = None, split_batches: bool = False,
-                   inbox_name: str = "inbox", open_orders: int | None = None) -> Scenario:
-    """Write parties/orders/receipts CSVs, the invoice PDFs and ``expected.json``."""
+                   inbox_name: str = "inbox", open_orders: int | None = None,
+                   breakdown: float = 0.0) -> Scenario:
+    """Write parties/orders/receipts CSVs, the invoice PDFs and ``expected.json``; about a
+    `breakdown` share of the taxed invoices print their VAT breakdown (one rate, as their
+    order's; ``generator.breakdown``), 0 writing exactly the scenario written before."""
     kinds = planted_kinds(planted, n_invoices)
-    planner = Planner(seed)
+    planner = Planner(seed, breakdown=breakdown)
     slots = _plan(planner, kinds, n_invoices, split_batches)
     for _ in range(n_invoices // 4 if open_orders is None else open_orders):
         planner.new_order(planner.rng.choice(planner.sellers))  # orders not invoiced yet

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from arflow.reasons import Reason
 from generator import orders as od
+from generator.breakdown import maybe_breakdown, settle_breakdown
 from generator.credit_notes import make_credit_note
 from generator.model import (
     Company,
@@ -51,8 +52,9 @@ class Slot:
 class Planner:
     """Draws sellers, orders and slots from one seeded random stream."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, *, breakdown: float = 0.0) -> None:
         self.rng = random.Random(seed)
+        self.breakdown = breakdown  # share of taxed invoices printing their VAT breakdown
         self.buyer = make_company(self.rng, "ES")
         self.sellers = [make_company(self.rng, c) for c in SELLER_COUNTRIES]
         self.unknown: list[Company] = []
@@ -129,6 +131,8 @@ class Planner:
                              preceding=slot.original.header.invoice_number)
         slot.order_printed = doc.invoice.order_number is not None
         hide_line_rates(doc)
+        maybe_breakdown(doc, self.breakdown, mixed=0.0)  # its own stream: the rest as before
+        settle_breakdown(doc)
         return doc
 
     def _content(self, slot: Slot) -> tuple[Header, list[LineSpec]]:

@@ -148,6 +148,26 @@ def test_spanish_invoice_without_due_date_prints_none(tmp_path: Path) -> None:
     assert checked >= 3
 
 
+@pytest.mark.parametrize("layout", ["classic", "boxes", "modern"])
+def test_a_long_seller_name_heading_stops_before_what_stands_beside_it(
+    tmp_path: Path, layout: str,
+) -> None:
+    """The seller's name heading is set smaller when it would run into the title or the
+    first header label on its line ("Oakridge Office Solutions GmbH & Co. KG" over
+    "Invoice number" hid the number from the extractor, scenario seed 10035)."""
+    doc = random_document(3, layout)
+    doc.invoice.seller.name = "Oakridge Office Solutions International GmbH & Co. KG"
+    render_pdf(doc, tmp_path / "long.pdf")
+    with pdfplumber.open(tmp_path / "long.pdf") as pdf:
+        words = pdf.pages[0].extract_words(extra_attrs=["size"])
+    first = min((w for w in words if w["text"] == "Oakridge"), key=lambda w: w["top"])
+    line = [w for w in words if abs(w["bottom"] - first["bottom"]) < first["size"] / 2]
+    name = [w for w in line if w["size"] == first["size"]]
+    beside = [w for w in line if w["size"] != first["size"]]
+    assert [w["text"] for w in name][-2:] == ["Co.", "KG"] and beside
+    assert max(w["x1"] for w in name) + 10 < min(w["x0"] for w in beside)
+
+
 def test_compact_layout_runs_over_pages_with_totals_last(docs: list[Path]) -> None:
     compact = [p for p in docs if load_record(p)["layout"] == "compact"]
     assert compact
