@@ -28,6 +28,7 @@ from models.master_rows import (
     check_parties,
     check_receipts,
 )
+from models.party_accounts import IbanChange, record_iban_changes
 from models.upsert import OrderLineRecord, PartyRecord, ReceiptRecord, RowError
 
 Kind = Literal["parties", "orders", "receipts"]
@@ -49,10 +50,14 @@ class ImportReport:
     inserted: int
     updated: int
     unchanged: int
+    iban_changes: int = 0  # parties whose IBAN the file changed (each audited)
+    warnings: tuple[str, ...] = ()  # changes that put back an account an approver replaced
 
     def __str__(self) -> str:
+        plural = "s" if self.iban_changes > 1 else ""
+        ibans = f", {self.iban_changes} IBAN{plural} changed" if self.iban_changes else ""
         return (f"{self.rows} rows from {self.path}: {self.inserted} inserted, "
-                f"{self.updated} updated, {self.unchanged} unchanged")
+                f"{self.updated} updated, {self.unchanged} unchanged{ibans}")
 
 
 class MasterDataRowsError(MasterDataError):
@@ -74,10 +79,11 @@ def import_csv(session: Session, kind: Kind, path: str | Path) -> ImportReport:
     name = str(path)
     rows = _read(name, kind)
     errors: list[RowError] = []
+    changes: list[IbanChange] = []
     if kind == "parties":
         parties = check_parties(rows, errors)
         _reject_if(name, errors)
-        counts = upsert.parties(session, parties)
+        counts = upsert.parties(session, parties, changes)
     elif kind == "orders":
         lines = check_orders(rows, errors)
         _reject_if(name, errors)
@@ -92,7 +98,8 @@ def import_csv(session: Session, kind: Kind, path: str | Path) -> ImportReport:
     else:
         raise MasterDataError(f"unknown master-data kind {kind!r}; use {', '.join(HEADERS)}")
     session.flush()
-    return ImportReport(kind, name, len(rows), *counts)
+    warnings = record_iban_changes(session, changes, Path(name).name)
+    return ImportReport(kind, name, len(rows), *counts, len(changes), tuple(warnings))
 
 
 def _reject_if(path: str, errors: list[RowError]) -> None:

@@ -14,7 +14,7 @@ the old one gain it (the supplier has just confirmed that account is no longer t
 is audited like the item, so its accepter cannot approve it either; an item another decision
 holds locked at that moment is left as it is. Items stating a third account keep their
 finding, and decided invoices are not touched. A later `arflow import parties` from the ERP
-replaces the IBAN with the ERP's again.
+replaces the IBAN with the ERP's again, and warns that it does (`models.party_accounts`).
 """
 
 from __future__ import annotations

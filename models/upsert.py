@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from models import db
+from models.party_accounts import IbanChange
 
 Counts = tuple[int, int, int]
 CHUNK = 500  # keys per IN (...) query
@@ -91,7 +92,9 @@ def _insert(session: Session, model: type[db.Base], rows: list[dict[str, Any]]) 
         session.execute(insert(model), list(chunk))
 
 
-def parties(session: Session, records: list[PartyRecord]) -> Counts:
+def parties(session: Session, records: list[PartyRecord],
+            iban_changes: list[IbanChange] | None = None) -> Counts:
+    """Upsert by tax ID; each known party's changed IBAN is added to `iban_changes`."""
     found = {p.tax_id: p for p in _existing(session, db.Party.tax_id,
                                                (r.tax_id for r in records))}
     new: list[dict[str, Any]] = []
@@ -100,7 +103,10 @@ def parties(session: Session, records: list[PartyRecord]) -> Counts:
         values = {"name": rec.name, "iban": rec.iban, "email": rec.email}
         if (row := found.get(rec.tax_id)) is None:
             new.append({"tax_id": rec.tax_id, **values})
-        elif _apply(row, values):
+            continue
+        if row.iban != rec.iban and iban_changes is not None:
+            iban_changes.append(IbanChange(row.id, row.tax_id, rec.name, row.iban, rec.iban))
+        if _apply(row, values):
             updated += 1
     _insert(session, db.Party, new)
     _link_orders(session)

@@ -4,17 +4,20 @@ by the role the matrix names, confirmed, audited, and never by the invoice's app
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from arflow.masterdata import import_csv
 from arflow.reasons import Reason
 from models import approvals
 from models.approvals import ApprovalRefused
 from models.audit import verify_chain
 from models.bank_details import accept_bank_details
-from models.db import AuditEvent, Document, Party, ReviewItem
+from models.db import AuditEvent, Document, Party, ReviewItem, User
+from tests.conftest import MASTER_CSV
 from tests.test_approvals import MATRIX, make_item, make_user, sample_invoice
 
 Loader = Callable[[Session], None]
@@ -28,6 +31,12 @@ def _flagged(session: Session, load_master: Loader, number: str = "A-1") -> Revi
     item = make_item(session, sample_invoice(CLEAN_TOTAL, number, NEW_IBAN), f"{number}.pdf")
     assert approvals.reason_codes(item) == [Reason.BANK_DETAILS_CHANGED]
     return item
+
+
+def _accept(session: Session, item: ReviewItem, user: User) -> None:
+    accept_bank_details(session, item.id, user=user, expected_version=item.version,
+                        matrix=MATRIX, confirmation="called Acme's AP desk on file")
+    session.commit()
 
 
 def _party(session: Session) -> Party:
@@ -116,9 +125,7 @@ def test_the_sellers_other_waiting_invoices_are_decided_again_with_the_new_accou
         assert Reason.BANK_DETAILS_CHANGED in approvals.reason_codes(same)
         assert Reason.BANK_DETAILS_CHANGED not in approvals.reason_codes(stale)
         versions = {i.id: i.version for i in (third, done)}
-        accept_bank_details(session, item.id, user=fi, expected_version=item.version,
-                            matrix=MATRIX, confirmation="called Acme's AP desk on file")
-        session.commit()
+        _accept(session, item, fi)
         for other in (same, stale, third, done):
             session.refresh(other)
         assert Reason.BANK_DETAILS_CHANGED not in approvals.reason_codes(same)
@@ -134,3 +141,49 @@ def test_the_sellers_other_waiting_invoices_are_decided_again_with_the_new_accou
                               matrix=MATRIX)
         session.rollback()
         assert verify_chain(session) is None
+
+
+def test_an_import_that_puts_back_the_replaced_account_is_audited_and_warned(
+    engine: Engine, load_master: Loader, tmp_path: Path,
+) -> None:
+    """The ERP file still holds Acme's old IBAN after a finance lead accepted the new one:
+    the import wins (the ERP owns the master), but says so, naming who accepted what."""
+    with Session(engine, expire_on_commit=False) as session:
+        item = _flagged(session, load_master)
+        fi = make_user(session, "fi", "finance_lead", None)
+        _accept(session, item, fi)
+        erp = tmp_path / "erp-parties.csv"
+        erp.write_text(MASTER_CSV["parties"], encoding="utf-8")
+        report = import_csv(session, "parties", erp)
+        session.commit()
+        assert report.iban_changes == 1 and len(report.warnings) == 1
+        warning = report.warnings[0]
+        assert "fi accepted" in warning and f"review item {item.id}" in warning
+        assert "GB82WEST12345698765432" in warning
+        assert "1 IBAN changed" in str(report)
+        assert _party(session).iban == "ES9121000418450200051332"
+        undone = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "party.bank_details").order_by(AuditEvent.id)).all()
+        assert [(e.actor, (e.after or {}).get("iban")) for e in undone] == [
+            ("fi", "GB82WEST12345698765432"), ("import", "ES9121000418450200051332")]
+        again = import_csv(session, "parties", erp)  # nothing changes: nothing said
+        assert (again.iban_changes, again.warnings) == (0, ())
+        assert verify_chain(session) is None
+
+
+def test_an_import_changing_an_iban_is_audited_without_a_warning(
+    engine: Engine, load_master: Loader, tmp_path: Path,
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        load_master(session)
+        erp = tmp_path / "erp-parties.csv"
+        erp.write_text("name,tax_id,iban,email\nAcme Iberia SL,ESB58378431,"
+                       f"{NEW_IBAN},ap@acme.example\n", encoding="utf-8")
+        report = import_csv(session, "parties", erp)
+        session.commit()
+        assert (report.iban_changes, report.warnings) == (1, ())
+        event = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "party.bank_details")).one()
+        assert (event.actor, event.before, event.after) == (
+            "import", {"iban": "ES9121000418450200051332"},
+            {"iban": "GB82WEST12345698765432", "source": "erp-parties.csv"})
