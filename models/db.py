@@ -101,6 +101,22 @@ class Document(Base):
     invoice: Mapped[Invoice | None] = relationship(back_populates="document")
 
 
+class InvoiceNumberClaim(Base):
+    """A seller's invoice number, held by the first document stored with it
+    (`models.number_claims`): the database's guard against two copies of one invoice, decided
+    at the same time by different workers that cannot see each other, both being accepted."""
+
+    __tablename__ = "invoice_number_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_key: Mapped[str] = mapped_column(String(300))
+    number_key: Mapped[str] = mapped_column(String(64))
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+
+    __table_args__ = (UniqueConstraint("seller_key", "number_key"),)
+
+
 class Export(Base):
     """One hand-over of accepted invoices for posting and payment (`arflow export`).
 

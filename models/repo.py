@@ -31,6 +31,7 @@ from models.domain import (
     pages_label,
 )
 from models.master import load_master_data
+from models.number_claims import guard
 from models.queries import dumps, report_rows, to_domain
 from models.upsert import chunks
 
@@ -152,13 +153,18 @@ def save_extraction(
     """Store an extraction and its decision; replaces an earlier invoice of the document.
 
     Creates the invoice with its lines, the line matches, and a review item when the
-    decision needs review. A failed extraction stores no invoice."""
+    decision needs review. A failed extraction stores no invoice. The invoice's number is
+    claimed for its seller first (`number_claims.guard`): held by another document already,
+    the decision goes to review as a duplicate."""
+    stored = result.status not in (ExtractionStatus.FAILED, ExtractionStatus.SPLIT)
+    if stored:
+        decision = guard(session, document.id, result.invoice, decision)
     _store_result(document, result, decision)
     if document.invoice is not None:
         session.delete(document.invoice)
         session.flush()
     invoice = None
-    if result.status not in (ExtractionStatus.FAILED, ExtractionStatus.SPLIT):
+    if stored:
         invoice = _invoice_row(session, result.invoice, decision)
         document.invoice = invoice
         session.flush()

@@ -1,0 +1,100 @@
+"""Two copies of one invoice decided at the same time by workers that cannot see each other
+(the master data each loaded holds neither): the database lets one be accepted, and sends
+the other to review as DUPLICATE_INVOICE naming the first (`models.number_claims`), on SQLite
+and PostgreSQL; a document's own number is never its duplicate."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from arflow.reasons import Reason
+from matching.engine import evaluate_batch
+from matching.types import Candidate
+from models import approvals, repo
+from models.corrections import correct_field
+from models.db import Document, InvoiceNumberClaim, ReviewItem
+from models.domain import DocumentKind, ExtractionResult, ExtractionStatus, Invoice
+from tests.test_approvals import make_item, make_user, sample_invoice
+
+Loader = Callable[[Session], None]
+CLEAN_TOTAL = "166.18"
+
+
+def _store(engine: Engine, invoice: Invoice, source: str, gate: threading.Barrier) -> None:
+    """One worker: decide against the master data as loaded now, wait for the other worker
+    to have decided too, then store and commit."""
+    with Session(engine) as session:  # as a pass does: master data read once, up front
+        master = repo.load_master_data(session)
+    decision = evaluate_batch([Candidate(source, invoice)], master)[0]
+    assert decision.reason_codes == []  # neither sees the other: both look new
+    gate.wait(timeout=30)
+    with Session(engine, expire_on_commit=False) as session:
+        document = repo.create_document(session, sha256=source.ljust(64, "0"),
+                                        source_name=source, size_bytes=1)
+        result = ExtractionResult(source=source, status=ExtractionStatus.OK,
+                                  kind=DocumentKind.DIGITAL, invoice=invoice, pages=1)
+        repo.save_extraction(session, document, result, decision)
+        session.commit()
+
+
+def _statuses(engine: Engine) -> dict[str, tuple[str, list[str]]]:
+    with Session(engine) as session:
+        return {d.source_name: (d.status, sorted({p["code"] for p in d.reasons or []}))
+                for d in session.scalars(select(Document))}
+
+
+def _race(engine: Engine, copies: list[Invoice], stem: str) -> None:
+    """Each copy stored by a worker thread of its own, both decided before either stores."""
+    gate = threading.Barrier(len(copies))
+    errors: list[BaseException] = []
+
+    def work(invoice: Invoice, source: str) -> None:
+        try:
+            _store(engine, invoice, source, gate)
+        except BaseException as err:
+            errors.append(err)
+
+    workers = [threading.Thread(target=work, args=(inv, f"{stem}-{i}.pdf"))
+               for i, inv in enumerate(copies)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert errors == []
+
+
+@pytest.mark.parametrize(("first", "second"), [("A-1", "A-1"), ("F-2026-001", "f2026 1")])
+def test_copies_decided_at_once_are_accepted_once(
+    engine: Engine, load_master: Loader, first: str, second: str,
+) -> None:
+    """The same number, and the number as another layout prints it."""
+    with Session(engine) as session:
+        load_master(session)
+    _race(engine, [sample_invoice(CLEAN_TOTAL, first), sample_invoice(CLEAN_TOTAL, second)],
+          "copy")
+    assert sorted(_statuses(engine).values()) == [
+        ("auto_approved", []), ("needs_review", [Reason.DUPLICATE_INVOICE])]
+
+
+def test_a_corrected_number_gives_up_the_old_one(engine: Engine, load_master: Loader) -> None:
+    """A clerk corrects a misread number: the document claims the new number, not both, and
+    is no duplicate of itself; the freed number may then arrive on its own."""
+    with Session(engine, expire_on_commit=False) as session:
+        load_master(session)
+        item = make_item(session, sample_invoice("999.00", "A-7I"), "misread.pdf")
+        clerk = make_user(session, "ana", "clerk", "1000")
+        correct_field(session, item.id, user=clerk, expected_version=item.version,
+                      name="invoice_number", text="A-71")
+        session.commit()
+        assert Reason.DUPLICATE_INVOICE not in approvals.reason_codes(item)
+        keys = session.scalars(select(InvoiceNumberClaim.number_key).where(
+            InvoiceNumberClaim.document_id == item.document_id)).all()
+        assert keys == ["A71"]
+        other = make_item(session, sample_invoice("999.00", "A-7I"), "other.pdf")
+        assert Reason.DUPLICATE_INVOICE not in approvals.reason_codes(other)
+        assert session.scalar(select(ReviewItem.id).where(ReviewItem.id == other.id))
