@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from arflow.runner import BatchSummary
     from ingest.documents import IngestContext
     from ingest.dropfolder import DropFolder
+    from models.audit_log import AuditEntry
 
 EXIT_UNEXPECTED = 70
 
@@ -420,6 +422,45 @@ def audit_verify(head: str | None) -> None:
         raise ArflowError(f"audit chain broken ({where}): an event was edited or removed",
                           code="AUDIT_TAMPERED")
     click.echo(f"audit chain intact: {count} event(s), head {last}")
+
+
+@audit.command(name="list")
+@click.option("--actor", default="", help="Who did it (user name, import, system...).")
+@click.option("--action", default="", help='An action ("party.bank_details"); ending in "." '
+              'a prefix ("review.").')
+@click.option("--entity", default="", help="review_item, party, export, document, user.")
+@click.option("--id", "entity_id", default="", help="The entity's id.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="From this day (UTC).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+def audit_list(*, actor: str, action: str, entity: str, entity_id: str,
+               since: datetime | None, limit: int, as_json: bool) -> None:
+    """The newest events first, each with what it changed."""
+    from arflow.db import session_scope
+    from arflow.engines import engine_for
+    from models.audit_log import AuditQuery, load_events
+
+    query = AuditQuery(actor, action, entity, entity_id, since.date() if since else None)
+    with session_scope(engine_for(_settings().database_url)) as session:
+        events = load_events(session, query, limit=limit)
+    for event in events:
+        click.echo(_event_json(event) if as_json else _event_text(event))
+
+
+def _event_text(event: AuditEntry) -> str:
+    changed = "; ".join(f"{c.key}: {c.before} -> {c.after}" if c.before is not None
+                        else f"{c.key}: {c.after}" for c in event.changes)
+    return (f"{event.id:>6} {event.at:%Y-%m-%d %H:%M:%S} {event.actor:<12} {event.action:<20} "
+            f"{event.entity} {event.entity_id}  {changed}")
+
+
+def _event_json(event: AuditEntry) -> str:
+    return json.dumps({"id": event.id, "at": event.at.isoformat(), "actor": event.actor,
+                       "action": event.action, "entity": event.entity,
+                       "entity_id": event.entity_id,
+                       "changes": [{"key": c.key, "before": c.before, "after": c.after}
+                                   for c in event.changes]}, ensure_ascii=False)
 
 
 @cli.command()

@@ -10,11 +10,10 @@ queries with 100,000 documents stored.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -22,14 +21,14 @@ from sqlalchemy.orm import Session
 from models.db import DOC_RECEIVED, Document, Invoice, ReviewItem
 from models.domain import DocumentStatus
 from models.search import number_matches, tax_id_matches
-from webapp.queue import Page, page_at
+from webapp.queue import Page, PagedFilter, page_at
 
 PAGE_SIZE = 50
 STATUSES = ("any", DOC_RECEIVED, *(str(s) for s in DocumentStatus))
 
 
 @dataclass(frozen=True)
-class DocumentFilter:
+class DocumentFilter(PagedFilter):
     number: str = ""
     seller: str = ""          # name as printed, or tax ID
     file: str = ""
@@ -37,12 +36,6 @@ class DocumentFilter:
     received_from: str = ""   # YYYY-MM-DD, inclusive
     received_to: str = ""     # YYYY-MM-DD, inclusive
     page: str = "1"
-
-    def query(self, page: int) -> str:
-        """This filter as a query string, on another page."""
-        values = {k: v for k, v in asdict(self).items() if v != ""}
-        values["page"] = str(page)
-        return urlencode(values)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,16 @@ class QueueRow:
         return (utcnow() - self.created_at).total_seconds() / 86400
 
 
+class PagedFilter:
+    """A list's filter as typed in its form (a dataclass of texts), with its `page`."""
+
+    def query(self, page: int) -> str:
+        """This filter as a query string, on another page."""
+        values = {k: v for k, v in asdict(self).items() if v != ""}  # type: ignore[call-overload]
+        values["page"] = str(page)
+        return urlencode(values)
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     status: str = "open"

@@ -19,11 +19,14 @@ from arflow.db import session_scope
 from arflow.errors import ArflowError
 from models import approvals, exports
 from models.audit import verify_chain
+from models.audit_log import actions
 from models.bank_details import accept_bank_details
 from models.corrections import correct_field
 from models.db import Document, Export, ReviewItem, User
 from models.users import attempt_login, close_session
+from webapp import audit_log
 from webapp.app import WebContext, render
+from webapp.audit_log import AuditFilter
 from webapp.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -330,8 +333,13 @@ def _read_verified(path: Path, sha256: str) -> bytes | None:
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request) -> Response:
     ctx = _ctx(request)
+    names = {f.name for f in fields(AuditFilter)}
+    flt = AuditFilter(**{k: v for k, v in request.query_params.items() if k in names})
     with session_scope(ctx.engine) as session:
         logged = require_login(request, session, roles=("finance_lead",))
         broken = verify_chain(session)
-    return render(ctx, request, "audit.html", {"user": logged.user, "csrf": logged.csrf_token,
-                                               "broken": broken})
+        page = audit_log.load_page(session, flt)
+        known = actions(session)
+    return render(ctx, request, "audit.html", {
+        "user": logged.user, "csrf": logged.csrf_token, "broken": broken, "page": page,
+        "flt": flt, "actions": known, "link": audit_log.link})

@@ -1,0 +1,117 @@
+"""The audit log as people read it: events newest first, filtered by who, what, on which
+entity and when, paged in the database (`webapp` Audit page, `arflow audit list`).
+
+Each event shows only what it changed: the keys whose value differs between `before` and
+`after` (all of `after` for an event that created something), each value as compact JSON cut
+to `MAX_VALUE` characters, so a page of 50 events stays readable whatever they hold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from models.db import AuditEvent
+
+MAX_VALUE = 160
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """What to show; empty texts filter nothing. `action` ending in "." is a prefix
+    ("review." for every review decision); days are UTC, both ends included."""
+
+    actor: str = ""
+    action: str = ""
+    entity: str = ""
+    entity_id: str = ""
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    changes: tuple[Change, ...]
+
+
+def conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if query.actor.strip():
+        found.append(AuditEvent.actor == query.actor.strip())
+    action = query.action.strip()
+    if action:
+        found.append(AuditEvent.action.startswith(action, autoescape=True)
+                     if action.endswith(".") else AuditEvent.action == action)
+    if query.entity.strip():
+        found.append(AuditEvent.entity == query.entity.strip())
+    if query.entity_id.strip():
+        found.append(AuditEvent.entity_id == query.entity_id.strip())
+    if query.day_from is not None:
+        found.append(AuditEvent.at >= _midnight(query.day_from))
+    if query.day_to is not None:
+        found.append(AuditEvent.at < _midnight(query.day_to + timedelta(days=1)))
+    return found
+
+
+def count_events(session: Session, query: AuditQuery) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEvent)
+                          .where(*conditions(query))) or 0
+
+
+def load_events(session: Session, query: AuditQuery, *, offset: int = 0,
+                limit: int = 50) -> list[AuditEntry]:
+    """Events that pass `query`, newest first (by id: the chain's order)."""
+    rows = session.scalars(select(AuditEvent).where(*conditions(query))
+                           .order_by(AuditEvent.id.desc()).offset(offset).limit(limit))
+    return [entry(event) for event in rows]
+
+
+def entry(event: AuditEvent) -> AuditEntry:
+    return AuditEntry(event.id, event.at, event.actor, event.action, event.entity,
+                      event.entity_id, changes(event.before, event.after))
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple[Change, ...]:
+    """The keys whose value differs, in the order they first appear (after's, then
+    before's others), each side shown or None when absent."""
+    old, new = before or {}, after or {}
+    keys = [*new, *(k for k in old if k not in new)]
+    return tuple(Change(k, _shown(old, k), _shown(new, k)) for k in keys
+                 if old.get(k) != new.get(k) or k not in old or k not in new)
+
+
+def actions(session: Session) -> Sequence[str]:
+    """Every action recorded, for a filter's choices."""
+    return session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+
+
+def _shown(values: dict[str, Any], key: str) -> str | None:
+    if key not in values:
+        return None
+    value = values[key]
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           default=str, sort_keys=True)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
