@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.scratch import scratch_engine
+from bench.scratch import seeded_session
 from models import db
 from webapp.documents import DocumentFilter, load_documents
 
@@ -79,11 +79,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--url", default="")
     args = parser.parse_args()
-    with scratch_engine(args.url, "documents") as engine, Session(engine) as session:
-        start = time.perf_counter()
-        seed(session, args.docs)
-        print(f"{engine.dialect.name}: {args.docs:,} documents seeded in "
-              f"{time.perf_counter() - start:.1f} s")
+    with seeded_session(args.url, "documents", args.docs, "documents", seed) as session:
         for flt in SEARCHES:
             took, total = best_of_3(session, flt)
             print(f"  {flt.query(int(flt.page))}: {total:,} found, {took * 1000:.0f} ms")

@@ -4,11 +4,13 @@ file removed afterwards, so every scale benchmark seeds and times on a known, em
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from arflow.db import make_engine, upgrade
 
@@ -25,3 +27,16 @@ def scratch_engine(url: str, name: str) -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
+
+
+@contextmanager
+def seeded_session(url: str, name: str, count: int, what: str,
+                   seed: Callable[[Session, int], None]) -> Iterator[Session]:
+    """A session on a scratch database (`scratch_engine`) that `seed` filled with `count`
+    rows of `what`; prints the seeding time."""
+    with scratch_engine(url, name) as engine, Session(engine) as session:
+        start = time.perf_counter()
+        seed(session, count)
+        print(f"{engine.dialect.name}: {count:,} {what} seeded in "
+              f"{time.perf_counter() - start:.1f} s")
+        yield session

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from test_webapp import login, seed_demo
+from test_webapp import _tamper, login, seed_demo
 
 from arflow.cli import cli
 from arflow.db import make_engine
@@ -79,7 +79,9 @@ def test_the_audit_page_lists_and_filters_events(web: Settings) -> None:
     with TestClient(create_app(web), follow_redirects=False) as client:
         login(client, "fiona")
         page = client.get("/audit").text
-        assert "The audit chain verifies" in page and page.count('<tr id="event-') >= 9
+        assert "was not verified on this view" in page and page.count('<tr id="event-') >= 9
+        checked = client.get("/audit", params={"verify": "1"}).text
+        assert "The audit chain verifies" in checked and "event(s) checked in" in checked
         party = client.get("/audit", params={"entity": "party", "entity_id": "5"}).text
         assert party.count('<tr id="event-') == 2 and "2 event(s)" in party
         assert "<del>GB82</del> → ES91" in party and "a.csv" in party
@@ -87,6 +89,11 @@ def test_the_audit_page_lists_and_filters_events(web: Settings) -> None:
         assert review.count('<tr id="event-') == 3 and 'href="/items/5"' in review
         none = client.get("/audit", params={"actor": "nobody-at-all"}).text
         assert "No event matches." in none and "0 event(s)" in none
+        engine = make_engine(web.database_url)
+        _tamper(engine, "UPDATE audit_events SET actor = 'mallory' WHERE id = 3")
+        engine.dispose()
+        broken = client.get("/audit", params={"verify": "1"}).text
+        assert "The audit chain is broken at event 3" in broken
         login(client, "cleo")
         assert client.get("/audit", params={"actor": "fiona"}).status_code == 403
 

@@ -361,7 +361,7 @@ def test_dashboard_and_role_protected_audit_page(client: TestClient) -> None:
     assert board.count("<svg") == 4 and "Straight-through rate per batch" in board
     assert re.search(r"batch 1 \(\d{4}-\d\d-\d\d\)", board)
     login(client, "fiona")
-    assert "The audit chain verifies" in client.get("/audit").text
+    assert "The audit chain verifies" in client.get("/audit", params={"verify": "1"}).text
 
 
 def test_reports_xlsx_and_html(demo: Settings) -> None:

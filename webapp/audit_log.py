@@ -3,11 +3,13 @@ on which entity and when (`models.audit_log`), 50 a page, counted and paged in t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.orm import Session
 
+from models.audit import verify_chain
 from models.audit_log import AuditEntry, AuditQuery, count_events, load_events
 from webapp.queue import Page, PagedFilter, page_at
 
@@ -39,6 +41,21 @@ def load_page(session: Session, flt: AuditFilter) -> Page[AuditEntry]:
     number, pages, start = page_at(total, flt.page, PAGE_SIZE)
     rows = load_events(session, query, offset=start, limit=PAGE_SIZE)
     return Page(rows, number, pages, start + 1 if rows else 0, start + len(rows), total)
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    broken: int | None  # the first event that does not verify, or None
+    events: int
+    seconds: float
+
+
+def check_chain(session: Session) -> ChainCheck:
+    """Verify the whole chain (`models.audit.verify_chain`), timed."""
+    start = time.perf_counter()
+    broken = verify_chain(session)
+    seconds = time.perf_counter() - start
+    return ChainCheck(broken, count_events(session, AuditQuery()), seconds)
 
 
 def link(entry: AuditEntry) -> str | None:
