@@ -409,14 +409,19 @@ def audit() -> None:
 
 @audit.command(name="verify")
 @click.option("--head", default=None, help="A head hash recorded earlier; it must still exist.")
-def audit_verify(head: str | None) -> None:
+@click.option("--record", is_flag=True,
+              help="Record the outcome as an audit.verify event (shown on the Audit page).")
+def audit_verify(head: str | None, *, record: bool) -> None:
     """Check every event's hash and link; exit 1 when an event was edited or removed."""
     from arflow.db import session_scope
     from arflow.engines import engine_for
     from models.approvals import audit_status
+    from models.audit_log import ChainCheck, record_check
 
     with session_scope(engine_for(_settings().database_url)) as session:
         count, last, broken = audit_status(session, head)
+        if record:
+            record_check(session, "cli", ChainCheck(count, last, broken))
     if broken is not None:
         where = "the recorded head is gone" if broken == 0 else f"at event {broken}"
         raise ArflowError(f"audit chain broken ({where}): an event was edited or removed",

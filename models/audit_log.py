@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from models.approvals import audit_status
+from models.audit import append_audit
 from models.db import AuditEvent
 
 MAX_VALUE = 160
@@ -115,3 +117,45 @@ def _shown(values: dict[str, Any], key: str) -> str | None:
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+VERIFY_ACTION = "audit.verify"
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """A verification of the whole chain: its events, head hash, and the first event that
+    does not verify (None: intact); `at` and `actor` when it was recorded."""
+
+    events: int
+    head: str
+    broken: int | None
+    at: datetime | None = None
+    actor: str | None = None
+
+
+def verify_and_record(session: Session, actor: str) -> ChainCheck:
+    """Verify the chain (`models.approvals.audit_status`) and record the outcome as an
+    event of its own, so the Audit page can show when the log was last verified, by whom,
+    without walking it (the nightly `audit-verify` deployment does this)."""
+    return record_check(session, actor, ChainCheck(*audit_status(session)))
+
+
+def record_check(session: Session, actor: str, check: ChainCheck) -> ChainCheck:
+    """Append `check` (a verification just made) to the log as an `audit.verify` event."""
+    append_audit(session, actor=actor, action=VERIFY_ACTION, entity="audit",
+                 entity_id=check.head[:16],
+                 after={"events": check.events, "head": check.head,
+                        "intact": check.broken is None, "broken_at": check.broken})
+    return check
+
+
+def last_check(session: Session) -> ChainCheck | None:
+    """The latest recorded verification, or None."""
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == VERIFY_ACTION)
+                            .order_by(AuditEvent.id.desc()).limit(1)).first()
+    if event is None:
+        return None
+    after = event.after or {}
+    return ChainCheck(int(after.get("events", 0)), str(after.get("head", "")),
+                      after.get("broken_at"), event.at, event.actor)

@@ -18,7 +18,15 @@ from arflow.cli import cli
 from arflow.db import make_engine
 from arflow.settings import Settings
 from models.audit import append_audit
-from models.audit_log import AuditQuery, Change, changes, count_events, load_events
+from models.audit_log import (
+    AuditQuery,
+    Change,
+    changes,
+    count_events,
+    last_check,
+    load_events,
+    verify_and_record,
+)
 from models.types import utcnow
 from webapp.app import create_app
 
@@ -79,6 +87,7 @@ def test_the_audit_page_lists_and_filters_events(web: Settings) -> None:
     with TestClient(create_app(web), follow_redirects=False) as client:
         login(client, "fiona")
         page = client.get("/audit").text
+        assert "never been verified on record" in page
         assert "was not verified on this view" in page and page.count('<tr id="event-') >= 9
         checked = client.get("/audit", params={"verify": "1"}).text
         assert "The audit chain verifies" in checked and "event(s) checked in" in checked
@@ -90,6 +99,10 @@ def test_the_audit_page_lists_and_filters_events(web: Settings) -> None:
         none = client.get("/audit", params={"actor": "nobody-at-all"}).text
         assert "No event matches." in none and "0 event(s)" in none
         engine = make_engine(web.database_url)
+        with Session(engine) as session:
+            verify_and_record(session, "nightly")
+            session.commit()
+        assert "UTC by nightly: intact" in client.get("/audit").text
         _tamper(engine, "UPDATE audit_events SET actor = 'mallory' WHERE id = 3")
         engine.dispose()
         broken = client.get("/audit", params={"verify": "1"}).text
@@ -112,3 +125,8 @@ def test_audit_list_on_the_command_line(engine: Engine, db_url: str,
     events = [json.loads(line) for line in out.output.splitlines()]
     assert [e["action"] for e in events] == ["review.approve"] * 2
     assert events[0]["changes"] == [{"key": "status", "before": "open", "after": "approved"}]
+    recorded = runner.invoke(cli, ["audit", "verify", "--record"])
+    assert recorded.exit_code == 0 and "intact: 9 event(s)" in recorded.output
+    with Session(engine) as session:
+        last = last_check(session)
+        assert last is not None and (last.actor, last.events, last.broken) == ("cli", 9, None)

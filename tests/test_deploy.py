@@ -97,7 +97,7 @@ def test_deploy_all_and_a_triggered_drop_folder_poll_completes(
              "--overwrite")
     deployed = _prefect(prefect_env, "--no-prompt", "deploy", "--all")
     for name in ("nightly-batch", "drop-folder-poll", "mailbox-poll", "daily-export",
-                 "approver-digest"):
+                 "approver-digest", "audit-verify"):
         assert name in deployed
     worker = _start([str(BIN / "prefect"), "worker", "start", "--pool", "arflow-process"],
                     prefect_env, tmp_path / "worker.log")

@@ -102,3 +102,31 @@ def test_export_flow_writes_the_accepted_invoices_once(home: Path, tmp_path: Pat
     artifact = Artifact.get("arflow-export")
     assert artifact is not None and written.sha256[:12] in str(artifact.data)
     assert export_accepted(str(tmp_path / "out"), database_url=url) == []
+
+
+def test_audit_verify_flow_records_its_check_and_fails_on_a_broken_chain(
+    home: Path, tmp_path: Path,
+) -> None:
+    from test_webapp import _tamper
+
+    from flows.audit import ACTOR, audit_verify
+    from models.audit import append_audit
+    from models.audit_log import last_check
+
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    engine = engine_for(url)
+    with session_scope(engine) as session:
+        for n in range(3):
+            append_audit(session, actor="t", action="review.approve", entity="review_item",
+                         entity_id=n, after={"n": n})
+    check = audit_verify(database_url=url)
+    assert (check["events"], check["broken"]) == (3, None)
+    with session_scope(engine) as session:
+        last = last_check(session)
+        assert last is not None and (last.actor, last.events, last.broken) == (ACTOR, 3, None)
+    _tamper(engine, "UPDATE audit_events SET actor = 'mallory' WHERE id = 2")
+    with pytest.raises(Exception, match="audit chain broken at event 2"):
+        audit_verify(database_url=url)
+    with session_scope(engine) as session:
+        last = last_check(session)
+        assert last is not None and last.broken == 2

@@ -44,18 +44,18 @@ def load_page(session: Session, flt: AuditFilter) -> Page[AuditEntry]:
 
 
 @dataclass(frozen=True)
-class ChainCheck:
+class TimedCheck:
     broken: int | None  # the first event that does not verify, or None
     events: int
     seconds: float
 
 
-def check_chain(session: Session) -> ChainCheck:
+def check_chain(session: Session) -> TimedCheck:
     """Verify the whole chain (`models.audit.verify_chain`), timed."""
     start = time.perf_counter()
     broken = verify_chain(session)
     seconds = time.perf_counter() - start
-    return ChainCheck(broken, count_events(session, AuditQuery()), seconds)
+    return TimedCheck(broken, count_events(session, AuditQuery()), seconds)
 
 
 def link(entry: AuditEntry) -> str | None:

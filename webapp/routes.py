@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from arflow.db import session_scope
 from arflow.errors import ArflowError
 from models import approvals, exports
-from models.audit_log import actions
+from models.audit_log import actions, last_check
 from models.bank_details import accept_bank_details
 from models.corrections import correct_field
 from models.db import Document, Export, ReviewItem, User
@@ -341,6 +341,7 @@ def audit_page(request: Request) -> Response:
         check = audit_log.check_chain(session) if request.query_params.get("verify") else None
         page = audit_log.load_page(session, flt)
         known = actions(session)
+        last = last_check(session)
     return render(ctx, request, "audit.html", {
-        "user": logged.user, "csrf": logged.csrf_token, "check": check, "page": page,
-        "flt": flt, "actions": known, "link": audit_log.link})
+        "user": logged.user, "csrf": logged.csrf_token, "check": check, "last": last,
+        "page": page, "flt": flt, "actions": known, "link": audit_log.link})
