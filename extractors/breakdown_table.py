@@ -68,6 +68,7 @@ _MAX_ROWS = 8
 _MAX_GAP = 3.5  # line heights between one row and the next (or the header)
 _RATE = re.compile(r"^\(?(\d{1,2}(?:[.,]\d{1,3})?)\s?%?\)?$")
 _MAX_RATE = Decimal(30)  # no VAT rate (with a surcharge) is higher
+_THOUSANDS_HEAD = re.compile(r"^\d{1,3}$")  # "7" of "7 282,65", split by OCR
 _RATE_WORDS = frozenset(tokens[0] for tokens, role in (
     entry for entries in _INDEX.values() for entry in entries) if role == "rate")
 
@@ -166,7 +167,7 @@ def _read_rows(lines: Sequence[Line], header: Line, cells: list[Cell],
     for line in lines[header.index + 1 : header.index + 1 + _MAX_ROWS]:
         if line.page != previous.page or line.top - previous.bottom > _MAX_GAP * previous.height:
             break
-        words = [w for w in line.words if w.x1 >= lo and w.x0 <= hi]
+        words = _with_heads([w for w in line.words if w.x1 >= lo and w.x0 <= hi], line)
         row = _row(words, cells, mark)
         if row is None and not _said_of_a_row(words, cells):
             break
@@ -184,6 +185,18 @@ def _read_rows(lines: Sequence[Line], header: Line, cells: list[Cell],
         ok = {"rate", "base", "tax"} <= {c.role for c in rest}
         return _read_rows(lines, header, rest, mark) if ok else None
     return Grid(tuple(rows), frozenset(id(w) for w in taken))
+
+
+def _with_heads(words: list[WordBox], line: Line) -> list[WordBox]:
+    """`words`, and the thousands head that OCR split off an amount standing at their left
+    edge ("7" of "7 282,65" under a narrow "Base" label, right-aligned past it). OCR words
+    only: a text layer does not split an amount."""
+    if not words or not words[0].text[:1].isdigit():
+        return words
+    first = words[0]
+    heads = [w for w in line.words if _THOUSANDS_HEAD.match(w.text) and w.conf < 1.0
+             and 0 <= first.x0 - w.x1 <= line.height * 0.6]
+    return heads[-1:] + words
 
 
 def _said_of_a_row(words: Sequence[WordBox], cells: list[Cell]) -> bool:

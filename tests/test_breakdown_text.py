@@ -237,6 +237,21 @@ def test_a_rate_label_glued_by_ocr_heads_a_table_beside_the_totals() -> None:
         (D(20), D("333.69"), D("66.74")), (D(5), D("2207.49"), D("110.37"))]
 
 
+def test_an_amount_ocr_split_at_the_tables_left_edge_is_read_whole() -> None:
+    """Tesseract's reading of a generated scan (seed 70400, document 9): "7.282,65" under a
+    narrow "Base" label, read as "7" and "282,65", the "7" left of the label's reach."""
+    def ocr(x0: float, x1: float, text: str, top: float) -> WordBox:
+        return WordBox(text=text, x0=x0, top=top, x1=x1, bottom=top + 8, conf=0.93)
+
+    head = [ocr(104, 124, "Base", 420), ocr(161, 179, "Tipo", 420),
+            ocr(207, 237, "Importe", 420), ocr(240, 254, "IVA", 420), ocr(314, 334, "Total", 420)]
+    row = [ocr(89, 94, "7", 435), ocr(97, 124, "282,65", 435), ocr(166, 179, "4%", 435),
+           ocr(227, 252, "291,31", 435), ocr(300, 304, "7", 435), ocr(307, 334, "573,96", 435)]
+    grid = find_grid(build_lines([[*head, *row]]), ",")
+    assert grid is not None
+    assert [(r.rate, r.base, r.tax) for r in grid.rows] == [(D(4), D("7282.65"), D("291.31"))]
+
+
 def test_rows_of_one_rate_twice_are_no_breakdown() -> None:
     head = _line((40, "Base"), (120, "Tipo"), (200, "Cuota"))
     rows = [[WordBox(text=t, x0=x, top=100 + 14 * n, x1=x + 30, bottom=110 + 14 * n)
