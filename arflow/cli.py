@@ -402,6 +402,34 @@ def users_add(name: str, role: str, limit: str | None, password_env: str,
     click.echo(f"user {name}: {role}, limit {limit or 'none'}, {address}")
 
 
+@users.command(name="list")
+def users_list() -> None:
+    """Every user: name, role, approval limit, e-mail, active or not."""
+    from arflow.db import session_scope
+    from arflow.engines import engine_for
+    from models.users import list_users
+
+    with session_scope(engine_for(_settings().database_url)) as session:
+        for user in list_users(session):
+            state = "active" if user.active else "DEACTIVATED"
+            limit = "none" if user.approval_limit is None else f"{user.approval_limit:f}"
+            click.echo(f"{user.name:<20} {user.role:<13} limit {limit:<12} "
+                       f"{user.email or 'no e-mail':<32} {state}")
+
+
+@users.command(name="deactivate")
+@click.argument("name")
+def users_deactivate(name: str) -> None:
+    """Take a user's access away at once (their sessions end); `users add` gives it back."""
+    from arflow.db import session_scope
+    from arflow.engines import engine_for
+    from models.users import deactivate_user
+
+    with session_scope(engine_for(_settings().database_url)) as session:
+        deactivate_user(session, name)
+    click.echo(f"user {name}: deactivated")
+
+
 @cli.group()
 def audit() -> None:
     """The append-only, hash-chained audit log."""

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from arflow.errors import ArflowError
+from models.audit import append_audit
 from models.db import User, WebSession
 from models.throttle import clear_failures, record_failure, wait_before_login
 from models.types import utcnow
@@ -60,24 +61,56 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def add_user(session: Session, name: str, password: str, role: str,
-             limit: Decimal | None, *, email: str | None = None) -> User:
-    """Create (or replace the password, role and limit of) a user; `email` (kept when not
-    given) is where the approvers' digest goes."""
+             limit: Decimal | None, *, email: str | None = None, actor: str = "cli") -> User:
+    """Create (or replace the password, role and limit of, and reactivate) a user; `email`
+    (kept when not given) is where the approvers' digest goes. Audited (`user.add` or
+    `user.update`, the password never); a reset password ends the user's browser sessions."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password too short (at least {MIN_PASSWORD} characters)")
     user = session.scalar(select(User).where(User.name == name))
+    before = None if user is None else _profile(user)
     if user is None:
         user = User(name=name)
         session.add(user)
+    else:
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     user.password_hash = hash_password(password)
     user.role, user.approval_limit, user.active = role, limit, True
     if email is not None:
         user.email = checked_email(email)
     clear_failures(session, name)  # a reset password also lifts a login throttle
     session.flush()
+    append_audit(session, actor=actor, action="user.add" if before is None else "user.update",
+                 entity="user", entity_id=user.id, before=before,
+                 after={**_profile(user), "password": "set"})
     return user
+
+
+def deactivate_user(session: Session, name: str, *, actor: str = "cli") -> User:
+    """Take a user's access away at once (their browser sessions end); audited. `add_user`
+    gives it back, with a new password."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise UserError(f"no user named {name!r}")
+    before = _profile(user)
+    user.active = False
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.flush()
+    append_audit(session, actor=actor, action="user.deactivate", entity="user",
+                 entity_id=user.id, before=before, after=_profile(user))
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def _profile(user: User) -> dict[str, object]:
+    limit = user.approval_limit
+    return {"name": user.name, "role": user.role, "active": user.active, "email": user.email,
+            "limit": None if limit is None else str(limit)}
 
 
 def checked_email(address: str) -> str:
