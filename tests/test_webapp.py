@@ -102,7 +102,7 @@ def login(client: TestClient, name: str) -> None:
 
 
 def test_every_page_needs_login(client: TestClient) -> None:
-    for path in ("/", "/queue", "/dashboard", "/audit", "/exports", "/exports/1/file",
+    for path in ("/", "/queue", "/dashboard", "/audit", "/exports", "/exports/1/file", "/suppliers",
                  "/items/1", "/items/1/pages/0.png"):
         response = client.get(path)
         assert response.status_code == 303, path

@@ -39,6 +39,7 @@ from webapp.documents import STATUSES as DOCUMENT_STATUSES
 from webapp.documents import DocumentFilter, load_documents
 from webapp.item import item_view
 from webapp.pages import document_path, is_pdf, page_png
+from webapp.parties import PartyFilter, load_parties
 from webapp.queue import (
     SORTS,
     STATUSES,
@@ -154,6 +155,19 @@ def documents(request: Request) -> Response:
     return render(ctx, request, "documents.html", {
         "user": logged.user, "csrf": logged.csrf_token, "page": page, "flt": flt,
         "statuses": DOCUMENT_STATUSES})
+
+
+@router.get("/suppliers", response_class=HTMLResponse)
+def suppliers(request: Request) -> Response:
+    """The party master with each supplier's bank account on file and its last change."""
+    ctx = _ctx(request)
+    names = {f.name for f in fields(PartyFilter)}
+    flt = PartyFilter(**{k: v for k, v in request.query_params.items() if k in names})
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session)
+        page = load_parties(session, flt)
+    return render(ctx, request, "suppliers.html", {
+        "user": logged.user, "csrf": logged.csrf_token, "page": page, "flt": flt})
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
