@@ -67,7 +67,8 @@ def import_(kind: str, csv_file: Path) -> None:
     from arflow.masterdata import import_csv
 
     with session_scope(engine_for(_settings().database_url)) as session:
-        result = import_csv(session, kind, csv_file)  # type: ignore[arg-type]
+        result = import_csv(session, kind, csv_file,  # type: ignore[arg-type]
+                            tol=_settings().tolerances)
     click.echo(f"{kind}: {result}")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

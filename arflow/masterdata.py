@@ -21,7 +21,9 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from arflow.errors import MasterDataError
+from arflow.settings import Tolerances
 from models import upsert
+from models.bank_details import decide_after_import
 from models.master_rows import (
     RowReader,
     check_orders,
@@ -52,10 +54,13 @@ class ImportReport:
     unchanged: int
     iban_changes: int = 0  # parties whose IBAN the file changed (each audited)
     warnings: tuple[str, ...] = ()  # changes that put back an account an approver replaced
+    redecided: int = 0  # waiting items of those parties decided again (`models.bank_details`)
 
     def __str__(self) -> str:
         plural = "s" if self.iban_changes > 1 else ""
         ibans = f", {self.iban_changes} IBAN{plural} changed" if self.iban_changes else ""
+        if self.redecided:
+            ibans += f" ({self.redecided} waiting item(s) decided again)"
         return (f"{self.rows} rows from {self.path}: {self.inserted} inserted, "
                 f"{self.updated} updated, {self.unchanged} unchanged{ibans}")
 
@@ -74,7 +79,8 @@ class MasterDataRowsError(MasterDataError):
         self.errors = errors
 
 
-def import_csv(session: Session, kind: Kind, path: str | Path) -> ImportReport:
+def import_csv(session: Session, kind: Kind, path: str | Path,
+               tol: Tolerances | None = None) -> ImportReport:
     """Validate the whole file, then upsert it; raises `MasterDataRowsError` for any bad row."""
     name = str(path)
     rows = _read(name, kind)
@@ -99,7 +105,9 @@ def import_csv(session: Session, kind: Kind, path: str | Path) -> ImportReport:
         raise MasterDataError(f"unknown master-data kind {kind!r}; use {', '.join(HEADERS)}")
     session.flush()
     warnings = record_iban_changes(session, changes, Path(name).name)
-    return ImportReport(kind, name, len(rows), *counts, len(changes), tuple(warnings))
+    redecided = decide_after_import(session, changes, Path(name).name, tol=tol)
+    return ImportReport(kind, name, len(rows), *counts, len(changes), tuple(warnings),
+                        redecided)
 
 
 def _reject_if(path: str, errors: list[RowError]) -> None:

@@ -13,13 +13,14 @@ The seller's other waiting items whose finding the change turns are decided agai
 the old one gain it (the supplier has just confirmed that account is no longer theirs). Each
 is audited like the item, so its accepter cannot approve it either; an item another decision
 holds locked at that moment is left as it is. Items stating a third account keep their
-finding, and decided invoices are not touched. A later `arflow import parties` from the ERP
-replaces the IBAN with the ERP's again, and warns that it does (`models.party_accounts`).
+finding, and decided invoices are not touched. An `arflow import parties` that changes a
+supplier's IBAN decides its waiting items again the same way (`decide_after_import`); one that
+puts back the old account also warns (`models.party_accounts`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,9 +32,11 @@ from models.approvals import DECIDABLE, ApprovalRefused, lock_item, reason_codes
 from models.audit import append_audit
 from models.corrections import carried, decide_again
 from models.db import Document, Invoice, Party, ReviewItem, User
+from models.party_accounts import IbanChange
 from models.queries import to_domain
 
 ACTION = "review.correct"  # the accepter counts as a corrector (`approvals.corrected_by`)
+IMPORT_ACTOR = "import"
 
 
 def accept_bank_details(session: Session, item_id: int, *, user: User, expected_version: int,
@@ -55,37 +58,52 @@ def accept_bank_details(session: Session, item_id: int, *, user: User, expected_
                  entity_id=party.id, before={"iban": old},
                  after={"iban": new, "review_item": item.id, "confirmation": confirmation})
     change = {"old": old, "new": new, "confirmation": confirmation}
-    _decide(session, item, invoice, user=user, change=change, tol=tol)
-    for other, other_invoice in siblings(session, item, party.id, {old, new}):
-        _decide(session, other, other_invoice, user=user,
+    _decide(session, item, invoice, actor=user.name, change=change, tol=tol)
+    for other, other_invoice in siblings(session, party.id, {old, new}, exclude=item.id):
+        _decide(session, other, other_invoice, actor=user.name,
                 change={**change, "accepted_on": item.id}, tol=tol)
     return item
 
 
-def _decide(session: Session, item: ReviewItem, invoice: Invoice, *, user: User,
+def decide_after_import(session: Session, changes: Sequence[IbanChange], source: str, *,
+                        tol: Tolerances | None = None) -> int:
+    """The waiting items of each supplier whose IBAN an import changed, decided again as an
+    acceptance decides its seller's other items (`siblings`: those stating the old or the
+    new account, whose finding turns); audited with the file's name. How many were."""
+    done = 0
+    for change in changes:
+        for item, invoice in siblings(session, change.party_id, {change.old, change.new}):
+            _decide(session, item, invoice, actor=IMPORT_ACTOR, tol=tol,
+                    change={"old": change.old, "new": change.new, "source": source})
+            done += 1
+    return done
+
+
+def _decide(session: Session, item: ReviewItem, invoice: Invoice, *, actor: str,
             change: Mapping[str, object], tol: Tolerances | None) -> None:
     """Validate and match the item's invoice again against the new account; audited as a
-    correction of the seller's IBAN, so `user` counts as a corrector of it."""
+    correction of the seller's IBAN, so `actor` counts as a corrector of it."""
     before = reason_codes(item)
     decide_again(session, item, to_domain(invoice), carried(item), tol=tol)
     save_change(session, item, item.version)
     detail = {k: v for k, v in change.items() if k not in ("old", "new")}
-    append_audit(session, actor=user.name, action=ACTION, entity="review_item",
+    append_audit(session, actor=actor, action=ACTION, entity="review_item",
                  entity_id=item.id,
                  before={"field": "party.iban", "value": change["old"], "reasons": before},
                  after={"field": "party.iban", "value": change["new"],
                         "reasons": reason_codes(item), **detail})
 
 
-def siblings(session: Session, item: ReviewItem, party_id: int,
-             accounts: set[str | None]) -> list[tuple[ReviewItem, Invoice]]:
-    """The seller's other waiting items (oldest first) whose invoice states one of
+def siblings(session: Session, party_id: int, accounts: set[str | None], *,
+             exclude: int | None = None) -> list[tuple[ReviewItem, Invoice]]:
+    """The seller's waiting items but `exclude` (oldest first) whose invoice states one of
     `accounts` (the old IBAN on file, the new one), row-locked; items that another
     decision holds locked are skipped."""
+    other = [] if exclude is None else [ReviewItem.id != exclude]
     query = (select(ReviewItem, Invoice)
              .join(Invoice, Invoice.document_id == ReviewItem.document_id)
              .where(Invoice.party_id == party_id, ReviewItem.status.in_(DECIDABLE),
-                    ReviewItem.id != item.id, Invoice.iban.is_not(None))
+                    Invoice.iban.is_not(None), *other)
              .order_by(ReviewItem.id)
              .with_for_update(of=ReviewItem, skip_locked=True))
     return [(other, invoice) for other, invoice in session.execute(query).tuples()

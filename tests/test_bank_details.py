@@ -187,3 +187,29 @@ def test_an_import_changing_an_iban_is_audited_without_a_warning(
         assert (event.actor, event.before, event.after) == (
             "import", {"iban": "ES9121000418450200051332"},
             {"iban": "GB82WEST12345698765432", "source": "erp-parties.csv"})
+
+
+def test_an_import_changing_the_account_decides_the_waiting_items_again(
+    engine: Engine, load_master: Loader, tmp_path: Path,
+) -> None:
+    """The ERP puts Acme's new IBAN on file: a waiting invoice stating it loses its finding,
+    one still stating the old account gains it; both audited with the file's name."""
+    with Session(engine, expire_on_commit=False) as session:
+        new = _flagged(session, load_master)
+        old = make_item(session, sample_invoice("999.00", "A-3", OLD_IBAN), "A-3.pdf")
+        assert Reason.BANK_DETAILS_CHANGED not in approvals.reason_codes(old)
+        erp = tmp_path / "erp-parties.csv"
+        erp.write_text("name,tax_id,iban,email\nAcme Iberia SL,ESB58378431,"
+                       f"{NEW_IBAN},ap@acme.example\n", encoding="utf-8")
+        report = import_csv(session, "parties", erp)
+        session.commit()
+        assert report.redecided == 2 and "2 waiting item(s) decided again" in str(report)
+        for item in (new, old):
+            session.refresh(item)
+        assert Reason.BANK_DETAILS_CHANGED not in approvals.reason_codes(new)
+        assert Reason.BANK_DETAILS_CHANGED in approvals.reason_codes(old)
+        audited = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "review.correct")).all()
+        assert {(e.actor, e.entity_id, (e.after or {}).get("source")) for e in audited} == {
+            ("import", str(new.id), "erp-parties.csv"), ("import", str(old.id), "erp-parties.csv")}
+        assert verify_chain(session) is None
