@@ -103,6 +103,31 @@ def deactivate_user(session: Session, name: str, *, actor: str = "cli") -> User:
     return user
 
 
+def change_password(session: Session, user: User, current: str, new: str, *,
+                    keep: str | None, client: str | None = None) -> None:
+    """A user's own password changed from the web UI: the current one must be right (a wrong
+    one counts as a failed login, under the same throttle), the new one long enough and not
+    the same. Every other browser session of the user ends (the one whose token is `keep`
+    stays); audited (`user.password`, never the password)."""
+    wait = wait_before_login(session, user.name)
+    if wait is not None:
+        raise UserError("too many failed attempts for this user: try again later")
+    if not verify_password(current, user.password_hash):
+        record_failure(session, user.name, client)
+        raise UserError("the current password is wrong")
+    if len(new) < MIN_PASSWORD:
+        raise UserError(f"the new password is too short (at least {MIN_PASSWORD} characters)")
+    if new == current:
+        raise UserError("the new password is the current one")
+    user.password_hash = hash_password(new)
+    kept = _token_hash(keep) if keep else ""
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id,
+                                             WebSession.token_hash != kept))
+    session.flush()
+    append_audit(session, actor=user.name, action="user.password", entity="user",
+                 entity_id=user.id, after={"password": "changed", "other_sessions": "ended"})
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
 

@@ -22,7 +22,7 @@ from models.audit_log import actions, last_check
 from models.bank_details import accept_bank_details
 from models.corrections import correct_field
 from models.db import Document, Export, ReviewItem, User
-from models.users import attempt_login, close_session
+from models.users import UserError, attempt_login, change_password, close_session
 from webapp import audit_log
 from webapp.app import WebContext, render
 from webapp.audit_log import AuditFilter
@@ -155,6 +155,44 @@ def documents(request: Request) -> Response:
     return render(ctx, request, "documents.html", {
         "user": logged.user, "csrf": logged.csrf_token, "page": page, "flt": flt,
         "statuses": DOCUMENT_STATUSES})
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request) -> Response:
+    """The logged-in user's own account: role, limit, and a form to change the password."""
+    ctx = _ctx(request)
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session)
+    return render(ctx, request, "account.html", {"user": logged.user, "csrf": logged.csrf_token,
+                                                 "error": None, "done": False})
+
+
+@router.post("/account/password")
+async def change_own_password(request: Request) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_change_password, request, form)
+
+
+def _change_password(request: Request, form: Any) -> Response:
+    """The password changed (`models.users.change_password`); a refusal is shown on the page
+    (400) and a wrong current password still counts as a failed login (committed)."""
+    ctx = _ctx(request)
+    error = None
+    with session_scope(ctx.engine) as session:
+        logged = require_login(request, session)
+        check_csrf(logged.csrf_token, form.get("csrf"))
+        new = str(form.get("new", ""))
+        try:
+            if new != str(form.get("again", "")):
+                raise UserError("the two new passwords differ")
+            change_password(session, logged.user, str(form.get("current", "")), new,
+                            keep=request.cookies.get(SESSION_COOKIE),
+                            client=request.client.host if request.client else None)
+        except UserError as err:
+            error = err.message
+    return render(ctx, request, "account.html",
+                  {"user": logged.user, "csrf": logged.csrf_token, "error": error,
+                   "done": error is None}, status=400 if error else 200)
 
 
 @router.get("/suppliers", response_class=HTMLResponse)
