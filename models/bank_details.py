@@ -21,17 +21,20 @@ puts back the old account also warns (`models.party_accounts`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arflow.reasons import Reason
 from arflow.settings import Tolerances
+from matching.types import MasterData
 from models.approval_matrix import ApprovalMatrix, rank
 from models.approvals import DECIDABLE, ApprovalRefused, lock_item, reason_codes, save_change
 from models.audit import append_audit
 from models.corrections import carried, decide_again
 from models.db import Document, Invoice, Party, ReviewItem, User
+from models.master import load_master_data
 from models.party_accounts import IbanChange
 from models.queries import to_domain
 
@@ -58,11 +61,23 @@ def accept_bank_details(session: Session, item_id: int, *, user: User, expected_
                  entity_id=party.id, before={"iban": old},
                  after={"iban": new, "review_item": item.id, "confirmation": confirmation})
     change = {"old": old, "new": new, "confirmation": confirmation}
-    _decide(session, item, invoice, actor=user.name, change=change, tol=tol)
-    for other, other_invoice in siblings(session, party.id, {old, new}, exclude=item.id):
-        _decide(session, other, other_invoice, actor=user.name,
-                change={**change, "accepted_on": item.id}, tol=tol)
+    others = siblings(session, party.id, {old, new}, exclude=item.id)
+    session.flush()
+    context = Redecision(user.name, tol, load_master_data(session))  # the new IBAN on file
+    _decide(session, item, invoice, context, change)
+    for other, other_invoice in others:
+        _decide(session, other, other_invoice, context, {**change, "accepted_on": item.id})
     return item
+
+
+@dataclass(frozen=True)
+class Redecision:
+    """Who decides items again after a bank-account change, with which tolerances, against
+    which master data (loaded once, the new account on file, for all the items)."""
+
+    actor: str
+    tol: Tolerances | None
+    master: MasterData
 
 
 def decide_after_import(session: Session, changes: Sequence[IbanChange], source: str, *,
@@ -70,24 +85,27 @@ def decide_after_import(session: Session, changes: Sequence[IbanChange], source:
     """The waiting items of each supplier whose IBAN an import changed, decided again as an
     acceptance decides its seller's other items (`siblings`: those stating the old or the
     new account, whose finding turns); audited with the file's name. How many were."""
-    done = 0
-    for change in changes:
-        for item, invoice in siblings(session, change.party_id, {change.old, change.new}):
-            _decide(session, item, invoice, actor=IMPORT_ACTOR, tol=tol,
-                    change={"old": change.old, "new": change.new, "source": source})
-            done += 1
-    return done
+    found = [(item, invoice, change) for change in changes
+             for item, invoice in siblings(session, change.party_id, {change.old, change.new})]
+    if not found:
+        return 0
+    context = Redecision(IMPORT_ACTOR, tol, load_master_data(session))
+    for item, invoice, change in found:
+        _decide(session, item, invoice, context,
+                {"old": change.old, "new": change.new, "source": source})
+    return len(found)
 
 
-def _decide(session: Session, item: ReviewItem, invoice: Invoice, *, actor: str,
-            change: Mapping[str, object], tol: Tolerances | None) -> None:
+def _decide(session: Session, item: ReviewItem, invoice: Invoice, context: Redecision,
+            change: Mapping[str, object]) -> None:
     """Validate and match the item's invoice again against the new account; audited as a
-    correction of the seller's IBAN, so `actor` counts as a corrector of it."""
+    correction of the seller's IBAN, so the actor counts as a corrector of it."""
     before = reason_codes(item)
-    decide_again(session, item, to_domain(invoice), carried(item), tol=tol)
+    decide_again(session, item, to_domain(invoice), carried(item), tol=context.tol,
+                 master=context.master)
     save_change(session, item, item.version)
     detail = {k: v for k, v in change.items() if k not in ("old", "new")}
-    append_audit(session, actor=actor, action=ACTION, entity="review_item",
+    append_audit(session, actor=context.actor, action=ACTION, entity="review_item",
                  entity_id=item.id,
                  before={"field": "party.iban", "value": change["old"], "reasons": before},
                  after={"field": "party.iban", "value": change["new"],

@@ -12,6 +12,7 @@ Earlier sign-offs are withdrawn, since they were given for other values.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from arflow.reasons import Reason
 from arflow.settings import Tolerances
 from matching.engine import evaluate_batch
-from matching.types import Candidate, Decision
+from matching.types import Candidate, Decision, MasterData
 from models.approvals import (
     DECIDABLE,
     ApprovalRefused,
@@ -94,12 +95,16 @@ def with_value(invoice: Invoice, name: str, value: Any) -> Invoice:
 
 
 def revalidate(session: Session, document: Document, invoice: Invoice,
-               carried: list[Problem], tol: Tolerances | None = None) -> Decision:
-    master = load_master_data(session)
-    seen, given = master.seen_invoices, master.given_back
-    master.seen_invoices = seen[seen["document_id"] < document.id]
+               carried: list[Problem], tol: Tolerances | None = None, *,
+               master: MasterData | None = None) -> Decision:
+    """The decision on `invoice` against the master data (`master`, loaded when not given:
+    several items decided against the same data share one load), as seen by its document:
+    only documents received before it are its possible originals."""
+    base = master if master is not None else load_master_data(session)
+    seen, given = base.seen_invoices, base.given_back
     # A corrected credit note replaces what it gave back; only other ones limit it.
-    master.given_back = given[given["document_id"] != document.id]
+    master = replace(base, seen_invoices=seen[seen["document_id"] < document.id],
+                     given_back=given[given["document_id"] != document.id])
     key = document.original_path or document.source_name
     return evaluate_batch([Candidate(key=key, invoice=invoice, problems=carried)], master, tol)[0]
 
@@ -118,12 +123,13 @@ def _result(document: Document, invoice: Invoice) -> ExtractionResult:
 
 
 def decide_again(session: Session, item: ReviewItem, invoice: Invoice,
-                 carried_problems: list[Problem], *, tol: Tolerances | None = None) -> None:
+                 carried_problems: list[Problem], *, tol: Tolerances | None = None,
+                 master: MasterData | None = None) -> None:
     """Validate and match `invoice` again and store it with the new findings on the item,
     which stays open (a person still signs off); earlier sign-offs are withdrawn, since they
     were given for other values or other master data."""
     document = session.get_one(Document, item.document_id)
-    decision = revalidate(session, document, invoice, carried_problems, tol)
+    decision = revalidate(session, document, invoice, carried_problems, tol, master=master)
     decision.status = DocumentStatus.NEEDS_REVIEW
     save_extraction(session, document, _result(document, invoice), decision,
                     assigned_role=item.assigned_role)
