@@ -22,17 +22,28 @@ ACTOR = "prefect:audit-verify"
 
 @task(name="verify-audit-chain", cache_policy=NO_CACHE)
 def verify_task(database_url: str | None) -> dict[str, Any]:
+    """Verify and record; the head is kept in `$ARFLOW_HOME/audit/head` between runs, outside
+    the database, so that the newest events cut off (check events included) are noticed."""
     settings = load_settings()
     if database_url:
         settings = replace(settings, database_url=database_url)
+    kept = settings.home / "audit" / "head"
+    previous = kept.read_text(encoding="utf-8").strip() if kept.exists() else None
     with session_scope(engine_for(settings.database_url)) as session:
-        return asdict(verify_and_record(session, ACTOR))
+        check = verify_and_record(session, ACTOR, previous or None)
+    if check.broken is None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(check.head + "\n", encoding="utf-8")
+    return asdict(check)
 
 
 @flow(name="arflow-audit-verify")
 def audit_verify(database_url: str | None = None) -> dict[str, Any]:
     """Verify every event's hash and link; fail when an event was edited or removed."""
     check = verify_task(database_url)
+    if check["broken"] == 0:
+        raise ArflowError("audit chain cut off: the head the last check recorded is gone "
+                          "(the newest events were removed)", code="AUDIT_TAMPERED")
     if check["broken"] is not None:
         raise ArflowError(f"audit chain broken at event {check['broken']}: an event was "
                           "edited or removed", code="AUDIT_TAMPERED")

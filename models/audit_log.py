@@ -69,7 +69,7 @@ def conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
         found.append(AuditEvent.entity_id == query.entity_id.strip())
     if query.day_from is not None:
         found.append(AuditEvent.at >= _midnight(query.day_from))
-    if query.day_to is not None:
+    if query.day_to is not None and query.day_to < date.max:
         found.append(AuditEvent.at < _midnight(query.day_to + timedelta(days=1)))
     return found
 
@@ -134,11 +134,14 @@ class ChainCheck:
     actor: str | None = None
 
 
-def verify_and_record(session: Session, actor: str) -> ChainCheck:
+def verify_and_record(session: Session, actor: str, head: str | None = None) -> ChainCheck:
     """Verify the chain (`models.approvals.audit_status`) and record the outcome as an
     event of its own, so the Audit page can show when the log was last verified, by whom,
-    without walking it (the nightly `audit-verify` deployment does this)."""
-    return record_check(session, actor, ChainCheck(*audit_status(session)))
+    without walking it (the nightly `audit-verify` deployment does this). With `head`, kept
+    outside the database by the previous check (events cut off the end take the check events
+    with them, leaving no trace inside it), a chain that no longer holds it counts as broken
+    at 0."""
+    return record_check(session, actor, ChainCheck(*audit_status(session, head)))
 
 
 def record_check(session: Session, actor: str, check: ChainCheck) -> ChainCheck:

@@ -50,8 +50,10 @@ def accept_bank_details(session: Session, item_id: int, *, user: User, expected_
     _check(item, user, matrix, confirmation)
     document = session.get_one(Document, item.document_id)
     invoice = document.invoice
+    # the party row locked: two changes of one supplier's account (an acceptance, an import)
+    # wait for each other, so each reads the account the other put on file
     party = None if invoice is None or invoice.party_id is None else (
-        session.get(Party, invoice.party_id))
+        session.get(Party, invoice.party_id, with_for_update=True, populate_existing=True))
     if invoice is None or party is None or not invoice.iban:
         raise ApprovalRefused("the invoice states no IBAN, or its seller is not in the "
                               "party master: nothing to put on file")
@@ -100,9 +102,10 @@ def _decide(session: Session, item: ReviewItem, invoice: Invoice, context: Redec
             change: Mapping[str, object]) -> None:
     """Validate and match the item's invoice again against the new account; audited as a
     correction of the seller's IBAN, so the actor counts as a corrector of it."""
-    before = reason_codes(item)
+    before, status = reason_codes(item), item.status
     decide_again(session, item, to_domain(invoice), carried(item), tol=context.tol,
                  master=context.master)
+    item.status = status  # an item on hold stays on hold (waiting for the supplier's call)
     save_change(session, item, item.version)
     detail = {k: v for k, v in change.items() if k not in ("old", "new")}
     append_audit(session, actor=context.actor, action=ACTION, entity="review_item",
@@ -115,8 +118,9 @@ def _decide(session: Session, item: ReviewItem, invoice: Invoice, context: Redec
 def siblings(session: Session, party_id: int, accounts: set[str | None], *,
              exclude: int | None = None) -> list[tuple[ReviewItem, Invoice]]:
     """The seller's waiting items but `exclude` (oldest first) whose invoice states one of
-    `accounts` (the old IBAN on file, the new one), row-locked; items that another
-    decision holds locked are skipped."""
+    `accounts` (the old IBAN on file, the new one), or any account when there was none on
+    file (None among `accounts`: nothing was compared, so every stated account may now
+    differ), row-locked; items that another decision holds locked are skipped."""
     other = [] if exclude is None else [ReviewItem.id != exclude]
     query = (select(ReviewItem, Invoice)
              .join(Invoice, Invoice.document_id == ReviewItem.document_id)
@@ -125,7 +129,7 @@ def siblings(session: Session, party_id: int, accounts: set[str | None], *,
              .order_by(ReviewItem.id)
              .with_for_update(of=ReviewItem, skip_locked=True))
     return [(other, invoice) for other, invoice in session.execute(query).tuples()
-            if _account(invoice.iban) in accounts]
+            if None in accounts or _account(invoice.iban) in accounts]
 
 
 def _account(iban: str | None) -> str | None:

@@ -13,6 +13,8 @@ naming the first (`guard`).
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,6 +24,8 @@ from matching.normalize import invoice_number_keys, seller_key
 from matching.types import Decision
 from models.db import InvoiceNumberClaim
 from models.domain import DocumentStatus, Invoice, Problem
+
+SELLER_KEY_MAX = 300  # the column's length (migration 0011)
 
 
 def guard(session: Session, document_id: int, invoice: Invoice, decision: Decision) -> Decision:
@@ -34,7 +38,7 @@ def guard(session: Session, document_id: int, invoice: Invoice, decision: Decisi
     keys = invoice_number_keys(invoice.invoice_number)
     if not keys or Reason.DUPLICATE_INVOICE in decision.reason_codes:
         return decision
-    seller = seller_key(decision.party_id, invoice.seller.tax_id, invoice.seller.name)
+    seller = _bounded(seller_key(decision.party_id, invoice.seller.tax_id, invoice.seller.name))
     holder = _claim(session, document_id, seller, keys)
     return decision if holder is None else _duplicate(decision, invoice, holder)
 
@@ -52,6 +56,14 @@ def _claim(session: Session, document_id: int, seller: str, keys: tuple[str, ...
     except IntegrityError:  # claimed by a transaction that committed meanwhile
         return _holder(session, seller, keys)
     return None
+
+
+def _bounded(key: str) -> str:
+    """The seller key as stored: a name key longer than the column (a seller known only by a
+    very long name) by its SHA-256 instead."""
+    if len(key) <= SELLER_KEY_MAX:
+        return key
+    return "H:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _holder(session: Session, seller: str, keys: tuple[str, ...]) -> int | None:

@@ -69,11 +69,13 @@ def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
 
 
 def _existing(session: Session, column: InstrumentedAttribute[Any],
-              keys: Iterable[Any]) -> list[Any]:
+              keys: Iterable[Any], *, lock: bool = False) -> list[Any]:
+    """The rows whose `column` is one of `keys`; row-locked with `lock` (in key order)."""
     entity = column.class_
     out: list[Any] = []
     for chunk in chunks(sorted(set(keys))):
-        out.extend(session.scalars(select(entity).where(column.in_(chunk))))
+        query = select(entity).where(column.in_(chunk)).order_by(column)
+        out.extend(session.scalars(query.with_for_update() if lock else query))
     return out
 
 
@@ -95,8 +97,9 @@ def _insert(session: Session, model: type[db.Base], rows: list[dict[str, Any]]) 
 def parties(session: Session, records: list[PartyRecord],
             iban_changes: list[IbanChange] | None = None) -> Counts:
     """Upsert by tax ID; each known party's changed IBAN is added to `iban_changes`."""
+    # locked, so that an account a finance lead accepts meanwhile is not overwritten unseen
     found = {p.tax_id: p for p in _existing(session, db.Party.tax_id,
-                                               (r.tax_id for r in records))}
+                                               (r.tax_id for r in records), lock=True)}
     new: list[dict[str, Any]] = []
     updated = 0
     for rec in records:

@@ -96,6 +96,8 @@ def test_the_audit_page_lists_and_filters_events(web: Settings) -> None:
         assert "<del>GB82</del> → ES91" in party and "a.csv" in party
         review = client.get("/audit", params={"action": "review.approve", "actor": "ana"}).text
         assert review.count('<tr id="event-') == 3 and 'href="/items/5"' in review
+        for odd in ({"day_to": "9999-12-31"}, {"page": "\u00b2"}, {"day_from": "31/12"}):
+            assert client.get("/audit", params=odd).status_code == 200, odd
         none = client.get("/audit", params={"actor": "nobody-at-all"}).text
         assert "No event matches." in none and "0 event(s)" in none
         engine = make_engine(web.database_url)

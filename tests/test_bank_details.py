@@ -213,3 +213,28 @@ def test_an_import_changing_the_account_decides_the_waiting_items_again(
         assert {(e.actor, e.entity_id, (e.after or {}).get("source")) for e in audited} == {
             ("import", str(new.id), "erp-parties.csv"), ("import", str(old.id), "erp-parties.csv")}
         assert verify_chain(session) is None
+
+
+def test_a_first_account_on_file_flags_waiting_invoices_stating_another(
+    engine: Engine, load_master: Loader, tmp_path: Path,
+) -> None:
+    """No IBAN was on file, so nothing was compared: once the ERP files one, a waiting
+    invoice stating another account gains the finding; an item on hold stays on hold."""
+    erp = tmp_path / "erp.csv"
+    with Session(engine, expire_on_commit=False) as session:
+        load_master(session)
+        _party(session).iban = None
+        session.commit()
+        item = make_item(session, sample_invoice("999.00", "A-8", THIRD_IBAN), "A-8.pdf")
+        assert Reason.BANK_DETAILS_CHANGED not in approvals.reason_codes(item)
+        lead = make_user(session, "fi", "finance_lead", None)
+        approvals.hold(session, item.id, user=lead, expected_version=item.version,
+                       note="waiting for the supplier's call")
+        session.commit()
+        erp.write_text("name,tax_id,iban,email\nAcme Iberia SL,ESB58378431,"
+                       f"{NEW_IBAN},ap@acme.example\n", encoding="utf-8")
+        assert import_csv(session, "parties", erp).redecided == 1
+        session.commit()
+        session.refresh(item)
+        assert Reason.BANK_DETAILS_CHANGED in approvals.reason_codes(item)
+        assert item.status == "on_hold"

@@ -124,6 +124,14 @@ def test_audit_verify_flow_records_its_check_and_fails_on_a_broken_chain(
     with session_scope(engine) as session:
         last = last_check(session)
         assert last is not None and (last.actor, last.events, last.broken) == (ACTOR, 3, None)
+    with session_scope(engine) as session:  # more events, verified again
+        append_audit(session, actor="t", action="review.approve", entity="review_item",
+                     entity_id=9, after={"n": 9})
+    assert audit_verify(database_url=url)["broken"] is None
+    assert (home / "audit" / "head").exists()  # kept outside the database
+    _tamper(engine, "DELETE FROM audit_events WHERE id >= 5")  # the newest cut off
+    with pytest.raises(Exception, match="audit chain cut off"):
+        audit_verify(database_url=url)
     _tamper(engine, "UPDATE audit_events SET actor = 'mallory' WHERE id = 2")
     with pytest.raises(Exception, match="audit chain broken at event 2"):
         audit_verify(database_url=url)

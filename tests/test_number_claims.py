@@ -98,3 +98,28 @@ def test_a_corrected_number_gives_up_the_old_one(engine: Engine, load_master: Lo
         other = make_item(session, sample_invoice("999.00", "A-7I"), "other.pdf")
         assert Reason.DUPLICATE_INVOICE not in approvals.reason_codes(other)
         assert session.scalar(select(ReviewItem.id).where(ReviewItem.id == other.id))
+
+
+def test_a_seller_known_only_by_a_very_long_name_still_claims(
+    engine: Engine, load_master: Loader,
+) -> None:
+    """The claim's seller key fits its column however long the printed name (it failed on
+    PostgreSQL past 300 characters)."""
+    with Session(engine) as session:
+        load_master(session)
+    invoice = sample_invoice(CLEAN_TOTAL, "L-1")
+    invoice.seller.name, invoice.seller.tax_id = "Unknown Supplies " * 28, None
+    with Session(engine, expire_on_commit=False) as session:
+        master = repo.load_master_data(session)
+        for copy in ("long-1.pdf", "long-2.pdf"):  # both decided before either is stored
+            decision = evaluate_batch([Candidate(copy, invoice)], master)[0]
+            document = repo.create_document(session, sha256=copy.ljust(64, "0"),
+                                            source_name=copy, size_bytes=1)
+            repo.save_extraction(session, document, ExtractionResult(
+                source=copy, status=ExtractionStatus.OK, kind=DocumentKind.DIGITAL,
+                invoice=invoice, pages=1), decision)
+            session.commit()
+        keys = session.scalars(select(InvoiceNumberClaim.seller_key)).all()
+    assert keys and all(len(k) <= 300 for k in keys)
+    codes = [codes for _, codes in sorted(_statuses(engine).values())]
+    assert [Reason.DUPLICATE_INVOICE in c for c in codes].count(True) == 1

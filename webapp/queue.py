@@ -93,7 +93,7 @@ def page_at(total: int, page: str, size: int) -> tuple[int, int, int]:
     """The requested page's number (clamped; a non-number means page 1), the number of
     pages and the offset of the page's first row."""
     pages = max(1, -(-total // size))
-    number = min(max(int(page) if page.isdigit() else 1, 1), pages)
+    number = min(max(int(page) if page.isdecimal() and page.isascii() else 1, 1), pages)
     return number, pages, (number - 1) * size
 
 
