@@ -3,6 +3,7 @@ by the role the matrix names, confirmed, audited, and never by the invoice's app
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -238,3 +239,51 @@ def test_a_first_account_on_file_flags_waiting_invoices_stating_another(
         session.refresh(item)
         assert Reason.BANK_DETAILS_CHANGED in approvals.reason_codes(item)
         assert item.status == "on_hold"
+
+
+SECOND_IBAN = "NL91 ABNA 0417 1643 00"
+
+
+def test_two_acceptances_for_one_supplier_at_once_see_each_other(
+    pg_engine: Engine, load_master: Loader,
+) -> None:
+    """Two finance leads accept two new accounts of one supplier at the same moment
+    (PostgreSQL: overlapping transactions). The supplier's row lock makes the second wait:
+    its audit names the first's account as the one it replaced, and the invoice stating the
+    account that lost is flagged again, whichever order they land in."""
+    with Session(pg_engine, expire_on_commit=False) as session:
+        first = _flagged(session, load_master, "A-1")
+        second = make_item(session, sample_invoice("999.00", "A-2", SECOND_IBAN), "A-2.pdf")
+        leads = [make_user(session, f"fi{n}", "finance_lead", None) for n in (1, 2)]
+    gate, errors = threading.Barrier(2), []
+
+    def accept(item: ReviewItem, lead: User) -> None:
+        try:
+            with Session(pg_engine) as own:
+                gate.wait(timeout=30)
+                accept_bank_details(own, item.id, user=lead, expected_version=item.version,
+                                    matrix=MATRIX, confirmation="called the AP desk on file")
+                own.commit()
+        except BaseException as err:
+            errors.append(err)
+
+    workers = [threading.Thread(target=accept, args=pair)
+               for pair in ((first, leads[0]), (second, leads[1]))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert errors == []
+    with Session(pg_engine) as session:
+        changes = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "party.bank_details").order_by(AuditEvent.id)).all()
+        earlier, later = [(e.before or {}, e.after or {}) for e in changes]
+        assert later[0]["iban"] == earlier[1]["iban"]  # the second saw the first's account
+        on_file = _party(session).iban
+        assert on_file == later[1]["iban"]
+        for item in (first, second):
+            stated = session.get_one(Document, item.document_id).invoice
+            codes = approvals.reason_codes(session.get_one(ReviewItem, item.id))
+            assert stated is not None
+            changed = "".join((stated.iban or "").split()) != on_file
+            assert (Reason.BANK_DETAILS_CHANGED in codes) == changed, (stated.iban, codes)
