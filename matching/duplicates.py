@@ -65,11 +65,7 @@ class DuplicateLedger:
         norms = invoice_number_keys(invoice.invoice_number)
         earlier = self.received(key, invoice.invoice_number)
         if earlier is not None:
-            return [Problem(
-                Reason.DUPLICATE_INVOICE, f"invoice {invoice.invoice_number} already received",
-                field="invoice_number", expected="a new invoice number",
-                found=f"{invoice.invoice_number} (as document {earlier})",
-            )]
+            return [duplicate_problem(invoice.invoice_number, f"as document {earlier}")]
         if invoice.total is None or invoice.issue_date is None:
             return []
         if invoice.invoice_type != InvoiceType.INVOICE:
@@ -84,6 +80,13 @@ class DuplicateLedger:
             field="invoice_number", expected="a distinct invoice",
             found=f"{invoice.invoice_number} vs {', '.join(sorted(others))}",
         )]
+
+
+def duplicate_problem(number: str | None, where: str) -> Problem:
+    """`DUPLICATE_INVOICE` for invoice `number`, received before `where`."""
+    return Problem(Reason.DUPLICATE_INVOICE, f"invoice {number} already received",
+                   field="invoice_number", expected="a new invoice number",
+                   found=f"{number} ({where})")
 
 
 def _decimal(value: object) -> Decimal | None:

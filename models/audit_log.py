@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from models.approvals import audit_status
 from models.audit import append_audit
 from models.db import AuditEvent
+from models.types import utc_midnight
 
 MAX_VALUE = 160
 
@@ -68,9 +69,9 @@ def conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
     if query.entity_id.strip():
         found.append(AuditEvent.entity_id == query.entity_id.strip())
     if query.day_from is not None:
-        found.append(AuditEvent.at >= _midnight(query.day_from))
+        found.append(AuditEvent.at >= utc_midnight(query.day_from))
     if query.day_to is not None and query.day_to < date.max:
-        found.append(AuditEvent.at < _midnight(query.day_to + timedelta(days=1)))
+        found.append(AuditEvent.at < utc_midnight(query.day_to + timedelta(days=1)))
     return found
 
 
@@ -113,10 +114,6 @@ def _shown(values: dict[str, Any], key: str) -> str | None:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
                                                            default=str, sort_keys=True)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 VERIFY_ACTION = "audit.verify"

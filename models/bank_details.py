@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from arflow.reasons import Reason
 from arflow.settings import Tolerances
+from matching.normalize import norm_iban
 from matching.types import MasterData
 from models.approval_matrix import ApprovalMatrix, rank
 from models.approvals import DECIDABLE, ApprovalRefused, lock_item, reason_codes, save_change
@@ -57,7 +58,7 @@ def accept_bank_details(session: Session, item_id: int, *, user: User, expected_
     if invoice is None or party is None or not invoice.iban:
         raise ApprovalRefused("the invoice states no IBAN, or its seller is not in the "
                               "party master: nothing to put on file")
-    old, new = party.iban, _account(invoice.iban)
+    old, new = party.iban, (norm_iban(invoice.iban) or None)
     party.iban = new
     append_audit(session, actor=user.name, action="party.bank_details", entity="party",
                  entity_id=party.id, before={"iban": old},
@@ -129,11 +130,7 @@ def siblings(session: Session, party_id: int, accounts: set[str | None], *,
              .order_by(ReviewItem.id)
              .with_for_update(of=ReviewItem, skip_locked=True))
     return [(other, invoice) for other, invoice in session.execute(query).tuples()
-            if None in accounts or _account(invoice.iban) in accounts]
-
-
-def _account(iban: str | None) -> str | None:
-    return None if iban is None else "".join(iban.split()).upper()
+            if None in accounts or (norm_iban(invoice.iban) or None) in accounts]
 
 
 def _check(item: ReviewItem, user: User, matrix: ApprovalMatrix, confirmation: str) -> None:

@@ -20,10 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from arflow.reasons import Reason
+from matching.duplicates import duplicate_problem
 from matching.normalize import invoice_number_keys, seller_key
 from matching.types import Decision
 from models.db import InvoiceNumberClaim
-from models.domain import DocumentStatus, Invoice, Problem
+from models.domain import DocumentStatus, Invoice
 
 SELLER_KEY_MAX = 300  # the column's length (migration 0011)
 
@@ -73,11 +74,8 @@ def _holder(session: Session, seller: str, keys: tuple[str, ...]) -> int | None:
 
 
 def _duplicate(decision: Decision, invoice: Invoice, holder: int) -> Decision:
-    problem = Problem(Reason.DUPLICATE_INVOICE,
-                      f"invoice {invoice.invoice_number} already received",
-                      field="invoice_number", expected="a new invoice number",
-                      found=f"{invoice.invoice_number} (as document {holder}, stored while "
-                            "this one was being decided)")
+    problem = duplicate_problem(invoice.invoice_number, f"as document {holder}, stored "
+                                                        "while this one was being decided")
     decision.reasons = [*decision.reasons, problem]
     decision.status = DocumentStatus.NEEDS_REVIEW
     return decision

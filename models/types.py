@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -109,6 +109,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def utc_midnight(day: date) -> datetime:
+    """The start of `day` in UTC (date filters: days in UTC, both ends included)."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def utcnow() -> datetime:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy.orm import Session
 
 from models.audit import verify_chain
 from models.audit_log import AuditEntry, AuditQuery, count_events, load_events
-from webapp.queue import Page, PagedFilter, page_at
+from webapp.queue import Page, PagedFilter, page_at, typed_day
 
 PAGE_SIZE = 50
 # where an entity's page is, by entity kind
@@ -32,7 +31,7 @@ class AuditFilter(PagedFilter):
 
     def as_query(self) -> AuditQuery:
         return AuditQuery(self.actor, self.action, self.entity, self.entity_id,
-                          _day(self.day_from), _day(self.day_to))
+                          typed_day(self.day_from), typed_day(self.day_to))
 
 
 def load_page(session: Session, flt: AuditFilter) -> Page[AuditEntry]:
@@ -62,10 +61,3 @@ def link(entry: AuditEntry) -> str | None:
     """The page of the event's entity, where it has one."""
     pattern = _LINKS.get(entry.entity)
     return None if pattern is None else pattern.format(entry.entity_id)
-
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()) if text.strip() else None
-    except ValueError:
-        return None

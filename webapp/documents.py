@@ -11,7 +11,7 @@ queries with 100,000 documents stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from models.db import DOC_RECEIVED, Document, Invoice, ReviewItem
 from models.domain import DocumentStatus
 from models.search import number_matches, tax_id_matches
-from webapp.queue import Page, PagedFilter, page_at
+from models.types import utc_midnight
+from webapp.queue import Page, PagedFilter, page_at, typed_day
 
 PAGE_SIZE = 50
 STATUSES = ("any", DOC_RECEIVED, *(str(s) for s in DocumentStatus))
@@ -64,18 +65,6 @@ class DocumentRow:
     parts: tuple[Part, ...] = ()
 
 
-def _day(text: str) -> date | None:
-    """A date typed in a filter box, else None (no filter)."""
-    try:
-        return date.fromisoformat(text.strip()) if text.strip() else None
-    except ValueError:
-        return None
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def _on_invoice(session: Session, flt: DocumentFilter) -> list[ColumnElement[bool]]:
     """The conditions on the invoice, as one: the document is among those whose invoice
     passes them (a set the database builds once per query, scanning the invoices)."""
@@ -95,11 +84,11 @@ def _on_document(flt: DocumentFilter) -> list[ColumnElement[bool]]:
                                                                autoescape=True))
     if flt.status != "any":
         found.append(Document.status == flt.status)
-    start, end = _day(flt.received_from), _day(flt.received_to)
+    start, end = typed_day(flt.received_from), typed_day(flt.received_to)
     if start is not None:
-        found.append(Document.received_at >= _midnight(start))
+        found.append(Document.received_at >= utc_midnight(start))
     if end is not None:
-        found.append(Document.received_at < _midnight(end + timedelta(days=1)))
+        found.append(Document.received_at < utc_midnight(end + timedelta(days=1)))
     return found
 
 

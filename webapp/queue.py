@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
@@ -95,6 +95,14 @@ def page_at(total: int, page: str, size: int) -> tuple[int, int, int]:
     pages = max(1, -(-total // size))
     number = min(max(int(page) if page.isdecimal() and page.isascii() else 1, 1), pages)
     return number, pages, (number - 1) * size
+
+
+def typed_day(text: str) -> date | None:
+    """A date typed in a filter box (YYYY-MM-DD), else None (no filter)."""
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        return None
 
 
 def _decimal(text: str) -> Decimal | None:
