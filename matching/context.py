@@ -32,10 +32,40 @@ class GivenBack:
     quantity: Decimal        # positive
 
 
+class MasterIndex:
+    """The indexes over the parties and order lines, which deciding an invoice reads but never
+    changes: built once and shared by the contexts of several decisions against the same
+    master data (the waiting items decided again after a bank-account change, one context each
+    since each sees only the documents received before it). The order book is most of the
+    cost of a context (~0.3 s at 100,000 order lines)."""
+
+    def __init__(self, master: MasterData) -> None:
+        self.parties = PartyIndex(master.parties)
+        self.orders = OrderBook(master.order_lines, self.parties)
+        self._lines: LineIndex | None = None
+
+    def line_index(self) -> LineIndex:
+        """The order lines keyed by counterparty and item, built on first use."""
+        if self._lines is None:
+            self._lines = LineIndex(self.orders)
+        return self._lines
+
+
+@dataclass(frozen=True)
+class SharedMaster:
+    """Master data loaded once with its indexes, for several decisions against it."""
+
+    data: MasterData
+    index: MasterIndex
+
+    @classmethod
+    def of(cls, data: MasterData) -> SharedMaster:
+        return cls(data, MasterIndex(data))
+
+
 @dataclass
 class Context:
-    parties: PartyIndex
-    orders: OrderBook
+    index: MasterIndex
     ledger: DuplicateLedger
     tolerances: ToleranceBook
     today: date
@@ -44,13 +74,17 @@ class Context:
     billed_by: dict[str, dict[int, Decimal]] = field(default_factory=dict)
     # referred invoice's document id → order_line_id → what credit notes already give back
     given_back: dict[str, dict[int, list[GivenBack]]] = field(default_factory=dict)
-    _lines: LineIndex | None = None
+
+    @property
+    def parties(self) -> PartyIndex:
+        return self.index.parties
+
+    @property
+    def orders(self) -> OrderBook:
+        return self.index.orders
 
     def line_index(self) -> LineIndex:
-        """The order lines keyed by counterparty and item, built on first use."""
-        if self._lines is None:
-            self._lines = LineIndex(self.orders)
-        return self._lines
+        return self.index.line_index()
 
     def add_billed(self, doc: str, order_line_id: int, quantity: Decimal) -> None:
         self.billed[order_line_id] = self.billed.get(order_line_id, Decimal(0)) + quantity
@@ -63,12 +97,14 @@ class Context:
 
 def build_context(
     master: MasterData, tol: Tolerances | ToleranceBook | None = None, today: date | None = None,
+    index: MasterIndex | None = None,
 ) -> Context:
-    parties = PartyIndex(master.parties)
+    """The context of a batch; `index`, when given, must have been built from the same parties
+    and order lines as `master` holds."""
+    index = index if index is not None else MasterIndex(master)
     ctx = Context(
-        parties=parties,
-        orders=OrderBook(master.order_lines, parties),
-        ledger=DuplicateLedger.from_seen(master.seen_invoices, parties),
+        index=index,
+        ledger=DuplicateLedger.from_seen(master.seen_invoices, index.parties),
         tolerances=ToleranceBook.of(tol),
         today=today or date.today(),
         billed_by=_billed_by(master.billed_lines),

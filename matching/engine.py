@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from arflow.settings import Tolerances
-from matching.context import Context, build_context
+from matching.context import Context, MasterIndex, build_context
 from matching.credit import referred_result
 from matching.match import check_order, find_order
 from matching.prepare import Prepared, prepare
@@ -26,10 +26,13 @@ from models.domain import DocumentStatus, Problem
 
 def evaluate_batch(
     candidates: Sequence[Candidate], master: MasterData,
-    tol: Tolerances | ToleranceBook | None = None, today: date | None = None,
+    tol: Tolerances | ToleranceBook | None = None, today: date | None = None, *,
+    index: MasterIndex | None = None,
 ) -> list[Decision]:
+    """`index`: the indexes over `master`'s parties and order lines, built earlier (shared by
+    several calls against the same master data), else built here."""
     with gc_paused():
-        return evaluate_in(candidates, build_context(master, tol, today))
+        return evaluate_in(candidates, build_context(master, tol, today, index))
 
 
 def evaluate_in(candidates: Sequence[Candidate], ctx: Context) -> list[Decision]:

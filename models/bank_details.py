@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from arflow.reasons import Reason
 from arflow.settings import Tolerances
+from matching.context import SharedMaster
 from matching.normalize import norm_iban
-from matching.types import MasterData
 from models.approval_matrix import ApprovalMatrix, rank
 from models.approvals import DECIDABLE, ApprovalRefused, lock_item, reason_codes, save_change
 from models.audit import append_audit
@@ -66,7 +66,8 @@ def accept_bank_details(session: Session, item_id: int, *, user: User, expected_
     change = {"old": old, "new": new, "confirmation": confirmation}
     others = siblings(session, party.id, {old, new}, exclude=item.id)
     session.flush()
-    context = Redecision(user.name, tol, load_master_data(session))  # the new IBAN on file
+    master = SharedMaster.of(load_master_data(session))  # the new IBAN on file
+    context = Redecision(user.name, tol, master)
     _decide(session, item, invoice, context, change)
     for other, other_invoice in others:
         _decide(session, other, other_invoice, context, {**change, "accepted_on": item.id})
@@ -76,11 +77,11 @@ def accept_bank_details(session: Session, item_id: int, *, user: User, expected_
 @dataclass(frozen=True)
 class Redecision:
     """Who decides items again after a bank-account change, with which tolerances, against
-    which master data (loaded once, the new account on file, for all the items)."""
+    which master data (loaded and indexed once, the new account on file, for all the items)."""
 
     actor: str
     tol: Tolerances | None
-    master: MasterData
+    master: SharedMaster
 
 
 def decide_after_import(session: Session, changes: Sequence[IbanChange], source: str, *,
@@ -92,7 +93,7 @@ def decide_after_import(session: Session, changes: Sequence[IbanChange], source:
              for item, invoice in siblings(session, change.party_id, {change.old, change.new})]
     if not found:
         return 0
-    context = Redecision(IMPORT_ACTOR, tol, load_master_data(session))
+    context = Redecision(IMPORT_ACTOR, tol, SharedMaster.of(load_master_data(session)))
     for item, invoice, change in found:
         _decide(session, item, invoice, context,
                 {"old": change.old, "new": change.new, "source": source})

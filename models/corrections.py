@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from arflow.reasons import Reason
 from arflow.settings import Tolerances
+from matching.context import SharedMaster
 from matching.engine import evaluate_batch
-from matching.types import Candidate, Decision, MasterData
+from matching.types import Candidate, Decision
 from models.approvals import (
     DECIDABLE,
     ApprovalRefused,
@@ -96,17 +97,19 @@ def with_value(invoice: Invoice, name: str, value: Any) -> Invoice:
 
 def revalidate(session: Session, document: Document, invoice: Invoice,
                carried: list[Problem], tol: Tolerances | None = None, *,
-               master: MasterData | None = None) -> Decision:
+               master: SharedMaster | None = None) -> Decision:
     """The decision on `invoice` against the master data (`master`, loaded when not given:
-    several items decided against the same data share one load), as seen by its document:
-    only documents received before it are its possible originals."""
-    base = master if master is not None else load_master_data(session)
+    several items decided against the same data share one load and its indexes), as seen by
+    its document: only documents received before it are its possible originals."""
+    shared = master if master is not None else SharedMaster.of(load_master_data(session))
+    base = shared.data
     seen, given = base.seen_invoices, base.given_back
     # A corrected credit note replaces what it gave back; only other ones limit it.
-    master = replace(base, seen_invoices=seen[seen["document_id"] < document.id],
-                     given_back=given[given["document_id"] != document.id])
+    view = replace(base, seen_invoices=seen[seen["document_id"] < document.id],
+                   given_back=given[given["document_id"] != document.id])
     key = document.original_path or document.source_name
-    return evaluate_batch([Candidate(key=key, invoice=invoice, problems=carried)], master, tol)[0]
+    candidate = Candidate(key=key, invoice=invoice, problems=carried)
+    return evaluate_batch([candidate], view, tol, index=shared.index)[0]
 
 
 def _result(document: Document, invoice: Invoice) -> ExtractionResult:
@@ -124,7 +127,7 @@ def _result(document: Document, invoice: Invoice) -> ExtractionResult:
 
 def decide_again(session: Session, item: ReviewItem, invoice: Invoice,
                  carried_problems: list[Problem], *, tol: Tolerances | None = None,
-                 master: MasterData | None = None) -> None:
+                 master: SharedMaster | None = None) -> None:
     """Validate and match `invoice` again and store it with the new findings on the item,
     which stays open (a person still signs off); earlier sign-offs are withdrawn, since they
     were given for other values or other master data."""
