@@ -84,7 +84,11 @@ def main() -> None:
         views = {"first page (count + 50 newest)": (AuditQuery(), 0),
                  "filtered, page 1,001 (actor + action prefix)":
                      (AuditQuery(actor="user3", action="review."), 50_000),
-                 "one entity (party 249)": (AuditQuery(entity="party", entity_id="249"), 0)}
+                 "one entity (party 249)": (AuditQuery(entity="party", entity_id="249"), 0),
+                 "a rare action (every bank-account change)":
+                     (AuditQuery(action="party.bank_details"), 0),
+                 "one person's rare action": (AuditQuery(actor="user3",
+                                                         action="party.bank_details"), 0)}
         for label, (query, offset) in views.items():
             took = best_of_3(lambda q=query, o=offset: (count_events(session, q),
                                                          load_events(session, q, offset=o)))

@@ -309,7 +309,12 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # unique: the chain cannot fork
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
-    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+    # the Audit page's filters (migration 0012): who, which action, since when; each index
+    # ends with the id, so a filtered page reads the newest events first without sorting
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),
+                      Index("ix_audit_actor_id", "actor", "id"),
+                      Index("ix_audit_action_id", "action", "id"),
+                      Index("ix_audit_at", "at"))
 
 
 # --- Approver's workplace (migration 0002_users): users, web sessions, approvals. ---
