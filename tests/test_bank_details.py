@@ -4,6 +4,7 @@ by the role the matrix names, confirmed, audited, and never by the invoice's app
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -287,3 +288,51 @@ def test_two_acceptances_for_one_supplier_at_once_see_each_other(
             assert stated is not None
             changed = "".join((stated.iban or "").split()) != on_file
             assert (Reason.BANK_DETAILS_CHANGED in codes) == changed, (stated.iban, codes)
+
+
+def test_an_import_during_an_acceptance_waits_and_sees_its_account(
+    pg_engine: Engine, load_master: Loader, tmp_path: Path,
+) -> None:
+    """An ERP import files a third account for Acme while a finance lead's acceptance of the
+    new one is not yet committed (PostgreSQL, overlapping transactions). The import waits for
+    the supplier's row lock, so it audits the accepted account as the one it replaced, warns
+    that it overrides it, and flags the waiting invoice, which states the replaced account."""
+    erp = tmp_path / "erp-parties.csv"
+    erp.write_text("name,tax_id,iban,email\nAcme Iberia SL,ESB58378431,"
+                   f"{THIRD_IBAN},ap@acme.example\n", encoding="utf-8")
+    with Session(pg_engine, expire_on_commit=False) as session:
+        item = _flagged(session, load_master)
+        lead = make_user(session, "fi", "finance_lead", None)
+    accepted, errors = threading.Event(), []
+
+    def accept() -> None:
+        try:
+            with Session(pg_engine) as own:
+                accept_bank_details(own, item.id, user=lead, expected_version=item.version,
+                                    matrix=MATRIX, confirmation="called the AP desk")
+                accepted.set()
+                time.sleep(0.5)  # the import starts meanwhile
+                own.commit()
+        except BaseException as err:
+            errors.append(err)
+            accepted.set()
+
+    worker = threading.Thread(target=accept)
+    worker.start()
+    assert accepted.wait(timeout=60)
+    with Session(pg_engine) as session:
+        report = import_csv(session, "parties", erp)
+        session.commit()
+    worker.join(timeout=60)
+    assert errors == []
+    assert len(report.warnings) == 1 and "fi accepted" in report.warnings[0]
+    with Session(pg_engine) as session:
+        changes = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "party.bank_details").order_by(AuditEvent.id)).all()
+        assert [(e.actor, (e.before or {}).get("iban"), (e.after or {}).get("iban"))
+                for e in changes] == [
+            ("fi", "ES9121000418450200051332", "GB82WEST12345698765432"),
+            ("import", "GB82WEST12345698765432", "DE89370400440532013000")]
+        assert _party(session).iban == "DE89370400440532013000"
+        codes = approvals.reason_codes(session.get_one(ReviewItem, item.id))
+        assert Reason.BANK_DETAILS_CHANGED in codes
