@@ -1,10 +1,10 @@
 """The database behind one small wrapper: engine, migrations, sessions, typed errors.
 
-SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE transactions (writers
+SQLite gets WAL, foreign keys, a busy timeout, BEGIN IMMEDIATE transactions (writers
 queue instead of failing; two overlapping transactions in one thread therefore wait for
-each other until the busy timeout); PostgreSQL goes through psycopg 3 with a
-connect timeout. Every driver failure leaves this module as `StorageError`, with the URL's
-password masked.
+each other until the busy timeout) and `SQLITE_LOWER`, a lower() for every letter;
+PostgreSQL goes through psycopg 3 with a connect timeout. Every driver failure leaves this
+module as `StorageError`, with the URL's password masked.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10
+# SQLite's own lower() changes ASCII letters only; this one is `unicode_lower`, registered on
+# every connection (`models.search.lowered` uses it).
+SQLITE_LOWER = "arflow_lower"
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -93,6 +96,13 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
+    dbapi_conn.create_function(SQLITE_LOWER, 1, unicode_lower, deterministic=True)
+
+
+def unicode_lower(value: Any) -> Any:
+    """`str.lower` as an SQL function for SQLite, as PostgreSQL's lower() does with a UTF-8
+    database ("ÁLVAREZ" -> "álvarez"); NULL, numbers and blobs come back as they went in."""
+    return value.lower() if isinstance(value, str) else value
 
 
 def _sqlite_on_begin(conn: Any) -> None:

@@ -1,4 +1,5 @@
-"""Invoice numbers and tax IDs compared in SQL the way matching compares them in Python.
+"""Invoice numbers and tax IDs compared in SQL the way matching compares them in Python, and
+names searched and sorted in lower case on either database (`lowered`).
 
 An approver looking for "what happened to invoice f 2024 12?" should find the invoice printed
 "F-2024/0012", exactly as the duplicate check would (`matching.normalize`). The database holds
@@ -20,6 +21,18 @@ text once characters are dropped, capitalised and stripped of accents, so its ch
 appear in that order in the text as printed: a cheap `ILIKE '%F%2%0%2%4%1%2%'` is checked
 first, and the keys are computed only for the rows that pass it, or that hold non-ASCII
 text, where capitals and accents could differ (`bench/documents_scale.py` has the figures).
+
+Names (of suppliers, sellers, files) are searched in lower case: "álvarez" finds "ÁLVAREZ
+HERMANOS S.L.". SQLite's own lower() changes ASCII letters only, so there `lowered` calls
+`arflow.db.unicode_lower` (Python's `str.lower`, registered on every connection), and
+PostgreSQL's lower(), which changes every letter in a UTF-8 database whose LC_CTYPE is not
+plain "C" ("C.UTF-8", as the test server's, is fine). What was typed is put
+in lower case by the same SQL function as the stored text, so the two cannot disagree on a
+database. Lower case, not Python's `str.casefold`: PostgreSQL 15 has no case folding, and
+with "Straße" folded to "strasse" a name typed as stored would not be found; "strasse" does
+not find "Straße" on either database. The databases may still differ on a few letters
+(Python lowers "İ" to "i̇", two characters, glibc to "i"; an ICU collation knows the final
+"ς"). Accents count: "alvarez" does not find "Álvarez" (unlike invoice numbers above).
 """
 
 from __future__ import annotations
@@ -27,10 +40,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import ColumnElement, LargeBinary, String, case, cast, false, func, or_
+from sqlalchemy import ColumnElement, LargeBinary, String, case, cast, false, func, literal, or_
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import Function
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import Function, FunctionElement
 
+from arflow.db import SQLITE_LOWER
 from matching.normalize import ascii_upper, invoice_number_keys, norm_tax_id
 
 _SQLITE_KEYS = "arflow_invoice_number_keys"
@@ -130,3 +146,41 @@ def tax_id_matches(column: Any, typed: str) -> ColumnElement[bool] | None:
         return None
     found = _tax_id_text(column).contains(key, autoescape=True)
     return case((column.ilike(_in_order(key)), found), else_=false())
+
+
+class _Lowered(FunctionElement[str]):
+    """lower() for every letter: compiled per database (below), so that the pages' queries
+    need no session to know which database they run on."""
+
+    type = String()
+    name = "lowered"
+    inherit_cache = True
+
+
+@compiles(_Lowered)
+def _lowered_sql(element: _Lowered, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Lowered, "sqlite")
+def _lowered_sqlite(element: _Lowered, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+def lowered(text: Any) -> ColumnElement[str]:
+    """Text in lower case, every letter and on either database (NULL stays NULL): what names
+    are compared and sorted by."""
+    return _Lowered(text)
+
+
+def _like_escaped(text: str) -> str:
+    """Text with LIKE's wildcards escaped by "/" (as `autoescape` does), so "%" is a
+    character; lower() changes none of the three."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def lowered_contains(column: Any, typed: str) -> ColumnElement[bool]:
+    """The text in `column` holds what was typed, regardless of case: both put in lower case
+    by the same SQL function (`lowered`), so they cannot be lowered two different ways."""
+    typed_lower = lowered(literal(_like_escaped(typed), String()))
+    return lowered(column).contains(typed_lower, escape="/")

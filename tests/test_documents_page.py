@@ -4,7 +4,7 @@ PostgreSQL (invoice numbers compared by the keys matching uses), and served esca
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -152,19 +152,25 @@ def test_sql_keys_are_the_keys_matching_uses(db_session: Session) -> None:
 
 # --- through HTTP, on SQLite and PostgreSQL -------------------------------------------------------
 
-@pytest.fixture
-def site(db_url: str, tmp_path: Path) -> Iterator[TestClient]:
+def seeded_site(db_url: str, tmp_path: Path,
+                seed_with: Callable[[Session], None]) -> Iterator[TestClient]:
+    """The web app on a migrated database seeded by `seed_with`, with the clerk "cleo"."""
     settings: Settings = replace(load_settings({"ARFLOW_HOME": str(tmp_path),
                                                 "ARFLOW_DATABASE_URL": db_url}), workers=1)
     upgrade(db_url)
     engine: Engine = make_engine(db_url)
     with Session(engine) as session:
-        seed(session)
+        seed_with(session)
         add_user(session, "cleo", "password-cleo", "clerk", Decimal(1000))
         session.commit()
     engine.dispose()
     with TestClient(create_app(settings), follow_redirects=False) as client:
         yield client
+
+
+@pytest.fixture
+def site(db_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    yield from seeded_site(db_url, tmp_path, seed)
 
 
 def _sources(page: str) -> list[str]:

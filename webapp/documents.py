@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models.db import DOC_RECEIVED, Document, Invoice, ReviewItem
 from models.domain import DocumentStatus
-from models.search import number_matches, tax_id_matches
+from models.search import lowered_contains, number_matches, tax_id_matches
 from models.types import utc_midnight
 from webapp.queue import Page, PagedFilter, page_at, typed_day
 
@@ -77,24 +77,25 @@ def _on_invoice(session: Session, flt: DocumentFilter) -> list[ColumnElement[boo
 
 
 def _on_document(flt: DocumentFilter) -> list[ColumnElement[bool]]:
-    """The conditions on the document itself; dates are days in UTC, both ends included."""
+    """The conditions on the document itself; dates are days in UTC, both ends included (up
+    to the last day of the calendar, 9999-12-31, which has no day after it: no end then)."""
     found: list[ColumnElement[bool]] = []
     if flt.file.strip():
-        found.append(func.lower(Document.source_name).contains(flt.file.strip().casefold(),
-                                                               autoescape=True))
+        found.append(lowered_contains(Document.source_name, flt.file.strip()))
     if flt.status != "any":
         found.append(Document.status == flt.status)
     start, end = typed_day(flt.received_from), typed_day(flt.received_to)
     if start is not None:
         found.append(Document.received_at >= utc_midnight(start))
-    if end is not None:
+    if end is not None and end < date.max:
         found.append(Document.received_at < utc_midnight(end + timedelta(days=1)))
     return found
 
 
 def _seller(typed: str) -> ColumnElement[bool]:
-    """The seller's name as printed holds the text (case folded), or its tax ID does."""
-    name = func.lower(Invoice.seller_name).contains(typed.strip().casefold(), autoescape=True)
+    """The seller's name as printed holds the text (in lower case, `models.search.lowered`),
+    or its tax ID does."""
+    name = lowered_contains(Invoice.seller_name, typed.strip())
     tax = tax_id_matches(Invoice.seller_tax_id, typed)
     return name if tax is None else or_(name, tax)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models.approvals import DECIDABLE
 from models.db import AuditEvent, Invoice, Party, ReviewItem
 from models.party_accounts import ACTION as BANK_ACTION
-from models.search import tax_id_matches
+from models.search import lowered, lowered_contains, tax_id_matches
 from webapp.queue import Page, PagedFilter, page_at
 
 PAGE_SIZE = 50
@@ -45,8 +45,7 @@ def load_parties(session: Session, flt: PartyFilter) -> Page[PartyRow]:
     where = _matching(flt.text)
     total = session.scalar(select(func.count()).select_from(Party).where(*where)) or 0
     number, pages, start = page_at(total, flt.page, PAGE_SIZE)
-    parties = session.scalars(select(Party).where(*where).order_by(func.lower(Party.name),
-                                                                  Party.id)
+    parties = session.scalars(select(Party).where(*where).order_by(lowered(Party.name), Party.id)
                               .offset(start).limit(PAGE_SIZE)).all()
     rows = _with_counts(session, [PartyRow(p.id, p.name, p.tax_id, p.iban, p.email)
                                   for p in parties])
@@ -57,7 +56,7 @@ def _matching(text: str) -> list[ColumnElement[bool]]:
     typed = text.strip()
     if not typed:
         return []
-    name = func.lower(Party.name).contains(typed.casefold(), autoescape=True)
+    name = lowered_contains(Party.name, typed)
     tax = tax_id_matches(Party.tax_id, typed)
     return [name if tax is None else or_(name, tax)]
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.approvals import ApprovalMatrix, rank, required_role
 from models.db import Document, Invoice, ReviewItem, ReviewStatus
+from models.search import lowered, lowered_contains
 from models.types import MAX_ABS, utcnow
 
 PAGE_SIZE = 50
@@ -159,11 +160,11 @@ def load_page(session: Session, flt: QueueFilter, matrix: ApprovalMatrix) -> Pag
 def _filtered(query: Select[Any], flt: QueueFilter) -> Select[Any]:
     low, high = _amount(flt.min_amount), _amount(flt.max_amount)
     age = _days(flt.older_than)
-    name = flt.counterparty.strip().casefold()
+    name = flt.counterparty.strip()
     if flt.reason:
         query = query.where(ReviewItem.reason_codes.contains(f" {flt.reason} ", autoescape=True))
     if name:
-        query = query.where(func.lower(Invoice.seller_name).contains(name, autoescape=True))
+        query = query.where(lowered_contains(Invoice.seller_name, name))
     if low is not None:
         query = query.where(Invoice.total >= low)
     if high is not None:
@@ -174,13 +175,13 @@ def _filtered(query: Select[Any], flt: QueueFilter) -> Select[Any]:
 
 
 def _order(flt: QueueFilter) -> list[Any]:
-    """ORDER BY for a sort: age (oldest first), amount (missing last), counterparty (case
-    folded) or reasons (their sorted codes), each then by item; ``desc`` reverses all keys."""
+    """ORDER BY for a sort: age (oldest first), amount (missing last), counterparty (in
+    lower case) or reasons (their sorted codes), each then by item; ``desc`` reverses all keys."""
     keys: list[Any]
     if flt.sort == "amount":
         keys = [case((Invoice.total.is_(None), 1), else_=0), Invoice.total, ReviewItem.id]
     elif flt.sort == "counterparty":
-        keys = [func.lower(func.coalesce(Invoice.seller_name, "")), ReviewItem.id]
+        keys = [lowered(func.coalesce(Invoice.seller_name, "")), ReviewItem.id]
     elif flt.sort == "reason":
         keys = [ReviewItem.reason_codes, ReviewItem.id]
     else:
