@@ -3,7 +3,10 @@
 Usage:  .venv/bin/python bench/export_scale.py [--invoices 100000] [--lines 3] [--url URL]
 
 Seeds N auto-approved documents, each with an invoice of `--lines` lines and a match per line
-against one order, in a fresh SQLite file (or the given database, whose tables must be empty),
+against one order, and the stored extraction of a real shipped invoice
+(data/invoices/002_transportes_alcazar.pdf, ~10 KB of JSON with its evidence word boxes: a
+document carries one, and an export must not pay for reading it), in a fresh SQLite file
+(or the given database, whose tables must be empty),
 then measures in the same run:
 
   floor   — one SELECT of the invoices' header columns written with `csv.writer`: the least
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import random
 import resource
 import sys
@@ -28,6 +32,7 @@ import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -36,11 +41,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from arflow.db import make_engine, session_scope, upgrade
 from arflow.export import run_export, write_again
+from extractors.api import extract_file
 from models import db
+from models.queries import dumps
+from models.repo import extraction_json
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "invoices" / "002_transportes_alcazar.pdf"
+
+
+def stored_extraction() -> dict[str, Any]:
+    """What `arflow run` stores for one real invoice (`Document.extraction`), as JSON."""
+    loaded: dict[str, Any] = json.loads(dumps(extraction_json(extract_file(SAMPLE))))
+    return loaded
 
 
 def seed(session: Session, n: int, lines: int) -> None:
     rng = random.Random(11)
+    extraction = stored_extraction()
     session.execute(insert(db.Party), [{"id": 1, "name": "Acme Iberia SL", "tax_id": "ESB58378431",
                                         "iban": "ES9121000418450200051332"}])
     session.execute(insert(db.Order), [{"id": 1, "order_number": "PO-1", "party_id": 1,
@@ -50,14 +67,15 @@ def seed(session: Session, n: int, lines: int) -> None:
         {"id": k + 1, "order_id": 1, "line_no": k + 1, "description": f"item {k}",
          "quantity": Decimal(10**6), "unit_price": Decimal("1.50")} for k in range(lines)])
     for start in range(0, n, 10_000):
-        _seed_chunk(session, range(start, min(n, start + 10_000)), lines, rng)
+        _seed_chunk(session, range(start, min(n, start + 10_000)), lines, rng, extraction)
     session.commit()
 
 
-def _seed_chunk(session: Session, ids: range, lines: int, rng: random.Random) -> None:
+def _seed_chunk(session: Session, ids: range, lines: int, rng: random.Random,
+                extraction: dict[str, Any]) -> None:
     session.execute(insert(db.Document), [
         {"id": i + 1, "sha256": f"{i:064d}", "source_name": f"inv-{i}.pdf", "size_bytes": 1,
-         "status": "auto_approved", "reasons": []} for i in ids])
+         "status": "auto_approved", "reasons": [], "extraction": extraction} for i in ids])
     amounts = {i: [Decimal(rng.randrange(100, 10**5)) / 100 for _ in range(lines)] for i in ids}
     session.execute(insert(db.Invoice), [
         {"id": i + 1, "document_id": i + 1, "invoice_number": f"F-{i}",

@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from models import db
 from models.audit import append_audit
-from models.domain import DocumentStatus
-from models.queries import to_domain
+from models.domain import DocumentStatus, Invoice
+from models.queries import invoice_of
 from models.types import utcnow
 
 ACCEPTED = (DocumentStatus.AUTO_APPROVED, DocumentStatus.APPROVED)
@@ -99,21 +99,41 @@ def records(session: Session, export: db.Export) -> Iterator[dict[str, Any]]:
         yield from _chunk_records(session, export, chunk)
 
 
+_INVOICES = db.Invoice.__table__
+_LINES = db.InvoiceLine.__table__
+_DOCUMENT = (db.Document.id.label("doc_id"), db.Document.source_name, db.Document.sha256,
+             db.Document.status.label("doc_status"), db.Document.reasons,
+             db.Document.received_at, db.Order.order_number.label("matched_order"))
+
+
 def _chunk_records(session: Session, export: db.Export,
                    ids: Sequence[int]) -> list[dict[str, Any]]:
-    query = (select(db.Document, db.Order.order_number)
-             .join(db.Invoice, db.Invoice.document_id == db.Document.id)
-             .outerjoin(db.Order, db.Order.id == db.Invoice.matched_order_id)
+    """The records of documents `ids`, read as plain rows of the columns a record shows: no
+    ORM objects, and not the document's stored extraction (~10 KB of JSON each), which an
+    export does not show (`bench/export_scale.py`)."""
+    query = (select(*_DOCUMENT, *_INVOICES.c)
+             .join(_INVOICES, _INVOICES.c.document_id == db.Document.id)
+             .outerjoin(db.Order, db.Order.id == _INVOICES.c.matched_order_id)
              .where(db.Document.id.in_(ids))
-             .options(selectinload(db.Document.invoice).selectinload(db.Invoice.lines))
              .order_by(db.Document.id))
-    rows = list(session.execute(query).tuples())
-    documents = [doc for doc, _ in rows]
+    rows = session.execute(query).all()
+    lines = _lines(session, [row.id for row in rows])
     signed = _sign_offs(session, ids)
-    parties = _parties(session, documents)
+    parties = _parties(session, {row.party_id for row in rows if row.party_id is not None})
     matches = _matches(session, ids)
-    return [_record(export, doc, order, signed=signed.get(doc.id), party=parties.get(doc.id),
-                    matches=matches.get(doc.id, [])) for doc, order in rows]
+    return [_record(export, row, invoice_of(row, lines.get(row.id, [])),
+                    signed=signed.get(row.doc_id), party=parties.get(row.party_id),
+                    matches=matches.get(row.doc_id, [])) for row in rows]
+
+
+def _lines(session: Session, invoice_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Per invoice: its lines in order, as plain rows."""
+    out: dict[int, list[Any]] = {}
+    query = (select(_LINES).where(_LINES.c.invoice_id.in_(invoice_ids))
+             .order_by(_LINES.c.invoice_id, _LINES.c.line_no))
+    for line in session.execute(query):
+        out.setdefault(line.invoice_id, []).append(line)
+    return out
 
 
 def _sign_offs(session: Session,
@@ -129,12 +149,12 @@ def _sign_offs(session: Session,
     return out
 
 
-def _parties(session: Session, documents: list[db.Document]) -> dict[int, db.Party]:
-    """Per document: the party on file its invoice was matched to, if any."""
-    ids = {d.invoice.party_id for d in documents if d.invoice and d.invoice.party_id}
-    found = {p.id: p for p in session.scalars(select(db.Party).where(db.Party.id.in_(ids)))}
-    return {d.id: found[d.invoice.party_id] for d in documents
-            if d.invoice and d.invoice.party_id in found}
+def _parties(session: Session, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Per party id: the party on file as a record shows it."""
+    query = select(db.Party.id, db.Party.name, db.Party.tax_id, db.Party.iban).where(
+        db.Party.id.in_(ids))
+    return {row.id: {"name": row.name, "tax_id": row.tax_id, "iban_on_file": row.iban}
+            for row in session.execute(query)}
 
 
 def _matches(session: Session, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
@@ -155,21 +175,18 @@ def _matches(session: Session, ids: Sequence[int]) -> dict[int, list[dict[str, A
     return out
 
 
-def _record(export: db.Export, doc: db.Document, order_number: str | None, *,
-            signed: tuple[list[str], datetime] | None, party: db.Party | None,
+def _record(export: db.Export, row: Any, invoice: Invoice, *,
+            signed: tuple[list[str], datetime] | None, party: dict[str, Any] | None,
             matches: list[dict[str, Any]]) -> dict[str, Any]:
-    assert doc.invoice is not None  # claimed documents have an invoice (`_waiting`)
-    names, at = signed if signed else ([], doc.received_at)
+    names, at = signed if signed else ([], row.received_at)
     return {
-        "export_id": export.id, "document_id": doc.id, "source": doc.source_name,
-        "sha256": doc.sha256, "status": doc.status,
-        "approved_by": names if doc.status == DocumentStatus.APPROVED else ["arflow (auto)"],
+        "export_id": export.id, "document_id": row.doc_id, "source": row.source_name,
+        "sha256": row.sha256, "status": row.doc_status,
+        "approved_by": names if row.doc_status == DocumentStatus.APPROVED else ["arflow (auto)"],
         "approved_at": at.isoformat(),
-        "reasons": sorted({str(p["code"]) for p in doc.reasons or []}),
-        "party": None if party is None else {
-            "name": party.name, "tax_id": party.tax_id, "iban_on_file": party.iban},
-        "order_number": order_number,
-        "invoice": to_domain(doc.invoice).to_json(),
+        "reasons": sorted({str(p["code"]) for p in row.reasons or []}),
+        "party": party,
+        "order_number": row.matched_order,
+        "invoice": invoice.to_json(),
         "matches": matches,
     }
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,13 @@ def _json_default(value: Any) -> Any:
 
 def to_domain(row: db.Invoice) -> Invoice:
     """The stored invoice as the domain object (amounts exact, as stored)."""
+    return invoice_of(row, row.lines)
+
+
+def invoice_of(row: Any, lines: Iterable[Any]) -> Invoice:
+    """The domain invoice from anything with the `invoices` table's column names as
+    attributes (an ORM row, or a plain result row when a bulk read skips the ORM) and its
+    `lines`, in order, with the `invoice_lines` column names."""
     return Invoice(
         invoice_number=row.invoice_number, issue_date=row.issue_date, due_date=row.due_date,
         currency=row.currency, order_number=row.order_number,
@@ -42,7 +50,7 @@ def to_domain(row: db.Invoice) -> Invoice:
         lines=[InvoiceLine(description=x.description, quantity=x.quantity,
                            unit_price=x.unit_price, amount=x.amount, tax_rate=x.tax_rate,
                            adjustment=x.adjustment)
-               for x in row.lines],
+               for x in lines],
     )
 
 
