@@ -94,7 +94,9 @@ class Document(Base):
     # The export that handed this accepted invoice on for posting and payment (`models.exports`).
     export_id: Mapped[int | None] = mapped_column(ForeignKey("exports.id"), index=True)
     # ExtractionResult.to_json() plus "evidence" (word boxes per field) for the review UI.
-    extraction: Mapped[dict[str, Any] | None]
+    # Deferred: 6-46 KB of JSON a document, read only where one document is shown or
+    # corrected; lists, reports and exports of many documents leave it in the database.
+    extraction: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
     # The decision's reasons (or the failure), [Problem.to_json(), ...], for the report.
     reasons: Mapped[list[Any] | None]
 
