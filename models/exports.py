@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from models import db
 from models.audit import append_audit
 from models.domain import DocumentStatus, Invoice
-from models.queries import invoice_of
+from models.queries import INVOICES, invoice_lines, invoice_of
 from models.types import utcnow
 
 ACCEPTED = (DocumentStatus.AUTO_APPROVED, DocumentStatus.APPROVED)
@@ -99,8 +99,6 @@ def records(session: Session, export: db.Export) -> Iterator[dict[str, Any]]:
         yield from _chunk_records(session, export, chunk)
 
 
-_INVOICES = db.Invoice.__table__
-_LINES = db.InvoiceLine.__table__
 _DOCUMENT = (db.Document.id.label("doc_id"), db.Document.source_name, db.Document.sha256,
              db.Document.status.label("doc_status"), db.Document.reasons,
              db.Document.received_at, db.Order.order_number.label("matched_order"))
@@ -111,29 +109,19 @@ def _chunk_records(session: Session, export: db.Export,
     """The records of documents `ids`, read as plain rows of the columns a record shows: no
     ORM objects, and not the document's stored extraction (~10 KB of JSON each), which an
     export does not show (`bench/export_scale.py`)."""
-    query = (select(*_DOCUMENT, *_INVOICES.c)
-             .join(_INVOICES, _INVOICES.c.document_id == db.Document.id)
-             .outerjoin(db.Order, db.Order.id == _INVOICES.c.matched_order_id)
+    query = (select(*_DOCUMENT, *INVOICES.c)
+             .join(INVOICES, INVOICES.c.document_id == db.Document.id)
+             .outerjoin(db.Order, db.Order.id == INVOICES.c.matched_order_id)
              .where(db.Document.id.in_(ids))
              .order_by(db.Document.id))
     rows = session.execute(query).all()
-    lines = _lines(session, [row.id for row in rows])
+    lines = invoice_lines(session, [row.id for row in rows])
     signed = _sign_offs(session, ids)
     parties = _parties(session, {row.party_id for row in rows if row.party_id is not None})
     matches = _matches(session, ids)
     return [_record(export, row, invoice_of(row, lines.get(row.id, [])),
                     signed=signed.get(row.doc_id), party=parties.get(row.party_id),
                     matches=matches.get(row.doc_id, [])) for row in rows]
-
-
-def _lines(session: Session, invoice_ids: Sequence[int]) -> dict[int, list[Any]]:
-    """Per invoice: its lines in order, as plain rows."""
-    out: dict[int, list[Any]] = {}
-    query = (select(_LINES).where(_LINES.c.invoice_id.in_(invoice_ids))
-             .order_by(_LINES.c.invoice_id, _LINES.c.line_no))
-    for line in session.execute(query):
-        out.setdefault(line.invoice_id, []).append(line)
-    return out
 
 
 def _sign_offs(session: Session,

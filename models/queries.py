@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from models import db
 from models.domain import Invoice, InvoiceLine, InvoiceType, Party, TaxSubtotal
@@ -54,33 +54,55 @@ def invoice_of(row: Any, lines: Iterable[Any]) -> Invoice:
     )
 
 
+INVOICES = db.Invoice.__table__
+_LINES = db.InvoiceLine.__table__
+_IDS_PER_QUERY = 500  # far below SQLite's and PostgreSQL's parameter limits
+
+
 def report_rows(
     session: Session, *, batch_id: int | None = None, status: str | None = None,
 ) -> list[dict[str, Any]]:
     """JSON-ready rows for the report, oldest first; optionally one batch or one status.
-    `reasons` are the sorted reason codes, `problems` the findings with expected/found."""
-    query = (select(db.Document, db.Order.order_number)
-             .outerjoin(db.Invoice, db.Invoice.document_id == db.Document.id)
-             .outerjoin(db.Order, db.Order.id == db.Invoice.matched_order_id)
-             .options(selectinload(db.Document.invoice).selectinload(db.Invoice.lines))
+    `reasons` are the sorted reason codes, `problems` the findings with expected/found.
+    Read as plain rows (no ORM objects), as an export reads its records."""
+    query = (select(db.Document.id.label("doc_id"), db.Document.source_name,
+                    db.Document.sha256, db.Document.status.label("doc_status"),
+                    db.Document.kind, db.Document.reasons, db.Document.export_id,
+                    db.Order.order_number.label("matched_order"), *INVOICES.c)
+             .outerjoin(INVOICES, INVOICES.c.document_id == db.Document.id)
+             .outerjoin(db.Order, db.Order.id == INVOICES.c.matched_order_id)
              .order_by(db.Document.id))
     if batch_id is not None:
         query = query.where(db.Document.batch_id == batch_id)
     if status is not None:
         query = query.where(db.Document.status == status)
-    return [_report_row(doc, order_number) for doc, order_number in session.execute(query)]
+    rows = session.execute(query).all()
+    lines = invoice_lines(session, [row.id for row in rows if row.id is not None])
+    return [_report_row(row, lines.get(row.id, [])) for row in rows]
 
 
-def _report_row(doc: db.Document, order_number: str | None) -> dict[str, Any]:
+def invoice_lines(session: Session, invoice_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Per invoice: its lines in order, as plain rows with the `invoice_lines` columns."""
+    out: dict[int, list[Any]] = {}
+    for start in range(0, len(invoice_ids), _IDS_PER_QUERY):
+        chunk = invoice_ids[start:start + _IDS_PER_QUERY]
+        query = (select(_LINES).where(_LINES.c.invoice_id.in_(chunk))
+                 .order_by(_LINES.c.invoice_id, _LINES.c.line_no))
+        for line in session.execute(query):
+            out.setdefault(line.invoice_id, []).append(line)
+    return out
+
+
+def _report_row(row: Any, lines: list[Any]) -> dict[str, Any]:
     return {
-        "document_id": doc.id,
-        "source": doc.source_name,
-        "sha256": doc.sha256,
-        "status": doc.status,
-        "kind": doc.kind,
-        "order_number": order_number,
-        "reasons": sorted({p["code"] for p in doc.reasons or []}),
-        "problems": list(doc.reasons or []),
-        "invoice": to_domain(doc.invoice).to_json() if doc.invoice is not None else None,
-        "export_id": doc.export_id,  # the export that handed it on (`arflow export`), if any
+        "document_id": row.doc_id,
+        "source": row.source_name,
+        "sha256": row.sha256,
+        "status": row.doc_status,
+        "kind": row.kind,
+        "order_number": row.matched_order,
+        "reasons": sorted({p["code"] for p in row.reasons or []}),
+        "problems": list(row.reasons or []),
+        "invoice": None if row.id is None else invoice_of(row, lines).to_json(),
+        "export_id": row.export_id,  # the export that handed it on (`arflow export`), if any
     }
