@@ -7,9 +7,11 @@ Prefect; tests and `arflow run --engine plain` call them directly.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -17,9 +19,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from arflow import progress
+from arflow.db import session_scope
+from arflow.errors import StorageError
 from arflow.intake import InboxFile, discover, fingerprint, unique_by_content
 from arflow.quality import quality_problems
 from arflow.settings import Settings
@@ -29,10 +34,14 @@ from matching.context import Context
 from matching.engine import evaluate_batch, evaluate_in
 from matching.types import Candidate, Decision, MasterData
 from models import repo
-from models.domain import DocumentStatus, ExtractionResult, ExtractionStatus
+from models.domain import DocumentStatus, ExtractionResult, ExtractionStatus, Problem
 from models.repo import Part
 
+log = logging.getLogger(__name__)
+
 ProgressFn = Callable[[str], None]
+DEADLOCK_SQLSTATE = "40P01"  # PostgreSQL's deadlock_detected
+DEADLOCK_PAUSE_S = 0.2  # before trying again: the other batch takes what it waited for first
 _UNDECIDED = {ExtractionStatus.FAILED: DocumentStatus.FAILED,
               ExtractionStatus.SPLIT: DocumentStatus.SPLIT}
 
@@ -136,12 +145,62 @@ def decide_all(
 def persist_all(
     session: Session, batch_id: int, outcomes: Sequence[DocumentOutcome]
 ) -> None:
-    """Store every document with its extraction and decision (review items included)."""
-    for outcome in outcomes:
-        repo.save_outcome(
-            session, batch_id=batch_id, file=outcome.file,
-            extraction=outcome.extraction, decision=outcome.decision, part=outcome.part,
-        )
+    """Store every document with its extraction and decision (review items included), in
+    the caller's transaction; the invoice numbers of all are claimed in one order, so that
+    two batches storing copies of the same invoices cannot deadlock on them
+    (`repo.save_outcomes`)."""
+    repo.save_outcomes(session, batch_id=batch_id, outcomes=outcomes)
+
+
+def store_batch(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcome]) -> None:
+    """`persist_all` and `finish_batch` in a transaction of their own (`arflow run`, the
+    batch flow), tried again once when PostgreSQL aborts it as a deadlock.
+
+    Claimed in one order, invoice numbers no longer deadlock; document rows still can: the
+    same file's bytes in two batches at the same time, in opposite order (two inboxes, names
+    that sort the other way). Trying again is safe: the whole transaction was rolled back,
+    nothing of it committed, so the other batch goes on; the outcomes are still in memory,
+    their decisions put back as they came in; nothing outside the database was touched yet.
+    The second attempt, after a pause (started at once, it could take the same document row
+    before the other batch does, and deadlock with it again), waits for the other batch and
+    finds its documents stored.
+
+    Not from a savepoint inside the transaction: on PostgreSQL a transaction waiting for a
+    row inserted under a savepoint since released waits for the whole inserting transaction,
+    so rolling back to an outer savepoint does not let it go on, and the deadlock came back.
+    The per-document channels (drop folder, retry) store in a transaction that also holds
+    their document's row, and are not tried again here."""
+    before = [(o.decision, o.decision.status, list(o.decision.reasons)) for o in outcomes]
+    try:
+        _store_once(engine, batch_id, outcomes)
+    except StorageError as err:
+        if not _deadlocked(err):
+            raise
+        log.warning("storing batch %s deadlocked with another transaction; trying again "
+                    "once: %s", batch_id, err)
+        _put_back(before)
+        time.sleep(DEADLOCK_PAUSE_S)
+        _store_once(engine, batch_id, outcomes)
+
+
+def _store_once(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcome]) -> None:
+    with session_scope(engine) as session:
+        persist_all(session, batch_id, outcomes)
+        repo.finish_batch(session, batch_id)
+
+
+def _deadlocked(err: StorageError) -> bool:
+    """A deadlock, and nothing else: after a lock timeout, say, the other transaction may
+    still hold its locks, and a busy database is the operator's to retry."""
+    cause = err.__cause__
+    return getattr(getattr(cause, "orig", None), "sqlstate", None) == DEADLOCK_SQLSTATE
+
+
+def _put_back(before: Sequence[tuple[Decision, DocumentStatus, list[Problem]]]) -> None:
+    """The decisions as they were before the failed attempt (a number found held sends one
+    to review as a duplicate, in place)."""
+    for decision, status, reasons in before:
+        decision.status, decision.reasons = status, reasons
 
 
 def quarantine_failed(outcomes: Sequence[DocumentOutcome], settings: Settings) -> list[Path]:

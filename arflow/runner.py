@@ -54,8 +54,6 @@ def run_batch(settings: Settings, inbox: Path) -> BatchSummary:
         master = repo.load_master_data(session)
     decisions = pipeline.decide_all(pipeline.results_of(extracted), master, settings)
     outcomes = pipeline.combine(extracted, decisions)
-    with session_scope(engine) as session:
-        pipeline.persist_all(session, batch_id, outcomes)
-        repo.finish_batch(session, batch_id)
+    pipeline.store_batch(engine, batch_id, outcomes)
     quarantined = pipeline.quarantine_failed(outcomes, settings)
     return BatchSummary.build(batch_id, inbox, plan, outcomes, quarantined)

@@ -54,9 +54,7 @@ def decide(
 
 @task(name="persist-and-route", cache_policy=NO_CACHE)
 def persist(settings: Settings, batch_id: int, outcomes: list[DocumentOutcome]) -> list[Path]:
-    with session_scope(engine_for(settings.database_url)) as session:
-        pipeline.persist_all(session, batch_id, outcomes)
-        repo.finish_batch(session, batch_id)
+    pipeline.store_batch(engine_for(settings.database_url), batch_id, outcomes)
     return pipeline.quarantine_failed(outcomes, settings)
 
 

@@ -31,14 +31,15 @@ from models.domain import (
     pages_label,
 )
 from models.master import load_master_data
-from models.number_claims import guard
+from models.number_claims import Claimant, guard, guard_all
 from models.queries import dumps, report_rows, to_domain
 from models.upsert import chunks
 
 __all__ = [
     "claim_document", "create_document", "dumps", "finish_batch", "get_document_by_sha256",
-    "known_hashes", "load_master_data", "record_failure", "report_rows", "save_extraction",
-    "save_outcome", "start_batch", "to_domain",
+    "known_hashes", "load_master_data", "receive_file", "record_failure", "report_rows",
+    "save_extraction", "save_outcome", "save_outcomes", "start_batch", "stores_invoice",
+    "to_domain",
 ]
 
 
@@ -51,6 +52,19 @@ class StoredFile(Protocol):
     def sha256(self) -> str: ...
     @property
     def size(self) -> int: ...
+
+
+class Outcome(Protocol):
+    """One processed file to store (`arflow.pipeline.DocumentOutcome`)."""
+
+    @property
+    def file(self) -> StoredFile: ...
+    @property
+    def extraction(self) -> ExtractionResult: ...
+    @property
+    def decision(self) -> Decision: ...
+    @property
+    def part(self) -> Part | None: ...
 
 
 @dataclass(frozen=True)
@@ -127,12 +141,40 @@ def save_outcome(
     """Store one processed file: its document row (once per content hash), the extraction
     and the decision (invoice, lines, matches, review item). A `part` of a file of several
     invoices is named after that file and its pages, and linked to its document."""
+    document = receive_file(session, batch_id=batch_id, file=file, part=part)
+    save_extraction(session, document, extraction, decision)
+    return document
+
+
+def save_outcomes(
+    session: Session, *, batch_id: int | None, outcomes: Sequence[Outcome],
+) -> list[db.Document]:
+    """`save_outcome` for every file of a batch, in one transaction, with the invoice
+    numbers of all claimed together (`number_claims.guard_all`) after every document row is
+    there (a claim names its document) and before anything else is stored. Claimed one
+    document after another instead, two batches storing copies of the same invoices in
+    opposite order would deadlock. Each outcome's decision is updated in place, as `guard`
+    does, when its number turns out to be held already."""
+    documents = [receive_file(session, batch_id=batch_id, file=o.file, part=o.part)
+                 for o in outcomes]
+    stored = [(d, o) for d, o in zip(documents, outcomes, strict=True)
+              if stores_invoice(o.extraction)]
+    guard_all(session, [Claimant(d.id, o.extraction.invoice, o.decision) for d, o in stored])
+    for document, outcome in zip(documents, outcomes, strict=True):
+        save_extraction(session, document, outcome.extraction, outcome.decision, claimed=True)
+    return documents
+
+
+def receive_file(
+    session: Session, *, batch_id: int | None, file: StoredFile, part: Part | None = None,
+) -> db.Document:
+    """The document of a received file, created unless its content hash is stored already
+    (`claim_document`); a `part` is linked to the document of its file, stored before it."""
     parent = None if part is None else get_document_by_sha256(session, part.of_sha256)
     name = file.path.name if part is None else part.name
     document, _ = claim_document(session, sha256=file.sha256, source_name=name,
                                  size_bytes=file.size, original_path=str(file.path),
                                  batch_id=batch_id, parent_id=parent.id if parent else None)
-    save_extraction(session, document, extraction, decision)
     return document
 
 
@@ -148,16 +190,17 @@ def record_failure(session: Session, document: db.Document, problem: Problem) ->
 
 def save_extraction(
     session: Session, document: db.Document, result: ExtractionResult, decision: Decision,
-    *, assigned_role: str | None = None,
+    *, assigned_role: str | None = None, claimed: bool = False,
 ) -> db.Invoice | None:
     """Store an extraction and its decision; replaces an earlier invoice of the document.
 
     Creates the invoice with its lines, the line matches, and a review item when the
     decision needs review. A failed extraction stores no invoice. The invoice's number is
     claimed for its seller first (`number_claims.guard`): held by another document already,
-    the decision goes to review as a duplicate."""
-    stored = result.status not in (ExtractionStatus.FAILED, ExtractionStatus.SPLIT)
-    if stored:
+    the decision goes to review as a duplicate. `claimed`: the caller has done so already,
+    with the other documents of its transaction (`save_outcomes`)."""
+    stored = stores_invoice(result)
+    if stored and not claimed:
         decision = guard(session, document.id, result.invoice, decision)
     _store_result(document, result, decision)
     if document.invoice is not None:
@@ -173,6 +216,12 @@ def save_extraction(
         _open_review(session, document, decision, assigned_role)
     session.flush()
     return invoice
+
+
+def stores_invoice(result: ExtractionResult) -> bool:
+    """Whether storing `result` stores an invoice (and claims its number): not for a file
+    that could not be read, nor for one split into its invoices (they are stored apart)."""
+    return result.status not in (ExtractionStatus.FAILED, ExtractionStatus.SPLIT)
 
 
 def _store_result(document: db.Document, result: ExtractionResult, decision: Decision) -> None:
