@@ -51,6 +51,16 @@ _GROUP_START = re.compile(r"\d{3}(?!\d)")
 _NUMBER_CORE = re.compile(r"\d[\d.,\u00a0\u202f\u2009' ’]*\d|\d")
 
 
+def currency_code(text: str) -> str | None:
+    """The ISO 4217 code a person typed: three letters ("eur"), or one currency symbol
+    alone ("€", "US$"); None for anything else ("€€€", "EURO")."""
+    typed = text.strip()
+    code = typed.upper()
+    if len(code) == 3 and code.isascii() and code.isalpha():
+        return code
+    return next((iso for symbol, iso in _SYMBOLS if typed == symbol), None)
+
+
 def detect_currency(text: str) -> str | None:
     """ISO 4217 code for the first currency symbol, ISO code or currency word in ``text``."""
     if not text:

@@ -69,6 +69,20 @@ class ApprovalMatrix:
         rate = self.rates.get(code)
         return None if rate is None else (amount * rate).quantize(Decimal("0.01"))
 
+    def routing_amount(self, total: Decimal | None, currency: str | None,
+                       received_total: Decimal | None,
+                       received_currency: str | None) -> Decimal | None:
+        """What decides who may approve an item: the higher of the invoice's amount now and
+        as received (both in the matrix's currency), so that a correction of the total or
+        the currency never lowers the role, the limit or the number of approvers needed.
+        None (the top band) when either cannot be valued; a total that was not read at
+        all when received leaves the amount now."""
+        now = self.in_own_currency(total, currency)
+        if received_total is None:
+            return now
+        then = self.in_own_currency(received_total, received_currency)
+        return None if now is None or then is None else max(now, then)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ApprovalMatrix:
         """From `{"bands": [{"up_to": 1000, "role": "clerk"}, ...], "reason_roles": {...},

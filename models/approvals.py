@@ -48,9 +48,13 @@ class ApprovalRefused(ArflowError):
 
 
 def item_amount(session: Session, item: ReviewItem, matrix: ApprovalMatrix) -> Decimal | None:
-    """The item's total in the matrix's currency; None when it cannot be valued."""
+    """The item's amount for approval in the matrix's currency (the higher of its total now
+    and as received, `ApprovalMatrix.routing_amount`); None when it cannot be valued."""
     invoice = session.get_one(Document, item.document_id).invoice
-    return None if invoice is None else matrix.in_own_currency(invoice.total, invoice.currency)
+    if invoice is None:
+        return None
+    return matrix.routing_amount(invoice.total, invoice.currency, item.received_total,
+                                 item.received_currency)
 
 
 def reason_codes(item: ReviewItem) -> list[str]:
@@ -147,7 +151,8 @@ def refusal(user: User, role: str, amount: Decimal | None, currency: str, *,
             f"an amount that cannot be valued in {currency}")
         return f"{shown} is above {user.name}'s approval limit of {user.approval_limit}"
     if corrected:
-        return f"{user.name} corrected this item and cannot also approve it"
+        return (f"{user.name} corrected this item (a field, or by accepting its supplier's "
+                "new bank account) and cannot also approve it")
     if user.name in signed:
         return f"{user.name} already approved this item; a second, different approver is needed"
     return None

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from arflow.reasons import Reason
 from arflow.settings import Tolerances
+from extractors.parse import currency_code
 from matching.context import SharedMaster
 from matching.engine import evaluate_batch
 from matching.types import Candidate, Decision
@@ -77,7 +78,17 @@ def parse_value(name: str, text: str) -> Any:
             return Decimal(text.replace(" ", "").replace(",", "."))
     except (ValueError, InvalidOperation) as err:
         raise ApprovalRefused(f"{text!r} is not a valid value for {name}") from err
-    return text.upper().replace(" ", "") if name in ("iban", "currency") else text
+    if name == "currency":
+        return _currency(text)
+    return text.upper().replace(" ", "") if name == "iban" else text
+
+
+def _currency(text: str) -> str:
+    code = currency_code(text)
+    if code is None:
+        raise ApprovalRefused(f"{text!r} is not a currency: type its ISO 4217 code, "
+                              "such as EUR or USD")
+    return code
 
 
 def with_value(invoice: Invoice, name: str, value: Any) -> Invoice:

@@ -281,6 +281,10 @@ class ReviewItem(Base):
     # filters, sorts and counts by reason in SQL with it (see ``reason_codes_text``)
     reason_codes: Mapped[str] = mapped_column(String(1024), default="", server_default="")
     assigned_role: Mapped[str | None] = mapped_column(String(64))
+    # the invoice's total and currency when the item was opened, before any correction
+    # (migration 0013): a correction cannot lower who must approve (`routing_amount`)
+    received_total: Mapped[Decimal | None]
+    received_currency: Mapped[str | None] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -88,7 +88,8 @@ def _waiting(session: Session,
     """The waiting items, oldest first, and each one's amount in the matrix's currency."""
     query = (select(ReviewItem.id, ReviewItem.status, ReviewItem.reason_codes,
                     ReviewItem.assigned_role, ReviewItem.created_at, Document.source_name,
-                    Invoice.seller_name, Invoice.total, Invoice.currency)
+                    Invoice.seller_name, Invoice.total, Invoice.currency,
+                    ReviewItem.received_total, ReviewItem.received_currency)
              .join(Document, Document.id == ReviewItem.document_id)
              .outerjoin(Invoice, Invoice.document_id == Document.id)
              .where(ReviewItem.status.in_([str(s) for s in WAITING]))
@@ -96,10 +97,11 @@ def _waiting(session: Session,
     signers = _signatures(session)
     items: list[Waiting] = []
     amounts: dict[int, Decimal | None] = {}
-    for item_id, status, codes, assigned, created, source, seller, total, currency in (
-            session.execute(query)):
+    for (item_id, status, codes, assigned, created, source, seller, total, currency,
+         received_total, received_currency) in session.execute(query):
         reasons = tuple(codes.split())
-        amounts[item_id] = matrix.in_own_currency(total, currency)
+        amounts[item_id] = matrix.routing_amount(total, currency, received_total,
+                                                 received_currency)
         routed = required_role(matrix, amounts[item_id], reasons)
         role = max([routed, assigned or routed], key=rank)
         items.append(Waiting(item_id, status, source, seller, total, currency, reasons, role,

@@ -288,7 +288,10 @@ def _open_review(
 ) -> db.ReviewItem:
     item = session.scalar(select(db.ReviewItem).where(db.ReviewItem.document_id == document.id))
     if item is None:
-        item = db.ReviewItem(document_id=document.id)
+        received = document.invoice
+        item = db.ReviewItem(document_id=document.id,
+                             received_total=None if received is None else received.total,
+                             received_currency=None if received is None else received.currency)
         session.add(item)
     item.status = db.ReviewStatus.OPEN
     item.reasons = [p.to_json() for p in decision.reasons]

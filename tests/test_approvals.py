@@ -220,6 +220,39 @@ def test_correction_revalidates_and_four_eyes(db_session: Session, load_master: 
     assert item.status == ReviewStatus.APPROVED
 
 
+def test_a_lower_corrected_total_keeps_the_approvers_the_invoice_needed(
+    db_session: Session, load_master: Loader,
+) -> None:
+    """Received at 4,392.72 (a manager's band), corrected by a clerk to 10.00: the item still
+    needs a manager, and a clerk with a limit of 1,000 may not approve it. Corrected upwards,
+    the higher amount counts."""
+    load_master(db_session)
+    item = make_item(db_session, sample_invoice("4392.72"))
+    assert item.received_total == D("4392.72") and item.received_currency == "EUR"
+    cleo, carl = (make_user(db_session, n, "clerk", "1000") for n in ("cleo", "carl"))
+    correct_field(db_session, item.id, user=cleo, expected_version=item.version,
+                  name="total", text="10.00")
+    db_session.commit()
+    assert approvals.effective_role(db_session, item, MATRIX) == "manager"
+    with pytest.raises(ApprovalRefused, match="needs a manager"):
+        approvals.approve(db_session, item.id, user=carl, expected_version=item.version,
+                          matrix=MATRIX)
+    db_session.rollback()
+    correct_field(db_session, item.id, user=cleo, expected_version=item.version,
+                  name="total", text="20000.00")
+    db_session.commit()
+    assert approvals.effective_role(db_session, item, MATRIX) == "finance_lead"
+    assert approvals.item_amount(db_session, item, MATRIX) == D("20000.00")
+
+
+def test_a_corrected_currency_is_an_iso_code() -> None:
+    assert parse_value("currency", " eur ") == "EUR"
+    assert parse_value("currency", "€") == "EUR"
+    for typed in ("€€€", "EURO", "E1R"):
+        with pytest.raises(ApprovalRefused, match="not a currency"):
+            parse_value("currency", typed)
+
+
 def test_correction_can_raise_new_findings(db_session: Session, load_master: Loader) -> None:
     load_master(db_session)
     item = make_item(db_session, sample_invoice("999.00"))

@@ -193,7 +193,8 @@ def _row(item: ReviewItem, doc: tuple[str, str | None, Decimal | None, str | Non
          matrix: ApprovalMatrix) -> QueueRow:
     source, seller, total, currency = doc
     codes = tuple(sorted({str(p["code"]) for p in item.reasons or []}))
-    routed = required_role(matrix, matrix.in_own_currency(total, currency), codes)
+    amount = matrix.routing_amount(total, currency, item.received_total, item.received_currency)
+    routed = required_role(matrix, amount, codes)
     role = max([routed, item.assigned_role or routed], key=rank)
     return QueueRow(item.id, item.version, item.status, source, seller, total, currency,
                     item.created_at, codes, role)
