@@ -93,13 +93,22 @@ def entry(event: AuditEvent) -> AuditEntry:
                       event.entity_id, changes(event.before, event.after))
 
 
+# Keys that say what an event's other keys are about ("field": which field a correction set,
+# "value" then being that field's): shown even when the same on both sides.
+NAMING_KEYS = ("field",)
+
+
 def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple[Change, ...]:
     """The keys whose value differs, in the order they first appear (after's, then
-    before's others), each side shown or None when absent."""
+    before's others), each side shown or None when absent; a naming key (`NAMING_KEYS`)
+    that is the same on both sides first, as a label (its value as "after" alone)."""
     old, new = before or {}, after or {}
     keys = [*new, *(k for k in old if k not in new)]
-    return tuple(Change(k, _shown(old, k), _shown(new, k)) for k in keys
-                 if old.get(k) != new.get(k) or k not in old or k not in new)
+    named = [k for k in NAMING_KEYS if k in old and k in new and old[k] == new[k]]
+    labels = tuple(Change(k, None, _shown(new, k)) for k in named)
+    return labels + tuple(Change(k, _shown(old, k), _shown(new, k)) for k in keys
+                          if k not in named and (old.get(k) != new.get(k)
+                                                 or k not in old or k not in new))
 
 
 def actions(session: Session) -> Sequence[str]:

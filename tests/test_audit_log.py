@@ -36,6 +36,12 @@ def test_an_event_shows_only_what_it_changed() -> None:
                                                        "source": "erp.csv"}) == (
         Change("iban", "ES91", "GB82"), Change("source", None, "erp.csv"))
     assert changes(None, {"documents": 3}) == (Change("documents", None, "3"),)
+    # which field a correction set is shown, though it is the same before and after
+    assert changes({"field": "currency", "value": "USD", "reasons": []},
+                   {"field": "currency", "value": "EUR", "reasons": []}) == (
+        Change("field", None, "currency"), Change("value", "USD", "EUR"))
+    assert changes({"field": "total"}, {"field": "currency"}) == (
+        Change("field", "total", "currency"),)
     assert changes({"status": "open"}, None) == (Change("status", "open", None),)
     long = changes(None, {"note": "x" * 500})[0].after
     assert long is not None and len(long) == 160 and long.endswith("…")

@@ -238,6 +238,24 @@ def test_post_without_or_with_wrong_csrf_is_refused(client: TestClient, demo: Se
     assert items_by_source(demo)["004_informatica_guadalquivir.pdf"][1] == version
 
 
+def test_missing_items_and_pages_are_error_pages_not_500s(client: TestClient) -> None:
+    """A link to an item that does not exist (any number, or none), a form posted to one,
+    and an unknown address: a 404 page for people, never a server error or raw JSON."""
+    login(client, "cleo")
+    token = csrf_of(client.get("/queue").text)
+    for path in ("/items/999", "/items/0", "/items/-1", "/items/99999999999999999999999",
+                 "/items/abc", "/no-such-page"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"].startswith("text/html"), path
+        assert "no such page" in response.text.lower() or "no review item" in response.text
+    shown = client.get("/items/999").text
+    assert "There is no review item 999." in shown and "Log out" in shown
+    posted = client.post("/items/999/decide", data={"action": "approve", "version": "1",
+                                                   "csrf": token})
+    assert posted.status_code == 404 and "There is no review item 999." in posted.text
+
+
 def test_clerk_refused_manager_approves_then_conflict(client: TestClient, demo: Settings) -> None:
     item_id, version, _ = items_by_source(demo)["004_informatica_guadalquivir.pdf"]
     login(client, "cleo")

@@ -12,16 +12,19 @@ from typing import Any
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from arflow.db import make_engine
 from arflow.reasons import describe
 from arflow.settings import Settings, load_settings
 from models.approvals import ApprovalMatrix, load_matrix
+from models.users import LoggedIn
 from webapp.auth import Forbidden, NotLoggedIn
 
 HERE = Path(__file__).resolve().parent
@@ -87,8 +90,28 @@ def _add_handlers(app: FastAPI, ctx: WebContext) -> None:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return render(ctx, request, "error.html", {"message": exc.message, "user": None},
-                      status=403)
+        return error_page(ctx, request, exc.message, 403)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+        return error_page(ctx, request, message, exc.status_code, title="Not found"
+                          if exc.status_code == 404 else "Refused")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, _exc: RequestValidationError) -> Response:
+        return error_page(ctx, request, "There is no such page: part of its address is not "
+                          "valid (an item number must be a whole number).", 404,
+                          title="Not found")
+
+
+def error_page(ctx: WebContext, request: Request, message: str, status: int, *,
+               logged: LoggedIn | None = None, title: str = "Refused") -> HTMLResponse:
+    """The error page, as a person sees it (never a traceback or raw JSON); with the header
+    of a logged-in user when `logged` is given (its logout form needs their CSRF token)."""
+    values = {"message": message, "title": title, "user": logged.user if logged else None,
+              "csrf": logged.csrf_token if logged else ""}
+    return render(ctx, request, "error.html", values, status=status)
 
 
 def render(ctx: WebContext, request: Request, name: str, values: dict[str, Any],

@@ -8,9 +8,10 @@ import math
 from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +25,7 @@ from models.corrections import correct_field
 from models.db import Document, Export, ReviewItem, User
 from models.users import UserError, attempt_login, change_password, close_session
 from webapp import audit_log
-from webapp.app import WebContext, render
+from webapp.app import WebContext, error_page, render
 from webapp.audit_log import AuditFilter
 from webapp.auth import (
     LOGIN_CSRF_COOKIE,
@@ -49,6 +50,9 @@ from webapp.queue import (
     reason_counts,
 )
 from webapp.stats import dashboard
+
+# a database key: larger numbers (or text) are no item, a 404 page rather than a database error
+ItemId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 
 router = APIRouter()
 Action = Callable[[Session, User, int, WebContext], None]
@@ -209,7 +213,7 @@ def suppliers(request: Request) -> Response:
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, item_id: int, done: str = "") -> Response:
+def item_page(request: Request, item_id: ItemId, done: str = "") -> Response:
     return _item_response(request, item_id, message=DONE.get(done, ""), status=200)
 
 
@@ -220,15 +224,15 @@ def _item_response(request: Request, item_id: int, *, message: str, status: int,
         logged = require_login(request, session)
         view = item_view(session, item_id, logged.user, ctx.settings, ctx.matrix)
         if view is None:
-            return render(ctx, request, "error.html", {"message": "No such review item.",
-                                                       "user": logged.user}, status=404)
+            return error_page(ctx, request, f"There is no review item {item_id}.", 404,
+                              logged=logged, title="Not found")
         return render(ctx, request, "item.html", {
             "user": logged.user, "csrf": logged.csrf_token, "v": view, "message": message,
             "error": error}, status=status)
 
 
 @router.get("/items/{item_id}/pages/{page}.png")
-def page_image(request: Request, item_id: int, page: int) -> Response:
+def page_image(request: Request, item_id: ItemId, page: int) -> Response:
     ctx = _ctx(request)
     with session_scope(ctx.engine) as session:
         require_login(request, session)
@@ -254,7 +258,7 @@ DONE = {"approve": "Your approval is recorded.", "reject": "The item is rejected
 
 
 @router.post("/items/{item_id}/decide")
-async def decide(request: Request, item_id: int) -> Response:
+async def decide(request: Request, item_id: ItemId) -> Response:
     form = await request.form()
     action, note = str(form.get("action", "")), str(form.get("note", ""))
     if action not in DECISIONS:
@@ -283,7 +287,7 @@ def _decision(session: Session, item_id: int, *, action: str, note: str, user: U
 
 
 @router.post("/items/{item_id}/correct")
-async def correct(request: Request, item_id: int) -> Response:
+async def correct(request: Request, item_id: ItemId) -> Response:
     form = await request.form()
     name, text = str(form.get("field", "")), str(form.get("value", ""))
 
@@ -295,7 +299,7 @@ async def correct(request: Request, item_id: int) -> Response:
 
 
 @router.post("/items/{item_id}/bank-details")
-async def bank_details(request: Request, item_id: int) -> Response:
+async def bank_details(request: Request, item_id: ItemId) -> Response:
     """Put the invoice's IBAN on file for its seller (`models.bank_details`)."""
     form = await request.form()
     confirmation = str(form.get("confirmation", ""))[:500]
