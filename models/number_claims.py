@@ -86,11 +86,22 @@ def _release(session: Session, document_ids: Sequence[int]) -> None:
 def _keys(claimant: Claimant) -> tuple[Key, ...]:
     """The claims the document makes: none without a number, or when flagged already."""
     numbers = invoice_number_keys(claimant.invoice.invoice_number)
-    decision, seller = claimant.decision, claimant.invoice.seller
+    decision = claimant.decision
     if not numbers or Reason.DUPLICATE_INVOICE in decision.reason_codes:
         return ()
-    key = _bounded(seller_key(decision.party_id, seller.tax_id, seller.name))
-    return tuple((key, number) for number in numbers)
+    return tuple((seller, number) for seller in _sellers(claimant) for number in numbers)
+
+
+def _sellers(claimant: Claimant) -> tuple[str, ...]:
+    """The seller keys the document claims under: the party on file when its seller is
+    known, and also its printed tax ID (else its name), as when it is not. A copy decided
+    while the seller was not yet in the party master (or no longer matched it) is keyed by
+    what it prints; claimed under both, the two copies still meet."""
+    seller, party = claimant.invoice.seller, claimant.decision.party_id
+    printed = _bounded(seller_key(None, seller.tax_id, seller.name))
+    if party is None:
+        return (printed,)
+    return (_bounded(seller_key(party, seller.tax_id, seller.name)), printed)
 
 
 def _first_wanting(wanted: Sequence[tuple[int, tuple[Key, ...]]]) -> dict[Key, int]:
