@@ -6,11 +6,22 @@ reason file (quarantine) → move → stamp `moved_at`. After a crash anywhere, 
 either an uncommitted document (processed again, nothing was stored) or a committed ledger
 row whose move is pending (only the move is done). The same bytes dropped again become a
 `duplicate` row and are archived without processing.
+
+Every entry of the folder is accounted for, links included (`ingest.moves` says how): a link
+to a file is read as that file and its bytes archived, the link removed and its target left
+alone; a link that leads to no file (dangling, a folder, a loop) is never followed, and moves
+to quarantine, as a link, with a reason naming where it points. A folder that cannot be
+written (a read-only share) cannot give its files up: they are processed once, copied to the
+archive or quarantine (reason file included), and stay; each pass then reports the folder
+once in `PassSummary.errors`, with no traceback, and takes them again only to try the
+removal (the ledger row's move is pending, so nothing is processed twice).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from arflow.db import session_scope
 from arflow.errors import ConfigError, StorageError
-from arflow.intake import InboxFile, discover, fingerprint
+from arflow.intake import IGNORED_SUFFIXES, SIDECAR_SUFFIXES, InboxFile, fingerprint
+from arflow.reasons import Reason
 from arflow.settings import Settings
 from ingest import documents, ledger, locks, moves
 from ingest.documents import IngestContext
@@ -29,6 +41,7 @@ from ingest.mail_ledger import MailOutcome
 from ingest.mailbox import read_message
 from ingest.stability import StabilityTracker, wait_for_stable
 from models import db
+from models.domain import Problem
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +60,9 @@ class DropFolder:
                    stable_delay=stable_delay)
 
     def candidates(self) -> list[Path]:
-        """Visible, complete-looking files under the inbox, outside archive and quarantine."""
-        return [p for p in discover(self.inbox) if self._watched(p)]
+        """Visible, complete-looking files and links under the inbox, outside archive and
+        quarantine."""
+        return [p for p in entries(self.inbox) if self._watched(p)]
 
     def _watched(self, path: Path) -> bool:
         relative = path.relative_to(self.inbox).parts
@@ -62,14 +76,47 @@ class DropFolder:
         return moves.archive_target(self.archive, file.name, file.sha256[:12])
 
 
+def entries(inbox: Path) -> list[Path]:
+    """Regular files and symbolic links under `inbox` with candidate names, in a stable
+    order. A link is listed, never followed into a folder: one out of the drop folder or back
+    into it would take what is not ours, or loop (`take_file` quarantines such a link)."""
+    if not inbox.is_dir():
+        raise ConfigError(f"inbox {inbox} is not a directory")
+    found: list[Path] = []
+    pending = [inbox]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as listing:
+                items = list(listing)
+        except OSError as err:  # a sub-folder that cannot be listed: say so, go on
+            log.warning("drop folder: cannot list %s: %s", err.filename, err.strerror)
+            continue
+        for item in items:
+            if item.is_symlink() or item.is_file(follow_symlinks=False):
+                if _candidate_name(item.name):
+                    found.append(Path(item.path))
+            elif item.is_dir(follow_symlinks=False):
+                pending.append(Path(item.path))
+    return sorted(found)
+
+
+def _candidate_name(name: str) -> bool:
+    """Not hidden, not an office lock file, not a partial upload or a sidecar (the naming
+    rules of `arflow.intake.is_candidate`, without its `is_file`, which follows links)."""
+    return not (name.startswith((".", "~$"))
+                or name.lower().endswith(IGNORED_SUFFIXES + SIDECAR_SUFFIXES))
+
+
 @dataclass
 class PassSummary:
     """Files taken in one pass, by outcome; `busy`: gone or held by another worker;
-    `errors`: files left in place by an unexpected error (retried next pass)."""
+    `errors`: files left in place by an unexpected error (retried next pass), and one line
+    per folder that cannot be written (also in `not_writable`, which `watch` logs)."""
 
     outcomes: dict[str, int] = field(default_factory=dict)
     busy: int = 0
     errors: list[str] = field(default_factory=list)
+    not_writable: list[str] = field(default_factory=list)
 
     def add(self, outcome: str | None) -> None:
         if outcome is None:
@@ -85,6 +132,16 @@ class PassSummary:
 RESUMED = "resumed"  # a pass outcome: only a committed file's pending move was finished
 
 
+class LeftInFolder(Exception):
+    """A file whose result is committed and whose copy is in place, but which its folder
+    does not let go (`moves.SourceNotRemovable`); `outcome`: what it was taken as in this
+    pass, None when the pass only tried its removal again."""
+
+    def __init__(self, outcome: str | None, cause: moves.SourceNotRemovable) -> None:
+        super().__init__(str(cause))
+        self.outcome, self.cause = outcome, cause
+
+
 @dataclass(frozen=True)
 class MovePlan:
     row_id: int
@@ -93,15 +150,21 @@ class MovePlan:
     outcome: str
     reasons: list[object] | None
     resumed: bool = False  # the row existed: this call only finishes the move
+    sha256: str | None = None  # what was taken: a link's bytes are checked against it
 
     @classmethod
     def of(cls, row: db.DropFile, *, resumed: bool) -> MovePlan:
         return cls(row.id, Path(row.original_path), Path(row.target_path), row.outcome,
-                   row.reasons, resumed)
+                   row.reasons, resumed, row.sha256)
 
 
 def take_file(ctx: IngestContext, folder: DropFolder, path: Path) -> str | None:
     """Take one stable file; its outcome, or None when it is gone or another worker has it."""
+    if path.is_symlink():
+        if not path.is_file():  # dangling, a folder, a loop: nothing to read
+            return _take_link(ctx, folder, path)
+        if not _materialised(ctx, path):
+            return None
     try:
         file = fingerprint(path)
     except OSError:
@@ -113,8 +176,71 @@ def take_file(ctx: IngestContext, folder: DropFolder, path: Path) -> str | None:
 
 
 def _carried(ctx: IngestContext, plan: MovePlan) -> str:
-    carry_out(ctx, plan)
+    try:
+        carry_out(ctx, plan)
+    except moves.SourceNotRemovable as err:
+        raise LeftInFolder(None if plan.resumed else plan.outcome, err) from err
     return RESUMED if plan.resumed else plan.outcome
+
+
+def _lock_dir(ctx: IngestContext) -> Path:
+    return ctx.settings.home / "locks"
+
+
+def _materialised(ctx: IngestContext, link: Path) -> bool:
+    """Turn a link to a file into the file's bytes before it is read (`moves.
+    materialise_link`), under a lock on the link's path so that two workers never replace
+    it at once; False when another worker holds it. A folder that cannot be written keeps
+    the link: it is read through it, and `moves.place` archives a checked copy of its
+    bytes."""
+    key = hashlib.sha256(f"link:{link}".encode()).hexdigest()
+    with locks.content_lock(ctx.engine, _lock_dir(ctx), key) as held:
+        if not held:
+            return False
+        if link.is_symlink() and link.is_file():
+            moves.materialise_link(link)
+    return True
+
+
+def _take_link(ctx: IngestContext, folder: DropFolder, path: Path) -> str | None:
+    """A link that leads to no file is moved to quarantine as the link it is, recorded in
+    the ledger once (under the lock of what it holds), never followed."""
+    try:
+        file = moves.link_fingerprint(path)
+    except OSError:
+        return None  # gone meanwhile
+    with locks.content_lock(ctx.engine, _lock_dir(ctx), file.sha256) as held:
+        if not held or not path.is_symlink():
+            return None
+        return _carried(ctx, _plan_link(ctx, folder, file))
+
+
+def _plan_link(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePlan:
+    with session_scope(ctx.engine) as session:
+        row = ledger.pending_move(session, file)
+        if row is not None:
+            return MovePlan.of(row, resumed=True)
+        outcome = DropOutcome.QUARANTINED
+        reason = Problem(Reason.UNREADABLE_DOCUMENT, link_problem(file.path)).to_json()
+        row = ledger.record(session, file, outcome, document_id=None,
+                            target=folder.target_for(file, outcome), reasons=[reason])
+        return MovePlan.of(row, resumed=False)
+
+
+def link_problem(link: Path) -> str:
+    """Why a link was not read, naming where it points (a person may fix the link)."""
+    points_to = os.readlink(link)
+    try:
+        link.stat()
+    except FileNotFoundError:
+        why = "which does not exist"
+    except OSError as err:
+        why = f"which cannot be followed ({err.strerror})"
+    else:
+        why = "a folder: links are not followed into folders" if link.is_dir() else \
+            "which is not a regular file"
+    return (f"symbolic link to {points_to}, {why}; nothing was read, and what it points to "
+            f"was left alone")
 
 
 def _plan(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePlan | None:
@@ -158,7 +284,7 @@ def _plan_eml(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePl
 
 def _read_eml(ctx: IngestContext, file: InboxFile) -> tuple[DropOutcome, list[Any] | None]:
     limits = MailLimits(max_message_bytes=ctx.settings.max_file_bytes)
-    result = read_message(ctx, file.path.read_bytes(), limits)
+    result = read_message(ctx, file.path.read_bytes(), limits, origin=str(file.path))
     outcome = {MailOutcome.INGESTED: DropOutcome.PROCESSED,
                MailOutcome.NO_INVOICE: DropOutcome.NO_INVOICE}.get(result.outcome,
                                                                    DropOutcome.QUARANTINED)
@@ -179,11 +305,16 @@ def _decide(ctx: IngestContext, folder: DropFolder, session: Session,
 
 
 def carry_out(ctx: IngestContext, plan: MovePlan) -> None:
-    """After the commit: move (never overwriting), reason file beside it, stamp the ledger."""
-    moved = moves.move_file(plan.source, plan.target)
-    target = moved or plan.target
+    """After the commit: place the copy (never overwriting), write the reason file beside a
+    quarantined one, and only then remove the original (a folder that cannot be written
+    fails here, with `moves.SourceNotRemovable`: copy and reason file are there, the ledger
+    row stays pending), then stamp the ledger."""
+    placed = moves.place(plan.source, plan.target, plan.sha256)
+    target = placed or plan.target
     if plan.outcome == DropOutcome.QUARANTINED:
         moves.write_reason(target, {"source": str(plan.source), "reasons": plan.reasons})
+    if placed is not None:
+        moves.remove_source(plan.source)
     with session_scope(ctx.engine) as session:
         ledger.mark_moved(session, plan.row_id, target)
 
@@ -191,9 +322,14 @@ def carry_out(ctx: IngestContext, plan: MovePlan) -> None:
 def take_all(ctx: IngestContext, folder: DropFolder, paths: list[Path],
              tracker: StabilityTracker | None = None) -> PassSummary:
     summary = PassSummary()
+    stuck: dict[Path, list[moves.SourceNotRemovable]] = {}
     for path in paths:
         try:
             summary.add(take_file(ctx, folder, path))
+        except LeftInFolder as left:  # expected on a read-only share: reported once below
+            if left.outcome is not None:
+                summary.add(left.outcome)
+            stuck.setdefault(left.cause.folder, []).append(left.cause)
         except (StorageError, ConfigError):
             raise  # the database or the configuration: no point going on with other files
         except Exception as err:  # one bad file must not block the others; it stays put
@@ -202,7 +338,19 @@ def take_all(ctx: IngestContext, folder: DropFolder, paths: list[Path],
         if tracker is not None:
             tracker.forget(path)
     ctx.finish()
+    summary.not_writable = [not_writable(where, causes) for where, causes in stuck.items()]
+    summary.errors.extend(summary.not_writable)
     return summary
+
+
+def not_writable(folder: Path, causes: list[moves.SourceNotRemovable], shown: int = 5) -> str:
+    """One line for a folder that kept its files: which folder, why, which files, and that
+    they are safe (copied, not processed again)."""
+    names = ", ".join(cause.source.name for cause in causes[:shown])
+    more = f" and {len(causes) - shown} more" if len(causes) > shown else ""
+    return (f"drop folder {folder} cannot be written ({causes[0].strerror}): "
+            f"{len(causes)} file(s) stay there, copied to the archive or quarantine and not "
+            f"processed again: {names}{more}")
 
 
 def stable_files(folder: DropFolder, max_wait: float | None = None) -> list[Path]:

@@ -2,6 +2,14 @@
 
 Parsed with the stdlib `email` package (policy.default). Taken: PDF, image and XML parts,
 recursing into attached messages (`message/rfc822` or an attached `.eml`) up to a depth.
+A part is recognised by its content first (`sniff_suffix`: a `%PDF-` header, an image's
+magic bytes, an e-invoice root element), by its declared type or file name otherwise:
+mail programs send PDFs as `application/octet-stream` named `Invoice 2026-0042`, and such an
+invoice must not vanish. The stored name carries the suffix of what the bytes are (OCR and
+QR reading go by it). A declared invoice part is taken even when it is empty or its bytes
+cannot be recognised: it becomes a document that fails with a reason (EMPTY_DOCUMENT,
+UNREADABLE_DOCUMENT) instead of being dropped. Attachments that are none of these are listed
+in `ignored`, so a message without an invoice can say what it held.
 Attachment names are never trusted as paths (`safe_name`); every attachment and the whole
 message are size-capped. A message that cannot be parsed raises `MalformedMessage`.
 """
@@ -17,10 +25,16 @@ from email.parser import BytesParser
 
 from arflow.errors import DocumentError, DocumentTooLarge
 from arflow.reasons import Reason
+from extractors.einvoice.detect import sniff as sniff_einvoice
 
 TAKEN_TYPES = {"application/pdf": ".pdf", "application/xml": ".xml", "text/xml": ".xml",
                "image/png": ".png", "image/jpeg": ".jpg", "image/tiff": ".tif"}
 TAKEN_SUFFIXES = (".pdf", ".xml", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+SAME_KIND = {".jpg": (".jpg", ".jpeg"), ".tif": (".tif", ".tiff")}
+# The image formats the extractors read (`extractors.api`), by their first bytes.
+IMAGE_MAGIC = ((b"\x89PNG", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"II*\x00", ".tif"),
+               (b"MM\x00*", ".tif"))
+PDF_HEADER_WITHIN = 1024  # where a PDF reader (and `extractors.api`) looks for `%PDF-`
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
 
@@ -49,8 +63,11 @@ class Attachment:
 @dataclass
 class ParsedMessage:
     message_id: str | None
+    sender: str | None = None
+    subject: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # why a candidate part was not taken
+    ignored: list[str] = field(default_factory=list)  # "name (type)": not an invoice format
 
 
 def safe_name(raw: str | None, fallback: str) -> str:
@@ -69,7 +86,8 @@ def parse_message(raw: bytes, limits: MailLimits | None = None) -> ParsedMessage
     if len(raw) > limits.max_message_bytes:
         raise OversizedMessage(f"message of {len(raw)} bytes exceeds {limits.max_message_bytes}")
     message = _parse(raw)
-    parsed = ParsedMessage(message_id=_header(message, "Message-ID"))
+    parsed = ParsedMessage(message_id=_header(message, "Message-ID"),
+                           sender=_header(message, "From"), subject=_header(message, "Subject"))
     _collect(message, parsed, limits, depth=0)
     return parsed
 
@@ -110,21 +128,62 @@ def _collect(message: Message, out: ParsedMessage, limits: MailLimits, depth: in
         _take_part(message, out, limits, depth)
 
 
+def sniff_suffix(data: bytes) -> str | None:
+    """What the bytes are, whatever the part claims: `.pdf`, an image's suffix, or `.xml`
+    for an e-invoice (root element and namespace, read without parsing); None otherwise."""
+    if b"%PDF-" in data[:PDF_HEADER_WITHIN]:
+        return ".pdf"
+    for magic, suffix in IMAGE_MAGIC:
+        if data.startswith(magic):
+            return suffix
+    return ".xml" if sniff_einvoice(data) is not None else None
+
+
+def _declared_suffix(ctype: str, filename: str) -> str | None:
+    """The suffix the part claims by its type or its name, if an invoice format."""
+    if ctype in TAKEN_TYPES:
+        return TAKEN_TYPES[ctype]
+    lowered = filename.lower()
+    return next((s for s in TAKEN_SUFFIXES if lowered.endswith(s)), None)
+
+
+def _is_body(part: Message) -> bool:
+    """Inline text without a name: the message's own words, never an invoice file (a body
+    mentioning `%PDF-` must not become a document)."""
+    return (part.get_content_maintype() == "text" and not part.get_filename()
+            and part.get_content_disposition() != "attachment")
+
+
+def _payload(part: Message) -> bytes:
+    """The part's decoded bytes; its raw text when it cannot be decoded (kept as sent)."""
+    data = part.get_payload(decode=True)
+    if isinstance(data, bytes):
+        return data
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def with_suffix(name: str, suffix: str) -> str:
+    """`name`, with `suffix` appended unless it already ends with it (or its variant)."""
+    return name if name.lower().endswith(SAME_KIND.get(suffix, (suffix,))) else name + suffix
+
+
 def _take_part(part: Message, out: ParsedMessage, limits: MailLimits, depth: int) -> None:
-    ctype, filename = part.get_content_type(), part.get_filename()
-    lowered = (filename or "").lower()
-    if lowered.endswith(".eml"):
+    ctype, filename = part.get_content_type(), part.get_filename() or ""
+    if filename.lower().endswith(".eml"):
         _nested_eml(part, out, limits, depth)
         return
-    suffix = TAKEN_TYPES.get(ctype)
-    if suffix is None and not lowered.endswith(TAKEN_SUFFIXES):
+    declared = _declared_suffix(ctype, filename)
+    if declared is None and _is_body(part):
         return
-    data = part.get_payload(decode=True)
-    index = len(out.attachments) + len(out.skipped) + 1
-    name = safe_name(filename, f"attachment-{index}{suffix or '.bin'}")
-    if not isinstance(data, bytes) or not data:
-        out.skipped.append(f"{name}: empty or undecodable")
-    elif len(data) > limits.max_attachment_bytes:
+    data = _payload(part)
+    suffix = sniff_suffix(data) or declared
+    index = len(out.attachments) + len(out.skipped) + len(out.ignored) + 1
+    if suffix is None:
+        out.ignored.append(f"{safe_name(filename, f'part-{index}')} ({ctype})")
+        return
+    name = with_suffix(safe_name(filename, f"attachment-{index}"), suffix)
+    if len(data) > limits.max_attachment_bytes:
         out.skipped.append(f"{name}: {len(data)} bytes exceeds {limits.max_attachment_bytes}")
     else:
         out.attachments.append(Attachment(name=name, content_type=ctype, data=data))

@@ -1,7 +1,10 @@
 """The mail ledger (`mail_messages`): one row per (mailbox, UIDVALIDITY, UID) with its outcome.
 
 A row is written only after the message's documents are committed; `acknowledged_at` is
-stamped after the server-side flag/move. Repository style: take a Session, add/flush/select."""
+stamped after the server-side flag/move. A message that gave no document has its reason in
+`error` (sender, subject, what it held: `ingest.mailbox.no_invoice_reason`), and
+`without_invoice` lists those messages: they are in no report of documents, so this is
+where a person finds them. Repository style: take a Session, add/flush/select."""
 
 from __future__ import annotations
 
@@ -59,3 +62,12 @@ def mark_acknowledged(session: Session, mailbox: str, uidvalidity: int, uid: int
     if row is not None:
         row.acknowledged_at = utcnow()
         session.flush()
+
+
+def without_invoice(session: Session) -> list[db.MailMessage]:
+    """Every message that gave no document (no invoice, oversized, malformed), oldest first,
+    each with its reason in `error`."""
+    query = (select(db.MailMessage)
+             .where(db.MailMessage.outcome != str(MailOutcome.INGESTED))
+             .order_by(db.MailMessage.seen_at, db.MailMessage.id))
+    return list(session.scalars(query))

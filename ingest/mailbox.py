@@ -2,8 +2,14 @@
 
 Per message: size check (over the cap: recorded `oversized`, never fetched) → fetch without
 setting \\Seen → parse (`ingest.eml`) → each attachment stored content-addressed under
-`archive/mail/` and taken as a document (claimed in the database: at most once) → ledger row
-committed → only then flagged `$ArflowDone` (or moved) on the server → `acknowledged_at`.
+`archive/mail/` and taken as a document (claimed in the database: at most once; one that
+cannot be read also gets a copy and a reason file under `quarantine/`, as in a batch) →
+ledger row committed → only then flagged `$ArflowDone` (or moved) on the server →
+`acknowledged_at`.
+
+No message goes by unseen: one without an invoice, an oversized or a malformed one is
+recorded with a reason a person can act on (who sent it, its subject, what it held), logged
+as a warning and listed in the pass's `MailSummary.notes`.
 A disconnect anywhere leaves the message unflagged and unrecorded, or recorded but not
 acknowledged; the next run finishes either without taking any attachment twice.
 """
@@ -11,6 +17,7 @@ acknowledged; the next run finishes either without taking any attachment twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,17 +26,23 @@ from pathlib import Path
 from arflow.db import session_scope
 from arflow.errors import DocumentError
 from arflow.intake import fingerprint
-from ingest import documents, mail_ledger
+from ingest import documents, mail_ledger, moves
 from ingest.documents import IngestContext
-from ingest.eml import Attachment, MailLimits, OversizedMessage, parse_message
+from ingest.eml import Attachment, MailLimits, OversizedMessage, ParsedMessage, parse_message
 from ingest.imap import ImapClient, ImapConfig
 from ingest.mail_ledger import MailOutcome
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class MailSummary:
+    """Messages of one pass by outcome; `notes`: one line per message that gave no document
+    (`message <uid>: <outcome>: <reason>`), for whoever runs the pass to show."""
+
     outcomes: dict[str, int] = field(default_factory=dict)
     acknowledged: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def add(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -56,34 +69,68 @@ def store_attachment(archive: Path, attachment: Attachment) -> Path:
 
 
 def ingest_attachment(ctx: IngestContext, attachment: Attachment) -> str:
-    """Take one attachment as a document (unless known or held elsewhere); its sha256."""
+    """Take one attachment as a document (unless known or held elsewhere); its sha256.
+    One that cannot be read (empty, corrupt) is also copied to quarantine with its reason."""
     file = fingerprint(store_attachment(ctx.settings.archive_dir, attachment))
     with documents.locked(ctx, file) as (session, document):
-        if document is not None:
-            documents.process_locked(ctx, session, document, file)
+        taken = (None if document is None
+                 else documents.process_locked(ctx, session, document, file))
+    if taken is not None and taken.processed and taken.failed:
+        moves.keep_in_quarantine(ctx.settings.quarantine_dir, file, taken.reasons)
     return file.sha256
 
 
-def read_message(ctx: IngestContext, raw: bytes, limits: MailLimits) -> MessageResult:
-    """Parse a message and take its attachments (also used for `.eml` drop-folder files)."""
+def read_message(ctx: IngestContext, raw: bytes, limits: MailLimits,
+                 origin: str = "message") -> MessageResult:
+    """Parse a message and take its attachments (also used for `.eml` drop-folder files).
+    `origin` names the message in the warning logged when it gives no document."""
     try:
         parsed = parse_message(raw, limits)
     except OversizedMessage as err:
-        return MessageResult(MailOutcome.OVERSIZED, error=err.message)
+        return _unseen(origin, MessageResult(MailOutcome.OVERSIZED, error=err.message))
     except DocumentError as err:
-        return MessageResult(MailOutcome.MALFORMED, error=err.message)
+        return _unseen(origin, MessageResult(MailOutcome.MALFORMED, error=err.message))
     shas = [ingest_attachment(ctx, a) for a in parsed.attachments]
-    outcome = MailOutcome.INGESTED if shas else MailOutcome.NO_INVOICE
-    return MessageResult(outcome, parsed.message_id, "; ".join(parsed.skipped) or None, shas)
+    if not shas:
+        return _unseen(origin, MessageResult(MailOutcome.NO_INVOICE, parsed.message_id,
+                                             no_invoice_reason(parsed)))
+    return MessageResult(MailOutcome.INGESTED, parsed.message_id, _not_taken(parsed), shas)
+
+
+def _not_taken(parsed: ParsedMessage) -> str | None:
+    """What of the message was not taken, and why; None when everything was."""
+    parts = []
+    if parsed.skipped:
+        parts.append("not taken: " + "; ".join(parsed.skipped))
+    if parsed.ignored:
+        parts.append("not an invoice format: " + ", ".join(parsed.ignored))
+    return "; ".join(parts) or None
+
+
+def no_invoice_reason(parsed: ParsedMessage) -> str:
+    """Why a message gave no document, with what a person needs to find it and judge: its
+    sender, its subject and what it held (the ledger has no columns for the first two)."""
+    subject = (parsed.subject or "")[:200]
+    held = _not_taken(parsed) or "it has no attachment"
+    return (f'no invoice (PDF, image or e-invoice XML) in the message from '
+            f'{parsed.sender or "an unknown sender"}, subject "{subject}": {held}')
+
+
+def _unseen(origin: str, result: MessageResult) -> MessageResult:
+    """A message that gives no document: one warning line (no traceback), so it is seen."""
+    log.warning("%s gave no document (%s): %s", origin, result.outcome, result.error)
+    return result
 
 
 def _handle(ctx: IngestContext, client: ImapClient, uid: int, limits: MailLimits
             ) -> MessageResult:
     size = client.size_of(uid)
     if size > limits.max_message_bytes:
-        return MessageResult(MailOutcome.OVERSIZED,
-                             error=f"{size} bytes exceeds {limits.max_message_bytes}")
-    return read_message(ctx, client.fetch(uid), limits)
+        return _unseen(f"mailbox {client.config.mailbox} message {uid}",
+                       MessageResult(MailOutcome.OVERSIZED,
+                                     error=f"{size} bytes exceeds {limits.max_message_bytes}"))
+    return read_message(ctx, client.fetch(uid), limits,
+                        origin=f"mailbox {client.config.mailbox} message {uid}")
 
 
 def _record(ctx: IngestContext, config: ImapConfig, validity: int, uid: int,
@@ -128,6 +175,8 @@ def fetch_mailbox(
             _record(ctx, config, validity, uid, result)
             _acknowledge(ctx, client, uid)
             summary.add(result.outcome)
+            if result.outcome != MailOutcome.INGESTED:
+                summary.notes.append(f"message {uid}: {result.outcome}: {result.error}")
             if on_message is not None:
                 on_message(uid)
         _stamp_flagged(ctx, config, validity)

@@ -26,6 +26,7 @@ def merge(summaries: list[PassSummary]) -> PassSummary:
             total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
         total.busy += summary.busy
         total.errors.extend(summary.errors)
+        total.not_writable.extend(summary.not_writable)
     return total
 
 

@@ -1,7 +1,8 @@
 """Knowing when a dropped file is complete: size and mtime unchanged for `delay` seconds.
 
 Scanners and copy tools write files in place; a file is taken only once two observations at
-least `delay` seconds apart saw the same (size, mtime). Files that vanish are forgotten.
+least `delay` seconds apart saw the same (size, mtime) — of what a link leads to, or of the
+link itself when it leads nowhere. Files that vanish are forgotten.
 """
 
 from __future__ import annotations
@@ -48,10 +49,17 @@ class StabilityTracker:
 
 
 def _signature(path: Path) -> Signature | None:
+    """The file's (size, mtime); for a link that leads nowhere, the link's own, so that it
+    becomes stable and is taken (quarantined) rather than waited for forever."""
     try:
         stat = path.stat()
     except OSError:
-        return None
+        if not path.is_symlink():
+            return None
+        try:
+            stat = path.lstat()
+        except OSError:
+            return None
     return stat.st_size, stat.st_mtime_ns
 
 

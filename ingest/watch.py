@@ -55,6 +55,8 @@ def watch(
             if stable:
                 summary = take_all(ctx, folder, stable, tracker)
                 log.info("drop folder %s: %s", folder.inbox, summary)
+                for line in summary.not_writable:  # no traceback to tell of it: say it here
+                    log.error("%s", line)
                 if on_pass is not None:
                     on_pass(summary)
             timeout = min(interval, folder.stable_delay / 2) if tracker.waiting() else interval

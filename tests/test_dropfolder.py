@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from arflow.db import session_scope
+from arflow.db import make_engine, session_scope
 from arflow.intake import fingerprint
 from arflow.masterdata import import_csv
 from arflow.settings import Settings, load_settings
@@ -253,3 +260,156 @@ def test_one_pass_over_two_processes_takes_each_file_once(
     rest = poll_once(ctx, folder)
     assert rest.outcomes.get("duplicate", 0) == summary.busy and not list(inbox.iterdir())
     assert _count(ctx, db.Document) == 3 and _count(ctx, db.DropFile) == 6
+
+
+# --- Links and read-only folders (QA): bytes archived for real, nothing silent, no tracebacks ---
+
+
+def _drop_rows(ctx: IngestContext) -> dict[str, tuple[str, str | None]]:
+    with session_scope(ctx.engine) as session:
+        return {row.name: (row.outcome, row.moved_at and row.target_path)
+                for row in session.scalars(select(db.DropFile))}
+
+
+def test_a_linked_file_is_archived_as_its_bytes_and_only_the_link_is_removed(
+    settings: Settings, inbox: Path, pdfs: list[Path], tmp_path: Path
+) -> None:
+    """`ln -s /elsewhere/004.pdf drop/link004.pdf`: the archive holds a regular file with the
+    bytes that were processed; the link leaves the drop folder; its target is not ours."""
+    elsewhere = tmp_path / "elsewhere" / "004.pdf"
+    elsewhere.parent.mkdir()
+    shutil.copy(pdfs[0], elsewhere)
+    (inbox / "link004.pdf").symlink_to(elsewhere)
+    ctx, folder = _ctx_folder(settings, inbox)
+    assert poll_once(ctx, folder).outcomes == {"processed": 1}
+    (archived,) = folder.archive.rglob("link004.pdf")
+    assert not archived.is_symlink() and archived.read_bytes() == pdfs[0].read_bytes()
+    assert not list(inbox.iterdir())
+    assert elsewhere.is_file() and not elsewhere.is_symlink()
+    assert elsewhere.read_bytes() == pdfs[0].read_bytes()
+    assert _count(ctx, db.Invoice) == 1
+
+
+def test_links_that_are_not_files_are_quarantined_once_with_a_reason(
+    settings: Settings, inbox: Path, pdfs: list[Path], tmp_path: Path
+) -> None:
+    """A dangling link, a link to a folder outside and a link looping back to the drop folder
+    are never followed: each is moved to quarantine (as the link it is) with a reason file
+    naming where it points, recorded once; what they point to is left alone."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(pdfs[1], outside / "not-ours.pdf")
+    (inbox / "dangling.pdf").symlink_to(tmp_path / "nowhere.pdf")
+    (inbox / "linked-folder").symlink_to(outside, target_is_directory=True)
+    (inbox / "sub").mkdir()
+    (inbox / "sub" / "loop").symlink_to(inbox, target_is_directory=True)
+    ctx, folder = _ctx_folder(settings, inbox)
+    assert poll_once(ctx, folder).outcomes == {"quarantined": 3}
+    assert [p.name for p in inbox.rglob("*")] == ["sub"]
+    assert [p.name for p in outside.iterdir()] == ["not-ours.pdf"]
+    for name, points_to in (("dangling.pdf", tmp_path / "nowhere.pdf"),
+                            ("linked-folder", outside), ("loop", inbox)):
+        kept = folder.quarantine / name
+        assert kept.is_symlink() and kept.readlink() == points_to
+        reason = kept.with_name(name + ".reason.json").read_text()
+        assert "UNREADABLE_DOCUMENT" in reason and str(points_to) in reason
+    assert {name: outcome for name, (outcome, _) in _drop_rows(ctx).items()} == {
+        "dangling.pdf": "quarantined", "linked-folder": "quarantined", "loop": "quarantined"}
+    assert poll_once(ctx, folder).outcomes == {} and _count(ctx, db.Document) == 0
+
+
+def _fail_removals_under(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every unlink under `folder` fails as on a read-only file system (EROFS)."""
+    real = os.unlink
+
+    def unlink(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path).is_relative_to(folder):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+
+
+def test_a_read_only_drop_folder_is_one_error_per_pass_and_nothing_is_taken_twice(
+    settings: Settings, inbox: Path, pdfs: list[Path], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Simulated (EROFS on every removal in the folder; `test_a_really_read_only_drop_folder`
+    does it for real): the files are processed once, their copies archived or quarantined,
+    each quarantine copy with its reason file; each pass reports the folder once, with no
+    traceback, and a later pass processes nothing again."""
+    shutil.copy(pdfs[0], inbox / "good.pdf")
+    (inbox / "bad.pdf").write_bytes(b"not a pdf at all")
+    _fail_removals_under(inbox, monkeypatch)
+    ctx, folder = _ctx_folder(settings, inbox)
+    first = poll_once(ctx, folder)
+    assert first.outcomes == {"processed": 1, "quarantined": 1}
+    assert len(first.errors) == 1 and str(inbox) in first.errors[0]
+    assert "cannot be written" in first.errors[0] and "Read-only" in first.errors[0]
+    assert (folder.quarantine / "bad.pdf.reason.json").is_file()
+    assert [p.name for p in folder.archive.rglob("*.pdf")] == ["good.pdf"]
+    second = poll_once(ctx, folder)
+    assert second.outcomes == {} and second.errors == first.errors
+    assert not [r for r in caplog.records if r.exc_info]
+    assert _count(ctx, db.Document) == 2 and _count(ctx, db.DropFile) == 2
+    assert _count(ctx, db.Invoice) == 1
+    monkeypatch.undo()  # writable again: the next pass only finishes the moves
+    assert poll_once(ctx, folder).outcomes == {"resumed": 2} and not list(inbox.iterdir())
+
+
+@contextmanager
+def _read_only(folder: Path) -> Iterator[Path]:
+    """`folder` read-only for real: `chmod a-w` when not root; as root (chmod does not stop
+    root) a read-only bind mount of it, or a skip when mounting is not allowed here."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
+        return
+    mount = folder.with_name(folder.name + "-ro")
+    mount.mkdir()
+    bind = subprocess.run(["mount", "--bind", str(folder), str(mount)], capture_output=True,
+                          check=False)
+    if bind.returncode != 0:
+        pytest.skip(f"no bind mount here: {bind.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(mount)], check=True,
+                       capture_output=True)
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True, capture_output=True)
+
+
+def _poll(inbox: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, ARFLOW_HOME=str(home), ARFLOW_WORKERS="1",
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    env.pop("ARFLOW_DATABASE_URL", None)
+    arflow = Path(sys.executable).with_name("arflow")
+    return subprocess.run([str(arflow), "poll", str(inbox), "--stable-delay", "0.05"],
+                          env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_a_really_read_only_drop_folder(tmp_path: Path, pdfs: list[Path]) -> None:
+    """The QA report, with a real `arflow poll` on a read-only folder: one clear error per
+    pass naming the folder, no traceback, the quarantine copy with its reason file, and the
+    second pass takes nothing again."""
+    drop, home = tmp_path / "drop", tmp_path / "home"
+    drop.mkdir()
+    shutil.copy(pdfs[2], drop / "004.pdf")
+    (drop / "bad.pdf").write_bytes(b"not a pdf at all")
+    with _read_only(drop) as inbox:
+        passes = [_poll(inbox, home), _poll(inbox, home)]
+        assert sorted(p.name for p in inbox.iterdir()) == ["004.pdf", "bad.pdf"]
+    for number, done in enumerate(passes):
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        errors = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(errors) == 1 and f"{inbox} cannot be written" in errors[0], done.stderr
+        assert ("processed" in done.stdout) == (number == 0), done.stdout
+    assert (home / "quarantine" / "bad.pdf.reason.json").is_file()
+    assert [p.name for p in (home / "archive").rglob("*.pdf")] == ["004.pdf"]
+    with session_scope(make_engine(f"sqlite:///{home / 'arflow.db'}")) as session:
+        rows = session.execute(select(db.DropFile.name, db.DropFile.outcome)).all()
+        assert sorted(rows) == [("004.pdf", "processed"), ("bad.pdf", "quarantined")]
+        assert session.scalar(select(func.count()).select_from(db.Document)) == 2

@@ -386,3 +386,82 @@ def test_the_mailbox_flow_reads_the_password_from_a_secret_block(
     state = poll_mailbox(password_block=None, database_url=settings.database_url,
                          return_state=True)
     assert state.is_failed()  # no password anywhere: a ConfigError, not retried
+
+
+# --- Nothing mailed is lost silently (QA: octet-stream PDFs, empty attachments, no reason) ---
+
+PNG_HEAD = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+UBL = Path(__file__).parent / "data" / "einvoice" / "peppol-base-example.xml"
+
+
+def _attach(message: EmailMessage, name: str, data: bytes, ctype: str) -> None:
+    maintype, subtype = ctype.split("/")
+    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+
+
+def test_invoice_attachments_are_recognised_by_content_not_by_type_or_name(
+    pdfs: list[Path],
+) -> None:
+    """What the bytes are decides: a PDF as octet-stream without an extension, an image
+    without a name, an e-invoice as text/plain, a JPEG labelled PDF; the stored name gets the
+    suffix of what the bytes are (OCR and QR reading go by it). Whatever is not taken is
+    listed, so a person can see it."""
+    message = _mail("types and names lie")
+    _attach(message, "Invoice 2026-0042", pdfs[0].read_bytes(), "application/octet-stream")
+    _attach(message, "scan", PNG_HEAD, "application/octet-stream")
+    message.add_attachment(UBL.read_text(encoding="utf-8"), subtype="plain",
+                           filename="factura.txt")
+    _attach(message, "photo.pdf", b"\xff\xd8\xff\xe0" + b"\x00" * 32, "application/pdf")
+    _attach(message, "terms.zip", b"PK\x03\x04 not an invoice", "application/zip")
+    parsed = parse_message(message.as_bytes())
+    assert [a.name for a in parsed.attachments] == [
+        "Invoice 2026-0042.pdf", "scan.png", "factura.txt.xml", "photo.pdf.jpg"]
+    assert parsed.ignored == ["terms.zip (application/zip)"]
+    assert parsed.subject == "types and names lie" and parsed.sender == "supplier@example.com"
+
+
+def test_empty_and_unnamed_invoices_are_documents_and_no_invoice_has_a_reason(
+    dovecot: Dovecot, ctx: IngestContext, user: str, pdfs: list[Path]
+) -> None:
+    """The QA messages: an octet-stream PDF named `Invoice 2026-0042` is read as an invoice; a
+    zero-byte `zero.pdf` is kept and quarantined as EMPTY_DOCUMENT (in the report, with a
+    copy and its reason file); a message with no invoice is recorded with a reason naming the
+    message and what it held, listed by `mail_ledger.without_invoice` and in the summary."""
+    from ingest import mail_ledger
+
+    unnamed = _mail("octet-stream invoice")
+    _attach(unnamed, "Invoice 2026-0042", pdfs[1].read_bytes(), "application/octet-stream")
+    chat = _mail("Question about order 77", text="Hello, a question.")
+    _attach(chat, "logo.gif", b"GIF89a" + b"\x00" * 20, "image/gif")
+    dovecot.append(user, unnamed.as_bytes(), _mail("empty", ("zero.pdf", b"")).as_bytes(),
+                   chat.as_bytes())
+    summary = fetch_mailbox(ctx, dovecot.config(user, "tls"))
+    assert summary.outcomes == {"ingested": 2, "no_invoice": 1}
+    with session_scope(ctx.engine) as session:
+        rows = {r["source"].split("-", 1)[1]: r for r in repo.report_rows(session)}
+        (quiet,) = mail_ledger.without_invoice(session)
+        error = quiet.error or ""
+    assert rows["Invoice 2026-0042.pdf"]["status"] != "failed"
+    assert rows["Invoice 2026-0042.pdf"]["invoice"]["invoice_number"]
+    assert rows["zero.pdf"]["status"] == "failed"
+    assert rows["zero.pdf"]["reasons"] == ["EMPTY_DOCUMENT"]
+    (copy,) = [p for p in ctx.settings.quarantine_dir.iterdir()
+               if not p.name.endswith(".reason.json")]
+    assert copy.name.endswith("-zero.pdf") and copy.read_bytes() == b""
+    assert "EMPTY_DOCUMENT" in copy.with_name(copy.name + ".reason.json").read_text()
+    assert quiet.uid == 3 and "no invoice" in error and "Question about order 77" in error
+    assert "logo.gif (image/gif)" in error and "supplier@example.com" in error
+    assert [note.split(":")[0] for note in summary.notes] == ["message 3"]
+
+
+def test_an_eml_without_invoice_in_the_drop_folder_keeps_its_reason(
+    settings: Settings, ctx: IngestContext, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "chat.eml").write_bytes(_mail("just saying hi", text="no invoice").as_bytes())
+    assert poll_once(ctx, DropFolder.from_settings(settings, inbox, stable_delay=0.05)
+                     ).outcomes == {"no_invoice": 1}
+    with session_scope(ctx.engine) as session:
+        reasons = session.scalar(select(db.DropFile.reasons))
+    assert reasons and "just saying hi" in reasons[0]["message"]
