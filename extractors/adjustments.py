@@ -7,8 +7,8 @@ of its rows, positive — only when the amounts tie them to the other totals:
 
     line items' sum - allowances + charges = tax base,   tax base + tax = total
 
-(the line items' sum is a printed lines' sum — "Suma", "Importe bruto", "Goods total" — or
-subtotal when no line items were read). The tax base is
+(the line items' sum is the sum of the line items read, or, when that does not tie, a printed
+lines' sum — "Suma", "Importe bruto", "Goods total" — or subtotal). The tax base is
 the subtotal chosen, or, when no subtotal read ties, the total less the tax that both sums
 give (an English "Subtotal / Discount / Shipping / Tax / Total" block prints none); its
 evidence is then the words of the rows, the tax and the total. One row OCR misread with its
@@ -40,33 +40,56 @@ def adjusted(totals: Totals, cands: Mapping[str, Sequence[Candidate]],
              line_sum: Decimal | None) -> Totals:
     """`totals` with the allowance and charge rows of its totals block when they tie (see
     the module docstring), else `totals` unchanged."""
-    tot, tax, sub = totals.total, totals.tax_total, totals.subtotal
+    tot = totals.total
     if tot is None:
         return totals
     allowances = _rows(cands.get("allowance", ()), tot)
     charges = _rows(cands.get("charge", ()), tot)
     if _sum(allowances) == _sum(charges):  # none, or rows that cancel out: nothing to tie
         return totals
-    if totals.consistent and sub is not None:
-        base = sub.value
-    elif tax is not None:
-        base = tot.value - tax.value
-    else:
-        return totals
     printed = [*cands.get("line_total", ()), *cands.get("subtotal", ())]
-    grosses = [line_sum] if line_sum is not None else [c.value for c in printed]
-    for gross in dict.fromkeys(grosses):
-        tied = _tied(allowances, charges, gross - base)
+    # the read lines' sum first; a printed lines' sum too, since OCR may lose or misread a
+    # line item (the rows must still tie it exactly to the tax base, so a wrong one cannot)
+    grosses = [*([line_sum] if line_sum is not None else []), *(c.value for c in printed)]
+    pairs = [(g, b) for b in _bases(totals, cands) for g in dict.fromkeys(grosses) if g != b]
+    for gross, base in pairs:
+        tied = _tied_below(allowances, charges, gross - base)
         if tied is not None:
             return replace(totals, subtotal=_base(totals, base, printed, [*tied[0], *tied[1]]),
-                           consistent=True,
-                           lines_match=totals.lines_match or line_sum is not None,
+                           consistent=totals.consistent or totals.tax_total is not None,
+                           lines_match=totals.lines_match or gross == line_sum,
                            allowances=_merged("allowances", tied[0]),
                            charges=_merged("charges", tied[1]))
     return totals
 
 
 Rows = tuple[list[Candidate], list[Candidate]]
+
+
+def _bases(totals: Totals, cands: Mapping[str, Sequence[Candidate]]) -> list[Decimal]:
+    """The tax base the rows must reach: the subtotal chosen when the totals add up with it,
+    else total - tax, else (no tax read) each printed subtotal."""
+    tot, tax, sub = totals.total, totals.tax_total, totals.subtotal
+    if totals.consistent and sub is not None:
+        return [sub.value]
+    if tax is not None and tot is not None:
+        return [tot.value - tax.value]
+    return list(dict.fromkeys(c.value for c in cands.get("subtotal", ())))
+
+
+def _tied_below(allowances: list[Candidate], charges: list[Candidate],
+                net: Decimal) -> Rows | None:
+    """`_tied` on the rows from some line down to the total: all of them first, then without
+    the topmost line, and so on. The block's rows stand together above the total; a row
+    label higher up may be a line item's words ("Freight, pallet shipment zone 100 ... 297,34"
+    when OCR garbled that line's amount, so it was not read as a line item)."""
+    starts = sorted({c.hit.line.index for c in (*allowances, *charges)})
+    for start in starts:
+        tied = _tied([c for c in allowances if c.hit.line.index >= start],
+                     [c for c in charges if c.hit.line.index >= start], net)
+        if tied is not None and (tied[0] or tied[1]):
+            return tied
+    return None
 
 
 def _tied(allowances: list[Candidate], charges: list[Candidate], net: Decimal) -> Rows | None:
@@ -123,10 +146,10 @@ def _base(totals: Totals, base: Decimal, printed: Sequence[Candidate],
     sub, tax, tot = totals.subtotal, totals.tax_total, totals.total
     if totals.consistent and sub is not None:
         return sub
-    assert tax is not None and tot is not None  # `base` is total - tax
     same = [c for c in printed if c.field == "subtotal" and abs(c.value - base) <= _CENT]
     if same:
         return max(same, key=lambda c: c.score)
+    assert tax is not None and tot is not None  # `base` is total - tax (`_bases`)
     words = [w for c in (*rows, tax, tot) for w in c.words]
     return Candidate("subtotal", base, min(tax.score, tot.score) * _DERIVED_FACTOR, words,
                      rows[0].hit)

@@ -255,3 +255,34 @@ def test_combined_ocr_readings_keep_the_rows_with_their_totals() -> None:
     assert _amounts(voted.invoice) == tied
     kept = vote(reading(**tied), [reading(**misread), reading()])  # the first reading stands
     assert _amounts(kept.invoice) == tied
+
+
+def test_a_printed_lines_sum_ties_the_rows_when_the_lines_read_do_not(tmp_path: Path) -> None:
+    """The lines read add up to 1.000,00 but the block prints a lines' sum of 1.100,00 (OCR
+    lost a line, or the document is wrong): the charge is read against the printed sum, and
+    the arithmetic check still finds the lines short of it."""
+    rows = [("Suma", "1.100,00 €"), ("Portes", "15,00 €"), ("Base imponible", "1.115,00 €"),
+            ("IVA 21%", "234,15 €"), ("Total", "1.349,15 €")]
+    inv = extract_file(invoice_pdf(tmp_path / "sum.pdf", rows)).invoice
+    assert (inv.subtotal, inv.allowances, inv.charges) == (Decimal("1115.00"), None,
+                                                           Decimal("15.00"))
+    assert any(p.code == Reason.ARITHMETIC_MISMATCH for p in arithmetic(inv, Tolerances()))
+
+
+def test_a_row_label_above_the_totals_block_is_left_out(tmp_path: Path) -> None:
+    """A line above the block whose words name a charge ("Freight ...", a line item OCR did
+    not read as one) is not one of the block's rows: the rows from the block's first line
+    down tie."""
+    rows = [("Subtotal", "1.000,00 €"), ("Descuento 2%", "-20,00 €"), ("Portes", "15,00 €"),
+            ("VAT 21%", "208,95 €"), ("Total due", "1.203,95 €")]
+    extra = ((50, 244, "Freight pallet shipment zone 100"), (480, 244, "297,34 €"))
+    inv = extract_file(invoice_pdf(tmp_path / "above.pdf", rows, extra)).invoice
+    assert _amounts(inv) == EXPECTED
+
+
+def test_rows_tie_to_a_printed_tax_base_when_no_tax_was_read(tmp_path: Path) -> None:
+    rows = [("Suma", "1.000,00 €"), ("Descuento 2%", "-20,00 €"), ("Portes", "15,00 €"),
+            ("Base imponible", "995,00 €"), ("Importe total", "1.203,95 €")]
+    inv = extract_file(invoice_pdf(tmp_path / "notax.pdf", rows)).invoice
+    assert (inv.subtotal, inv.tax_total, inv.allowances, inv.charges) == (
+        Decimal("995.00"), None, Decimal("20.00"), Decimal("15.00"))
