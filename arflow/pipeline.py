@@ -1,8 +1,11 @@
 """The batch pipeline as plain, typed steps. `flows/batch.py` orchestrates them with
 Prefect; tests and `arflow run --engine plain` call them directly.
 
-    discover → fingerprint → skip known → extract → split files of several invoices
-             → decide (validate + match) → persist → route
+    discover → settled? → fingerprint → skip known → stage → extract → split files of
+    several invoices → decide (validate + match) → persist → route → release
+
+A batch reads private copies of the files it takes (`intake.stage`), not the inbox's files,
+so that what is hashed, read and quarantined are the same bytes; `release` removes them.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from arflow import progress
+from arflow import intake, progress
 from arflow.db import session_scope
 from arflow.errors import StorageError
-from arflow.intake import InboxFile, discover, fingerprint, unique_by_content
+from arflow.intake import InboxFile, Waiting, unique_by_content
 from arflow.quality import quality_problems
 from arflow.settings import Settings
 from arflow.splitting import Extracted, split_bundles
@@ -56,23 +59,74 @@ class DocumentOutcome:
 
 @dataclass
 class BatchPlan:
-    todo: list[InboxFile] = field(default_factory=list)
+    todo: list[InboxFile] = field(default_factory=list)  # staged (`intake.stage`)
     already_done: list[InboxFile] = field(default_factory=list)
     repeats: list[InboxFile] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)  # left for the next run, and why
+    staging: Path | None = None  # the private copies of `todo`, removed by `release`
 
 
-def plan_batch(session: Session, inbox: Path) -> BatchPlan:
-    """Fingerprint every candidate file; keep the ones whose bytes were never seen."""
-    files = [fingerprint(p) for p in discover(inbox)]
+def plan_batch(session: Session, inbox: Path, settings: Settings,
+               settle_s: float | None = None) -> BatchPlan:
+    """Fingerprint every candidate file that has settled (not modified for `settle_s`
+    seconds, default `intake.settle_window()`) and did not change while hashed; keep the
+    ones whose bytes were never seen, each with a private copy of exactly those bytes. The
+    others are left for the next run, logged and listed in `waiting`, never read half
+    written. Nothing of arflow's own state is found (`intake.state_paths`)."""
+    window = intake.settle_window() if settle_s is None else settle_s
+    found = intake.discover(inbox, exclude=intake.state_paths(settings, inbox))
+    ready, waiting = intake.settled(found, window)
+    files: list[InboxFile] = []
+    for path, seen in ready:
+        taken = intake.fingerprint_unchanged(path, seen)
+        if isinstance(taken, Waiting):
+            waiting.append(taken)
+        elif taken is not None:
+            files.append(taken)
     first, repeats = unique_by_content(files)
     known = repo.known_hashes(session, [f.sha256 for f in first])
-    todo = [f for f in first if f.sha256 not in known]
-    done = [f for f in first if f.sha256 in known]
-    return BatchPlan(todo=todo, already_done=done, repeats=repeats)
+    plan = BatchPlan(already_done=[f for f in first if f.sha256 in known], repeats=repeats,
+                     waiting=waiting)
+    _stage_todo(plan, [f for f in first if f.sha256 not in known], settings)
+    for left in plan.waiting:
+        log.warning("%s: %s; left for the next run", left.path, left.why)
+    return plan
 
 
-def _extract_one(path: Path, settings: Settings) -> ExtractionResult:
-    return extract_file(path, settings)
+def _stage_todo(plan: BatchPlan, todo: Sequence[InboxFile], settings: Settings) -> None:
+    """Copy each new file into a staging folder of this batch's own (under the home, which
+    no batch takes files from; several batches may run at once). A file whose bytes changed
+    since its fingerprint joins `waiting`."""
+    if not todo:
+        return
+    root = settings.home / "staging"
+    root.mkdir(parents=True, exist_ok=True)
+    plan.staging = Path(tempfile.mkdtemp(prefix="batch-", dir=root))
+    try:
+        for file in todo:
+            staged = intake.stage(file, plan.staging)
+            if isinstance(staged, Waiting):
+                plan.waiting.append(staged)
+            else:
+                plan.todo.append(staged)
+    except BaseException:
+        release(plan)
+        raise
+
+
+def release(plan: BatchPlan) -> None:
+    """Remove the batch's private copies once its failed files are quarantined (or the batch
+    failed: the inbox still holds the files, and the next run reads them)."""
+    if plan.staging is not None:
+        shutil.rmtree(plan.staging, ignore_errors=True)
+
+
+def _extract_one(file: InboxFile, settings: Settings) -> ExtractionResult:
+    """Read the fingerprinted bytes (`InboxFile.content`); the result names the file where
+    it was found."""
+    result = extract_file(file.content, settings)
+    result.source = str(file.path)
+    return result
 
 
 def extract_all(
@@ -81,10 +135,14 @@ def extract_all(
     """Extract every file, then split each file of several invoices into its invoices, read
     as documents of their own after the file (`arflow.splitting`)."""
     with _ocr_page_cache(settings) as cached:
-        items = [Extracted(f, r) for f, r in zip(files, read_files(files, cached, on_done),
-                                                 strict=True)]
-        return split_bundles(items, settings.split_dir,
-                             lambda parts: read_files(parts, cached, _no_progress))
+        results = read_files(files, cached, on_done)
+        # the splitter writes the parts from the bytes that were read, the private copy
+        views = [replace(f, path=f.content) for f in files]
+        found_as = {id(view): f for view, f in zip(views, files, strict=True)}
+        items = [Extracted(v, r) for v, r in zip(views, results, strict=True)]
+        split = split_bundles(items, settings.split_dir,
+                              lambda parts: read_files(parts, cached, _no_progress))
+        return [replace(item, file=found_as.get(id(item.file), item.file)) for item in split]
 
 
 @contextmanager
@@ -107,11 +165,11 @@ def read_files(
     """Extract every file; CPU-bound, so several worker processes when there is work for them."""
     workers = max(1, min(settings.workers, len(files)))
     if workers == 1:
-        return [_tick(_extract_one(f.path, settings), on_done) for f in files]
+        return [_tick(_extract_one(f, settings), on_done) for f in files]
     context = multiprocessing.get_context("forkserver")
     per_process = replace(settings, workers=1)  # one OCR page at a time in each process
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_extract_one, f.path, per_process) for f in files]
+        futures = [pool.submit(_extract_one, f, per_process) for f in files]
         return [_tick(fut.result(), on_done) for fut in futures]
 
 
@@ -204,21 +262,49 @@ def _put_back(before: Sequence[tuple[Decision, DocumentStatus, list[Problem]]]) 
 
 
 def quarantine_failed(outcomes: Sequence[DocumentOutcome], settings: Settings) -> list[Path]:
-    """Keep a byte-exact copy of every unreadable file under quarantine/, with a reason file."""
+    """Keep a byte-exact copy of every unreadable file under quarantine/, with a reason file.
+
+    The copy is of the bytes that were fingerprinted and read (the batch's private copy,
+    `intake.stage`), named after their hash, so `arflow retry` finds them by it. Should the
+    file have changed in the inbox since, the reason file says so (`note`); the bytes now
+    there are the next run's to read."""
     target = settings.quarantine_dir
     kept: list[Path] = []
     for outcome in outcomes:
         if outcome.decision.status != DocumentStatus.FAILED:
             continue
         target.mkdir(parents=True, exist_ok=True)
-        copy = target / f"{outcome.file.sha256[:12]}-{outcome.file.name}"
-        shutil.copy2(outcome.file.path, copy)
-        reasons = [p.to_json() for p in outcome.decision.reasons]
-        copy.with_name(copy.name + ".reason.json").write_text(
-            repo.dumps({"source": str(outcome.file.path), "reasons": reasons}), encoding="utf-8"
-        )
+        copy, sha256, note = _keep_read_bytes(outcome.file, target)
+        record = {"source": str(outcome.file.path), "sha256": sha256,
+                  "reasons": [p.to_json() for p in outcome.decision.reasons]}
+        if note:
+            record["note"] = note
+        copy.with_name(copy.name + ".reason.json").write_text(repo.dumps(record),
+                                                              encoding="utf-8")
         kept.append(copy)
     return kept
+
+
+def _keep_read_bytes(file: InboxFile, folder: Path) -> tuple[Path, str, str | None]:
+    """The copy `<hash prefix>-<name>` of the bytes that were read, their hash, and a note
+    when the file where it was found changed since it was fingerprinted.
+
+    A file that was not staged (an outcome built elsewhere) is copied from where it was
+    found and hashed again: other bytes than the fingerprinted ones are named after their own
+    hash, never the document's, and the note says they are not what was read."""
+    copy = folder / f"{file.sha256[:12]}-{file.name}"
+    shutil.copy2(file.content, copy)
+    if file.staged is None and (digest := intake.sha256_of(copy)) != file.sha256:
+        other = copy.replace(copy.with_name(f"{digest[:12]}-{file.name}"))
+        return other, digest, ("the file changed after it was fingerprinted; this copy holds "
+                               "its bytes as they were when quarantined, not those read")
+    now = intake.signature(file.path)
+    if now is None:
+        return copy, file.sha256, "the file was removed from the inbox after it was read"
+    if file.mtime_ns is not None and now != (file.size, file.mtime_ns):
+        return copy, file.sha256, ("the file changed in the inbox after it was read; this "
+                                   "copy holds the bytes that were read")
+    return copy, file.sha256, None
 
 
 def results_of(items: Sequence[Extracted]) -> list[ExtractionResult]:

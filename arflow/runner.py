@@ -21,6 +21,7 @@ class BatchSummary:
     processed: int = 0
     skipped: int = 0
     repeats: int = 0
+    waiting: list[str] = field(default_factory=list)  # still being written: the next run's
     by_status: dict[str, int] = field(default_factory=dict)
     by_reason: dict[str, int] = field(default_factory=dict)
     quarantined: list[str] = field(default_factory=list)
@@ -32,6 +33,7 @@ class BatchSummary:
     ) -> BatchSummary:
         summary = cls(batch_id=batch_id, inbox=str(inbox), processed=len(outcomes),
                       skipped=len(plan.already_done), repeats=len(plan.repeats),
+                      waiting=[str(w.path) for w in plan.waiting],
                       quarantined=[str(p) for p in quarantined])
         for outcome in outcomes:
             status = str(outcome.decision.status)
@@ -44,16 +46,23 @@ class BatchSummary:
 
 
 def run_batch(settings: Settings, inbox: Path) -> BatchSummary:
+    """One batch over `inbox`; the plan's private copies of the files are removed at the end,
+    whether it succeeded or not (`pipeline.release`)."""
     engine = engine_for(settings.database_url)
-    with session_scope(engine) as session:
-        plan = pipeline.plan_batch(session, inbox)
-        batch_id = repo.start_batch(session, str(inbox))
-    progress.started(len(plan.todo))
-    extracted = pipeline.extract_all(plan.todo, settings)
-    with session_scope(engine) as session:
-        master = repo.load_master_data(session)
-    decisions = pipeline.decide_all(pipeline.results_of(extracted), master, settings)
-    outcomes = pipeline.combine(extracted, decisions)
-    pipeline.store_batch(engine, batch_id, outcomes)
-    quarantined = pipeline.quarantine_failed(outcomes, settings)
+    plan: BatchPlan | None = None
+    try:
+        with session_scope(engine) as session:
+            plan = pipeline.plan_batch(session, inbox, settings)
+            batch_id = repo.start_batch(session, str(inbox))
+        progress.started(len(plan.todo))
+        extracted = pipeline.extract_all(plan.todo, settings)
+        with session_scope(engine) as session:
+            master = repo.load_master_data(session)
+        decisions = pipeline.decide_all(pipeline.results_of(extracted), master, settings)
+        outcomes = pipeline.combine(extracted, decisions)
+        pipeline.store_batch(engine, batch_id, outcomes)
+        quarantined = pipeline.quarantine_failed(outcomes, settings)
+    finally:
+        if plan is not None:
+            pipeline.release(plan)
     return BatchSummary.build(batch_id, inbox, plan, outcomes, quarantined)

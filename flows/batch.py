@@ -28,9 +28,18 @@ from models import repo
 
 @task(name="plan-batch", cache_policy=NO_CACHE)
 def plan_batch(settings: Settings, inbox: Path) -> tuple[int, BatchPlan]:
-    with session_scope(engine_for(settings.database_url)) as session:
-        plan = pipeline.plan_batch(session, inbox)
-        return repo.start_batch(session, str(inbox)), plan
+    """The plan and its batch row; the plan's private copies are removed should the batch
+    not start (`pipeline.release`; the flow removes them once it is done)."""
+    plan: BatchPlan | None = None
+    try:
+        with session_scope(engine_for(settings.database_url)) as session:
+            plan = pipeline.plan_batch(session, inbox, settings)
+            batch_id = repo.start_batch(session, str(inbox))
+    except BaseException:
+        if plan is not None:
+            pipeline.release(plan)
+        raise
+    return batch_id, plan
 
 
 @task(name="extract-documents", cache_policy=NO_CACHE)
@@ -65,10 +74,13 @@ def batch_run(inbox: str, database_url: str | None = None) -> BatchSummary:
     if database_url:
         settings = replace(settings, database_url=database_url)
     batch_id, plan = plan_batch(settings, Path(inbox))
-    extracted = extract_documents(settings, plan)
-    decisions = decide(settings, extracted, load_master(settings))
-    outcomes = pipeline.combine(extracted, decisions)
-    quarantined = persist(settings, batch_id, outcomes)
+    try:
+        extracted = extract_documents(settings, plan)
+        decisions = decide(settings, extracted, load_master(settings))
+        outcomes = pipeline.combine(extracted, decisions)
+        quarantined = persist(settings, batch_id, outcomes)
+    finally:
+        pipeline.release(plan)  # the private copies of the files read (`intake.stage`)
     summary = BatchSummary.build(batch_id, Path(inbox), plan, outcomes, quarantined)
     publish_batch_artifacts(summary, outcomes)
     return summary

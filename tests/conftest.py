@@ -18,6 +18,9 @@ for _var, _prefix in (("PREFECT_HOME", "prefect-home-"), ("ARFLOW_HOME", "arflow
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
 os.environ.pop("ARFLOW_DATABASE_URL", None)  # tests never touch a configured database
+# tests run batches over files written a moment before; the tests of the settle window
+# (tests/test_run_intake.py) set it themselves
+os.environ["ARFLOW_SETTLE_SECONDS"] = "0"
 
 import sys  # noqa: E402
 import uuid  # noqa: E402
