@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import socket
 import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from arflow import report
 from arflow.console import print_summary, progress_bar
-from arflow.errors import ArflowError
-from arflow.reasons import REASONS
-from arflow.settings import Settings, load_settings
+from arflow.errors import ArflowError, DocumentError, ToolError, ToolMissing, ToolTimeout
+from arflow.reasons import REASONS, Reason
+from arflow.settings import Settings, ensure_folder, load_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
     from contextlib import AbstractContextManager
 
     from sqlalchemy.orm import Session
@@ -31,6 +34,21 @@ if TYPE_CHECKING:
     from models.audit_log import AuditEntry
 
 EXIT_UNEXPECTED = 70
+# every status a document can have: `models.domain.DocumentStatus` and `models.db.DOC_RECEIVED`
+# (spelled out so that `arflow --help` does not import the ORM)
+STATUSES = ("received", "auto_approved", "needs_review", "approved", "rejected", "failed",
+            "split")
+# the codes a failed document can carry: the reasons, and an external tool's failure
+RETRY_CODES = (*(str(r) for r in Reason), ToolError.code, ToolTimeout.code, ToolMissing.code)
+USER_NAME = r"[^\W_][\w.@-]{0,63}"  # letters (José too), digits and . _ @ -
+MAX_PASSWORD = 1024  # scrypt hashes any length; a cap keeps a pasted file from being taken
+
+
+class ListenError(ArflowError):
+    """`arflow serve` cannot listen: the port is taken, or the address is not this host's."""
+
+    code = "CANNOT_LISTEN"
+    exit_code = 9
 
 
 @click.group()
@@ -44,17 +62,26 @@ def _settings() -> Settings:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (the default).")
 def extract(files: tuple[Path, ...], as_json: bool) -> None:
-    """Extract invoice fields from FILES; a bad file is reported and the others go on."""
+    """Extract invoice fields from FILES; a bad file is reported and the others go on
+    (exit 3 when any file failed)."""
     from extractors.api import extract_file
 
     settings = _settings()
+    failed: list[str] = []
     for path in files:
         result = extract_file(path, settings)
         result.source = str(path)
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        if result.status == "failed":
+            codes = ", ".join(dict.fromkeys(str(e.code) for e in result.errors)) or "failed"
+            failed.append(f"{path.name} ({codes})")
+    if failed:  # after every file: a script must not mistake a partial answer for a whole one
+        raise DocumentError(f"{len(failed)} of {len(files)} file(s) failed: {'; '.join(failed)}",
+                            code="EXTRACT_FAILED")
 
 
 @cli.command(name="import")
@@ -79,17 +106,29 @@ def import_(kind: str, csv_file: Path) -> None:
               type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--engine", type=click.Choice(["prefect", "plain"]), default="prefect",
               show_default=True, help="Run as a Prefect flow, or as plain function calls.")
-@click.option("--workers", type=int, default=None, help="Extraction processes (default: cores).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Extraction processes (default: cores).")
 def run(inbox: Path, engine: str, workers: int | None) -> None:
     """Run the batch once over the files in INBOX; already-processed files are skipped."""
     settings = _settings()
     if workers:
         settings = replace(settings, workers=workers)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_folder(settings.home)
     with progress_bar():
         summary = _run_engine(engine, settings, inbox)
-    report_path = _write_batch_report(settings, summary.batch_id)
-    print_summary(summary, report_path, _status_totals(settings))
+    report_path, rows = _write_batch_report(settings, summary.batch_id)
+    print_summary(summary, report_path, _status_totals(settings), review_reasons(rows))
+
+
+def review_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Documents waiting for review, per reason: a failed document's code (EMPTY_DOCUMENT...)
+    is not a review reason; failed documents are counted, and quarantined, on their own."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row["status"] == "needs_review":
+            for code in row.get("reasons") or []:
+                counts[code] = counts.get(code, 0) + 1
+    return counts
 
 
 def _run_engine(engine: str, settings: Settings, inbox: Path) -> BatchSummary:
@@ -117,17 +156,17 @@ def _status_totals(settings: Settings) -> dict[str, int]:
     return totals
 
 
-def _write_batch_report(settings: Settings, batch_id: int) -> Path:
+def _write_batch_report(settings: Settings, batch_id: int) -> tuple[Path, list[dict[str, Any]]]:
+    """The batch's CSV report under `reports/`; with its rows, for the summary."""
     from arflow.db import session_scope
     from arflow.engines import engine_for
     from models import repo
 
     with session_scope(engine_for(settings.database_url)) as session:
         rows = repo.report_rows(session, batch_id=batch_id)
-    settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.reports_dir / f"batch-{batch_id}.csv"
+    path = ensure_folder(settings.reports_dir, "reports folder") / f"batch-{batch_id}.csv"
     path.write_text(report.to_csv(rows), encoding="utf-8")
-    return path
+    return path, rows
 
 
 def _drop_folder(inbox: Path, stable_delay: float) -> tuple[IngestContext, DropFolder]:
@@ -135,7 +174,7 @@ def _drop_folder(inbox: Path, stable_delay: float) -> tuple[IngestContext, DropF
     from ingest.dropfolder import DropFolder
 
     settings = _settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_folder(settings.home)
     folder = DropFolder.from_settings(settings, inbox, stable_delay=stable_delay)
     return open_context(settings, f"drop:{folder.inbox}"), folder
 
@@ -160,7 +199,8 @@ def poll(inbox: Path, stable_delay: float, processes: int) -> None:
         summary = take_in_processes(ctx.settings, folder, stable_files(folder), processes)
     else:
         summary = poll_once(ctx, folder)
-    click.echo(f"taken {summary.taken}: {summary.outcomes}; busy elsewhere: {summary.busy}")
+    click.echo(f"{summary.taken} taken: {counts_text(summary.outcomes)}; busy elsewhere: "
+               f"{summary.busy}")
     for error in summary.errors:
         click.echo(f"left in place: {error}", err=True)
     if summary.errors:
@@ -179,11 +219,16 @@ def watch(inbox: Path, stable_delay: float, interval: float, polling: bool) -> N
 
     ctx, folder = _drop_folder(inbox, stable_delay)
     run_watch(ctx, folder, interval=interval, polling=polling,
-              on_pass=lambda s: click.echo(f"taken {s.taken}: {s.outcomes}"))
+              on_pass=lambda s: click.echo(f"{s.taken} taken: {counts_text(s.outcomes)}"))
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """`{"processed": 5, "duplicate": 1}` as people read it: "5 processed, 1 duplicate"."""
+    return ", ".join(f"{n} {what}" for what, n in counts.items()) or "none"
 
 
 @cli.command()
-@click.option("--reason", "codes", multiple=True,
+@click.option("--reason", "codes", multiple=True, callback=lambda _c, _p, v: _retry_codes(v),
               help="Only documents that failed with this code (repeatable), e.g. OCR_FAILED.")
 def retry(codes: tuple[str, ...]) -> None:
     """Read failed documents again, once their cause is fixed (from their kept bytes)."""
@@ -203,10 +248,23 @@ def retry(codes: tuple[str, ...]) -> None:
         click.echo(f"{item.source_name}: was {item.before} -> {now}{why}")
     counts: dict[str, int] = {}
     for item in done:
-        counts[item.status or "missing"] = counts.get(item.status or "missing", 0) + 1
-    click.echo(f"retried {len(done)}: {counts}")
+        now = item.status or "bytes not found"
+        counts[now] = counts.get(now, 0) + 1
+    click.echo(f"{len(done)} retried: {counts_text(counts) if done else 'nothing failed'}")
     if any(item.status is None for item in done):
         sys.exit(1)
+
+
+def _retry_codes(given: tuple[str, ...]) -> tuple[str, ...]:
+    """`--reason` codes, upper-cased; an unknown one is a usage error listing the known ones
+    (it would match no document and look like "nothing to retry")."""
+    codes = tuple(code.strip().upper() for code in given)
+    unknown = [code for code in codes if code not in RETRY_CODES]
+    if unknown:
+        raise click.BadParameter(f"unknown reason code {unknown[0]!r}; use one of "
+                                 f"{', '.join(RETRY_CODES)} (`arflow reasons` explains them)",
+                                 param_hint="'--reason'")
+    return codes
 
 
 @cli.group()
@@ -225,48 +283,83 @@ def mail_fetch(max_message_bytes: int | None) -> None:
     from ingest.mailbox import fetch_mailbox
 
     settings = _settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_folder(settings.home)
     config = ImapConfig.from_env(dict(os.environ))
     limits = MailLimits(max_message_bytes=max_message_bytes) if max_message_bytes else None
     summary = fetch_mailbox(open_context(settings, f"mail:{config.mailbox}"), config, limits)
-    click.echo(f"messages: {summary.outcomes}; re-acknowledged: {summary.acknowledged}")
+    click.echo(f"messages: {counts_text(summary.outcomes)}; re-acknowledged: "
+               f"{summary.acknowledged}")
 
 
 @cli.command(name="report")
 @click.option("--json", "as_json", is_flag=True, help="Shorthand for --format json.")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx", "html"]),
               default="json", show_default=True)
-@click.option("--status", default=None, help="Only documents with this status.")
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=None)
-def report_(as_json: bool, fmt: str, status: str | None, output: Path | None) -> None:
+@click.option("--status", type=click.Choice(STATUSES), default=None,
+              help="Only documents with this status.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (its folder must exist); xlsx needs it on a terminal.")
+@click.pass_context
+def report_(ctx: click.Context, as_json: bool, fmt: str, status: str | None,
+            output: Path | None) -> None:
     """One record per ingested document: status, matched order, reasons, extracted invoice."""
     from arflow.db import session_scope
     from arflow.engines import engine_for
     from models import repo
 
+    fmt = _report_format(ctx, as_json, fmt)
+    if output is not None:
+        _check_output_folder(output)
+    elif fmt == "xlsx" and _stdout_is_terminal():
+        raise click.UsageError("an xlsx workbook is binary: write it to a file with -o "
+                               "FILE.xlsx (or redirect standard output)")
     with session_scope(engine_for(_settings().database_url)) as session:
         rows = repo.report_rows(session, status=status)
-        if fmt in ("xlsx", "html") and not as_json:
-            _write_file_report(session, rows, fmt, output)
-            return
-    text = report.to_json_lines(rows) if as_json or fmt == "json" else report.to_csv(rows)
+        if fmt in ("xlsx", "html"):
+            from arflow.reports_html import render
+
+            content = render(session, rows, fmt)
+        else:
+            content = (report.to_json_lines(rows) if fmt == "json" else
+                       report.to_csv(rows)).encode("utf-8")
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(content, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write_output(output, content)
         click.echo(f"wrote {len(rows)} record(s) to {output}", err=True)
 
 
-def _write_file_report(session: Session, rows: list[dict[str, object]], fmt: str,
-                       output: Path | None) -> None:
-    from arflow.reports_html import render
+def _report_format(ctx: click.Context, as_json: bool, fmt: str) -> str:
+    """`--json` is `--format json`: given with another `--format` it is a contradiction,
+    which is refused rather than settled silently one way."""
+    explicit = ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT
+    if as_json and explicit and fmt != "json":
+        raise click.UsageError(f"--json means --format json; it conflicts with --format {fmt} "
+                               f"(give one of them)")
+    return "json" if as_json else fmt
 
-    content = render(session, rows, fmt)
-    if output is None:
-        sys.stdout.buffer.write(content)
-    else:
-        output.write_bytes(content)
-        click.echo(f"wrote {len(rows)} record(s) to {output}", err=True)
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _check_output_folder(path: Path) -> None:
+    """A report's folder must exist, checked before any work. It is not created: a missing
+    folder is far more often a typing error than a wish (as for `cp` or a shell redirect)."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"cannot write {path}: the folder {folder} does not exist",
+                                 param_hint="'-o' / '--output'")
+
+
+def _write_output(path: Path, content: bytes) -> None:
+    """Write a report to `path`; a refusal (permissions, a full disk) is a usage error
+    naming the file, not a traceback."""
+    try:
+        path.write_bytes(content)
+    except OSError as err:
+        raise click.BadParameter(f"cannot write {path}: {err.strerror or err}",
+                                 param_hint="'-o' / '--output'") from err
 
 
 @cli.command(name="export")
@@ -360,14 +453,30 @@ def notify(dry_run: bool, overdue_days: float) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 def serve(host: str, port: int) -> None:
     """Serve the review web UI (login, queue, items, dashboard)."""
     import uvicorn
 
     from webapp.app import create_app
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    app = create_app(_settings())
+    with _listen(host, port) as sock:
+        config = uvicorn.Config(app, host=host, port=port, log_level="info")
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here rather than by uvicorn: a port in use is then told as
+    such (exit 9), where uvicorn logs it and exits 3, the code of a document error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise ListenError(f"port {port} is in use on {host}: stop what listens there or "
+                              f"choose another --port", code="PORT_IN_USE") from err
+        raise ListenError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
 
 
 @cli.group()
@@ -376,9 +485,10 @@ def users() -> None:
 
 
 @users.command(name="add")
-@click.argument("name")
+@click.argument("name", callback=lambda _c, _p, v: _user_name(v))
 @click.option("--role", required=True, type=click.Choice(["clerk", "manager", "finance_lead"]))
-@click.option("--limit", "limit", default=None, help="Approval limit (amount); none: unlimited.")
+@click.option("--limit", "limit", default=None,
+              help="Approval limit (an amount, 0 or more); none: unlimited.")
 @click.option("--password-env", default="ARFLOW_PASSWORD", show_default=True,
               help="Environment variable holding the password; prompted when unset.")
 @click.option("--email", default=None, help="Where the approvers' digest goes (arflow notify).")
@@ -395,12 +505,40 @@ def users_add(name: str, role: str, limit: str | None, password_env: str,
         amount = None if limit is None else Decimal(limit)
     except InvalidOperation as err:
         raise click.BadParameter(f"not an amount: {limit!r}", param_hint="--limit") from err
-    password = os.environ.get(password_env) or click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
+    if amount is not None and not amount.is_finite():
+        raise click.BadParameter(f"not an amount: {limit!r}", param_hint="--limit")
+    if amount is not None and amount < 0:
+        raise click.BadParameter(f"must not be negative: {limit!r} (leave it out for no limit)",
+                                 param_hint="--limit")
+    password = _password(password_env)
     with session_scope(engine_for(_settings().database_url)) as session:
         user = add_user(session, name, password, role, amount, email=email)
         address = user.email or "no e-mail"
     click.echo(f"user {name}: {role}, limit {limit or 'none'}, {address}")
+
+
+def _user_name(name: str) -> str:
+    """User names appear in URLs, the audit log and e-mails: letters, digits and . _ @ -."""
+    if not re.fullmatch(USER_NAME, name):
+        raise click.BadParameter(f"{name[:80]!r}: use 1 to 64 letters, digits or . _ @ - "
+                                 f"(starting with a letter or digit)", param_hint="NAME")
+    return name
+
+
+def _password(variable: str) -> str:
+    """The new password, from `variable` or asked on the terminal; without either there is
+    nobody to ask, which is said (rather than failing on a prompt nobody sees)."""
+    password = os.environ.get(variable)
+    if not password:
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"a password is needed: set {variable} (or name another "
+                                   f"variable with --password-env), or run in a terminal to "
+                                   f"be asked for it")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) > MAX_PASSWORD:
+        raise click.UsageError(f"the password is too long ({len(password)} characters; at most "
+                               f"{MAX_PASSWORD} characters)")
+    return str(password)
 
 
 @users.command(name="list")
@@ -515,7 +653,7 @@ def db_upgrade() -> None:
     from arflow.db import upgrade
 
     settings = _settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_folder(settings.home)
     upgrade(settings.database_url)
     click.echo(f"database ready: {_masked(settings.database_url)}")
 

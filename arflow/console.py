@@ -38,8 +38,21 @@ def progress_bar() -> Iterator[None]:
         yield
 
 
-def print_summary(summary: Any, report_path: Path, totals: dict[str, int]) -> None:
+def _stdout() -> Console:
+    """The console for the summary. Piped or redirected (a log, a cron mail, grep), nothing
+    is wrapped at 80 columns: a quarantined file's path stays on its line, table cells whole."""
     out = Console()
+    if out.is_terminal:
+        return out
+    return Console(width=10_000, soft_wrap=True)
+
+
+def print_summary(summary: Any, report_path: Path, totals: dict[str, int],
+                  review_reasons: dict[str, int]) -> None:
+    """The batch's outcome table; the reasons of the documents now waiting for review
+    (`review_reasons`: failed documents are counted as failed, with their quarantine path,
+    not as review reasons); the report's path."""
+    out = _stdout()
     table = Table(title=f"arflow batch {summary.batch_id}: {summary.inbox}")
     for column in ("outcome", "this run", "all batches"):
         table.add_column(column, justify="left" if column == "outcome" else "right")
@@ -50,11 +63,11 @@ def print_summary(summary: Any, report_path: Path, totals: dict[str, int]) -> No
     table.add_row("skipped (already processed)", str(summary.skipped), "")
     table.add_row("repeated bytes in this batch", str(summary.repeats), "")
     out.print(table)
-    if summary.by_reason:
+    if review_reasons:
         reasons = Table(title="needing review, by reason")
         for col in ("reason", "documents", "meaning"):
             reasons.add_column(col)
-        for code, count in sorted(summary.by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
+        for code, count in sorted(review_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
             reasons.add_row(code, str(count), describe(code))
         out.print(reasons)
     out.print(f"report: {report_path}")

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from arflow.cells import safe_cell
 from arflow.errors import ArflowError
 from models import db, exports
 
@@ -169,23 +170,7 @@ def csv_row(record: dict[str, Any]) -> dict[str, str]:
                seller_name=seller.get("name"), seller_tax_id=seller.get("tax_id"),
                party_tax_id=party.get("tax_id"), iban_on_file=party.get("iban_on_file"),
                amount_due=_text(amount_due(invoice)), payable=_text(payable(invoice)))
-    return {k: "" if v is None else _safe_cell(str(v)) for k, v in row.items()}
-
-
-def _safe_cell(text: str) -> str:
-    """Invoice text is untrusted: a cell a spreadsheet would run as a formula gets a leading
-    apostrophe (OWASP CSV injection). Amounts are plain numbers and stay as they are."""
-    if text[:1] in ("=", "+", "@", "\t", "\r") or (text[:1] == "-" and not _number(text)):
-        return "'" + text
-    return text
-
-
-def _number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except ArithmeticError:
-        return False
-    return True
+    return {k: "" if v is None else safe_cell(str(v)) for k, v in row.items()}
 
 
 def amount_due(invoice: dict[str, Any]) -> Decimal | None:

@@ -1,4 +1,8 @@
-"""Exception and document reports: JSON lines and CSV (one row per ingested document)."""
+"""Exception and document reports: JSON lines and CSV (one row per ingested document).
+
+File names and invoice fields are the senders' text: CSV cells go through
+`arflow.cells.safe_cell`, as the exports' do, so a spreadsheet never runs one as a formula.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from arflow.cells import safe_cell
 
 CSV_COLUMNS = (
     "source", "sha256", "status", "order_number", "reasons", "invoice_number", "issue_date",
@@ -35,9 +41,10 @@ def flatten(row: dict[str, Any]) -> dict[str, str]:
 
 
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as CSV (`arflow report --format csv`, the batch reports), formula-safe."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(flatten(row))
+        writer.writerow({k: safe_cell(v) for k, v in flatten(row).items()})
     return buffer.getvalue()

@@ -37,8 +37,18 @@ def _cell(column: str, value: str) -> Any:
     return value
 
 
+def _append(sheet: Any, values: list[Any]) -> None:
+    """One row whose text stays text: openpyxl stores a string starting with `=` as a live
+    formula, and a file name or seller name is the sender's text (`arflow.cells`)."""
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
 def to_xlsx(rows: Sequence[dict[str, Any]]) -> bytes:
-    """Sheet `documents` (the CSV columns, amounts as numbers) and sheet `findings`."""
+    """Sheet `documents` (the CSV columns, amounts as numbers) and sheet `findings`; every
+    text a string cell, never a formula."""
     from openpyxl import Workbook  # type: ignore[import-untyped]  # noqa: PLC0415
 
     book = Workbook()
@@ -48,11 +58,11 @@ def to_xlsx(rows: Sequence[dict[str, Any]]) -> bytes:
     sheet.append(list(CSV_COLUMNS))
     for row in rows:
         flat = flatten(row)
-        sheet.append([_cell(c, flat[c]) for c in CSV_COLUMNS])
+        _append(sheet, [_cell(c, flat[c]) for c in CSV_COLUMNS])
     found = book.create_sheet("findings")
     found.append(list(FINDING_COLUMNS))
     for item in findings(rows):
-        found.append([item[c] for c in FINDING_COLUMNS])
+        _append(found, [item[c] for c in FINDING_COLUMNS])
     for ws in (sheet, found):
         ws.freeze_panes = "A2"
     out = io.BytesIO()

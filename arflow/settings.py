@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from arflow.errors import ConfigError
+
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -63,9 +68,15 @@ class Settings:
 
 
 _OFF = frozenset(("0", "false", "no", "off"))
+# the word engines of `extractors.digital.PDF_ENGINES` (kept equal by tests/test_cli_qa.py;
+# not imported from there, so reading the settings does not load pdfium)
+PDF_ENGINES = ("pdfium", "pdfplumber")
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """The settings from `env` (default: the process environment). A value that cannot be
+    used is a `ConfigError` naming the variable and what it may be, raised when a command
+    starts rather than as a crash (or a silent surprise) in the middle of a batch."""
     env = dict(os.environ) if env is None else env
     home = Path(env.get("ARFLOW_HOME", ".arflow")).expanduser().resolve()
     url = env.get("ARFLOW_DATABASE_URL") or f"sqlite:///{home / 'arflow.db'}"
@@ -73,13 +84,64 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         home=home,
         database_url=url,
         ocr_lang=env.get("ARFLOW_OCR_LANG", "spa+eng"),
-        ocr_timeout_s=float(env.get("ARFLOW_OCR_TIMEOUT", "120")),
+        ocr_timeout_s=_seconds(env, "ARFLOW_OCR_TIMEOUT", 120.0),
         ocr_reread=env.get("ARFLOW_OCR_REREAD", "1").strip().lower() not in _OFF,
         ocr_second_engine=_second_engine(env.get("ARFLOW_OCR_SECOND_ENGINE", "auto")),
-        min_confidence=float(env.get("ARFLOW_MIN_CONFIDENCE", "0.6")),
-        pdf_engine=env.get("ARFLOW_PDF_ENGINE", "pdfium"),
-        workers=int(env.get("ARFLOW_WORKERS", str(os.cpu_count() or 1))),
+        min_confidence=_fraction(env, "ARFLOW_MIN_CONFIDENCE", 0.6),
+        pdf_engine=_pdf_engine(env.get("ARFLOW_PDF_ENGINE", "pdfium")),
+        workers=_positive_int(env, "ARFLOW_WORKERS", os.cpu_count() or 1),
     )
+
+
+def ensure_folder(folder: Path, what: str = "ARFLOW_HOME folder") -> Path:
+    """Create `folder` (and its parents) if needed; a folder that cannot be made (a read-only
+    disk, /proc, a file in the way) is a `ConfigError` naming it, not a traceback."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ConfigError(f"cannot create {what} {folder}: {reason}; set ARFLOW_HOME to a "
+                          f"writable folder") from err
+    return folder
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int, valid=lambda v: v >= 1,
+                   what="a whole number, at least 1")
+
+
+def _fraction(env: dict[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, float, valid=lambda v: 0.0 <= v <= 1.0,
+                   what="a number between 0 and 1 (e.g. 0.6)")
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, float, valid=lambda v: 0.0 < v < math.inf,
+                   what="a positive number of seconds")
+
+
+def _number(env: dict[str, str], name: str, default: N, parse: Callable[[str], N], *,
+            valid: Callable[[N], bool], what: str) -> N:
+    """The variable `name` parsed, `default` when unset or blank; anything `parse` cannot
+    read or `valid` refuses (NaN too: it compares false) is a configuration error naming
+    the variable, the value and what is allowed."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = parse(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be {what}, not {raw!r}") from None
+    if not valid(value):
+        raise ConfigError(f"{name} must be {what}, not {raw!r}")
+    return value
+
+
+def _pdf_engine(value: str) -> str:
+    engine = value.strip().lower()
+    if engine not in PDF_ENGINES:
+        raise ConfigError(f"ARFLOW_PDF_ENGINE must be {' or '.join(PDF_ENGINES)}, not {value!r}")
+    return engine
 
 
 def _second_engine(value: str) -> str:

@@ -10,11 +10,12 @@ for every problem it finds, including conflicts between rows of the same file.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from extractors.ids import normalize_iban, normalize_tax_id, plausible_tax_id
+from models.currencies import ISO_4217
 from models.types import MAX_ABS, SCALE
 from models.upsert import OrderLineRecord, PartyRecord, ReceiptRecord, RowError
 
@@ -22,6 +23,9 @@ _SEPARATORS = re.compile(r"[\s.\-/]")
 _valid_tax_id = lru_cache(maxsize=65_536)(normalize_tax_id)  # files repeat the same IDs
 _TAX_ID_FORMS = "Spanish NIF/CIF/NIE, EU or UK VAT number with prefix, US EIN 12-3456789"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# an order or a delivery further ahead than this is a typing error (2099 for 2029), not a plan
+MAX_AHEAD = timedelta(days=366)
+MAX_TAX_RATE = Decimal(100)  # a percentage
 
 
 class RowReader:
@@ -73,6 +77,7 @@ class RowReader:
         return int(raw)
 
     def iso_date(self, column: str) -> date | None:
+        """A date in ISO form, at most `MAX_AHEAD` after today."""
         raw = self.text(column)
         if raw is None:
             return None
@@ -80,17 +85,34 @@ class RowReader:
             self.fail(column, f"not an ISO date (YYYY-MM-DD): {raw!r}")
             return None
         try:
-            return date.fromisoformat(raw)
+            value = date.fromisoformat(raw)
         except ValueError:
             self.fail(column, f"no such date: {raw!r}")
             return None
+        if value > date.today() + MAX_AHEAD:
+            self.fail(column, f"{raw} is more than a year in the future: a typing error?")
+            return None
+        return value
 
     def currency(self, column: str) -> str | None:
+        """An ISO 4217 code: an unknown one (ZZZ) would make every invoice of the order a
+        CURRENCY_MISMATCH, far from the import that caused it."""
         raw = self.text(column)
         if raw is not None and not re.fullmatch(r"[A-Z]{3}", raw):
             self.fail(column, f"not a 3-letter upper-case currency code: {raw!r}")
             return None
+        if raw is not None and raw not in ISO_4217:
+            self.fail(column, f"not an ISO 4217 currency code: {raw!r}")
+            return None
         return raw
+
+    def percentage(self, column: str) -> Decimal | None:
+        """An optional tax rate in percent (21 for 21 %), from 0 to 100."""
+        value = self.decimal(column, required=False)
+        if value is not None and value > MAX_TAX_RATE:
+            self.fail(column, f"not a percentage from 0 to 100: {value} (21 means 21 %)")
+            return None
+        return value
 
     def tax_id(self, column: str, *, strict: bool, required: bool = True) -> str | None:
         raw = self.text(column, required=required)
@@ -140,7 +162,7 @@ def _order_line(row: RowReader) -> OrderLineRecord | None:
               row.text("counterparty_name"), row.iso_date("order_date"), row.currency("currency"),
               row.integer("line_no"), row.text("description", required=False),
               row.decimal("quantity"), row.decimal("unit_price"),
-              row.decimal("tax_rate", required=False))
+              row.percentage("tax_rate"))
     return None if row.errors else OrderLineRecord(row.line, *values)  # type: ignore[arg-type]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from arflow.cli import cli
+from arflow.errors import DocumentError
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -29,7 +30,9 @@ def test_extract_reports_bad_files_and_goes_on(runner: CliRunner, tmp_path: Path
     text.write_text("hello, not an invoice")
     args = ["extract", "--json", str(empty), str(good), str(corrupt), str(text)]
     result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output
+    assert isinstance(result.exception, DocumentError), result.output  # `main`: exit 3
+    assert result.exception.code == "EXTRACT_FAILED"
+    assert "3 of 4 file(s) failed" in result.exception.message
     rows = _lines(result.output)
     assert [r["source"] for r in rows] == [str(empty), str(good), str(corrupt), str(text)]
     assert [r["status"] for r in rows] == ["failed", "ok", "failed", "failed"]

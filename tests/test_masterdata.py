@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -158,3 +159,30 @@ def test_header_must_match_exactly(db_session: Session, tmp_path: Path) -> None:
     with pytest.raises(MasterDataError, match="header must be exactly") as caught:
         import_csv(db_session, "parties", path)
     assert caught.value.line == 1
+
+
+def test_implausible_order_and_receipt_values_rejected(
+    db_session: Session, tmp_path: Path, master_csv: dict[str, str], load_master: Loader,
+) -> None:
+    """An unknown currency, a tax rate over 100 % and a date over a year ahead are typing
+    errors in the ERP's extract, not orders: the file is refused, saying which rule."""
+    far = (date.today() + timedelta(days=400)).isoformat()
+    soon = (date.today() + timedelta(days=300)).isoformat()
+    bad = master_csv["orders"] + (
+        "PO-5,,Zeta,2026-01-01,ZZZ,1,d,1,1.00,\n"             # line 5: not ISO 4217
+        "PO-6,,Zeta,2026-01-01,USD,1,d,1,1.00,210\n"          # line 6: over 100 %
+        f"PO-7,,Zeta,{far},EUR,1,d,1,1.00,21\n"               # line 7: over a year ahead
+        f"PO-8,,Zeta,{soon},CHF,1,d,1,1.00,100\n"             # line 8: fine
+    )
+    with pytest.raises(MasterDataRowsError) as caught:
+        import_csv(db_session, "orders", write(tmp_path, "o.csv", bad))
+    messages = {(e.line, e.column): e.message for e in caught.value.errors}
+    assert set(messages) == {(5, "currency"), (6, "tax_rate"), (7, "order_date")}
+    assert "not an ISO 4217 currency code: 'ZZZ'" in messages[5, "currency"]
+    assert "a percentage from 0 to 100" in messages[6, "tax_rate"]
+    assert "more than a year in the future" in messages[7, "order_date"]
+    load_master(db_session)
+    receipts = master_csv["receipts"] + f"PO-1001,2,1,{far}\n"
+    with pytest.raises(MasterDataRowsError) as later:
+        import_csv(db_session, "receipts", write(tmp_path, "r.csv", receipts))
+    assert [(e.line, e.column) for e in later.value.errors] == [(5, "received_date")]

@@ -51,7 +51,7 @@ def test_failed_documents_are_read_again_once_the_cause_is_fixed(
     shutil.rmtree(inbox)  # the bytes now live only in quarantine/
     fixed = runner.invoke(cli, ["retry", "--reason", "OCR_FAILED"])
     assert fixed.exit_code == 0, fixed.output
-    assert "scan.pdf: was OCR_FAILED ->" in fixed.output and "retried 1" in fixed.output
+    assert "scan.pdf: was OCR_FAILED ->" in fixed.output and "1 retried: " in fixed.output
     after = _report(runner)
     assert after["scan.pdf"]["status"] in ("auto_approved", "needs_review")
     assert after["scan.pdf"]["invoice"]["invoice_number"] == before_digital_number()

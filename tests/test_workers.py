@@ -39,7 +39,7 @@ def _worker(inbox: Path, home: Path, url: str) -> subprocess.Popen[str]:
 
 
 def _processed(output: str) -> int:
-    found = re.search(r"'processed': (\d+)", output)
+    found = re.search(r"(\d+) processed", output)  # "24 taken: 23 processed, 1 duplicate"
     return int(found.group(1)) if found else 0
 
 
