@@ -34,6 +34,7 @@ from models.approvals import (
     save_change,
 )
 from models.audit import append_audit
+from models.currencies import ISO_4217
 from models.db import Document, ReviewApproval, ReviewItem, User
 from models.domain import (
     DocumentKind,
@@ -85,7 +86,7 @@ def parse_value(name: str, text: str) -> Any:
 
 def _currency(text: str) -> str:
     code = currency_code(text)
-    if code is None:
+    if code is None or code not in ISO_4217:
         raise ApprovalRefused(f"{text!r} is not a currency: type its ISO 4217 code, "
                               "such as EUR or USD")
     return code

@@ -248,7 +248,7 @@ def test_a_lower_corrected_total_keeps_the_approvers_the_invoice_needed(
 def test_a_corrected_currency_is_an_iso_code() -> None:
     assert parse_value("currency", " eur ") == "EUR"
     assert parse_value("currency", "€") == "EUR"
-    for typed in ("€€€", "EURO", "E1R"):
+    for typed in ("€€€", "EURO", "E1R", "ZZZ"):
         with pytest.raises(ApprovalRefused, match="not a currency"):
             parse_value("currency", typed)
 

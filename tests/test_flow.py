@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +140,45 @@ def test_audit_verify_flow_records_its_check_and_fails_on_a_broken_chain(
     with session_scope(engine) as session:
         last = last_check(session)
         assert last is not None and last.broken == 2
+
+
+def test_batch_flow_leaves_files_being_written_and_hidden_folders_alone(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The flow plans as `arflow run --engine plain` does (`pipeline.plan_batch`): a file
+    modified within the settle window is the next run's, a hidden folder is never read, and
+    the batch's private copies of the files are removed afterwards."""
+    from flows.batch import batch_run
+
+    monkeypatch.setenv("ARFLOW_SETTLE_SECONDS", "30")
+    url, inbox = _sample_inbox(tmp_path, 1)
+    (sample,) = inbox.glob("*.pdf")
+    os.utime(sample, (time.time() - 60, time.time() - 60))  # written a minute ago
+    (inbox / ".sync").mkdir()
+    shutil.copy2(sample, inbox / ".sync" / "copy.pdf")
+    (inbox / "new.pdf").write_bytes(b"%PDF-1.4 half")
+    summary = batch_run(str(inbox), database_url=url)
+    assert summary.processed == 1 and summary.repeats == 0  # .sync/ not read
+    assert summary.waiting == [str(inbox / "new.pdf")]
+    assert list((home / "staging").iterdir()) == []
+
+
+def test_poll_flow_fails_when_the_drop_folder_cannot_be_written(
+    home: Path, tmp_path: Path,
+) -> None:
+    """A pass that leaves files in place (here every removal fails as on a read-only share)
+    fails the flow run with the folder named, as `arflow poll` exits 1; once the folder can
+    be written, the next pass finishes the moves and completes with its counts."""
+    from test_dropfolder import _fail_removals_under
+
+    from flows.poll import poll_drop_folder
+
+    url, inbox = _sample_inbox(tmp_path, 1)
+    with pytest.MonkeyPatch.context() as read_only:
+        _fail_removals_under(inbox, read_only)
+        state = poll_drop_folder(str(inbox), stable_delay=0, database_url=url,
+                                 return_state=True)
+    assert state.is_failed()
+    assert "cannot be written" in str(state.message) and str(inbox) in str(state.message)
+    done = poll_drop_folder(str(inbox), stable_delay=0, database_url=url)
+    assert done["errors"] == 0 and done["resumed"] == 1 and not list(inbox.iterdir())
