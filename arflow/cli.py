@@ -289,6 +289,28 @@ def mail_fetch(max_message_bytes: int | None) -> None:
     summary = fetch_mailbox(open_context(settings, f"mail:{config.mailbox}"), config, limits)
     click.echo(f"messages: {counts_text(summary.outcomes)}; re-acknowledged: "
                f"{summary.acknowledged}")
+    for note in summary.notes:
+        click.echo(f"  {note}")
+
+
+@mail.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
+def mail_list(as_json: bool) -> None:
+    """Messages that gave no document (no invoice attached, oversized, malformed), oldest
+    first, each with why: nothing that arrived by mail goes unseen."""
+    from arflow.db import session_scope
+    from arflow.engines import engine_for
+    from ingest.mail_ledger import without_invoice
+
+    with session_scope(engine_for(_settings().database_url)) as session:
+        for message in without_invoice(session):
+            fields = {"seen_at": message.seen_at.isoformat(timespec="seconds"),
+                      "mailbox": message.mailbox, "uid": message.uid,
+                      "message_id": message.message_id, "outcome": message.outcome,
+                      "reason": message.error}
+            click.echo(json.dumps(fields, ensure_ascii=False) if as_json else
+                       f"{fields['seen_at']}  {message.mailbox} #{message.uid}  "
+                       f"{message.outcome}: {message.error or 'no reason recorded'}")
 
 
 @cli.command(name="report")

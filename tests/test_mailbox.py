@@ -4,6 +4,7 @@ over IMAP), plus the .eml parsing rules and `.eml` files in the drop folder."""
 from __future__ import annotations
 
 import imaplib
+import json
 import os
 import pwd
 import shutil
@@ -18,8 +19,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from arflow.cli import cli
 from arflow.db import session_scope
 from arflow.errors import ConfigError
 from arflow.settings import Settings, load_settings
@@ -452,6 +455,12 @@ def test_empty_and_unnamed_invoices_are_documents_and_no_invoice_has_a_reason(
     assert quiet.uid == 3 and "no invoice" in error and "Question about order 77" in error
     assert "logo.gif (image/gif)" in error and "supplier@example.com" in error
     assert [note.split(":")[0] for note in summary.notes] == ["message 3"]
+    listed = CliRunner().invoke(cli, ["mail", "list", "--json"], env={
+        "ARFLOW_HOME": str(ctx.settings.home), "ARFLOW_DATABASE_URL": ctx.settings.database_url})
+    assert listed.exit_code == 0, listed.output
+    (shown,) = [json.loads(line) for line in listed.output.splitlines()]
+    assert (shown["uid"], shown["outcome"]) == (3, "no_invoice")
+    assert "Question about order 77" in shown["reason"]
 
 
 def test_an_eml_without_invoice_in_the_drop_folder_keeps_its_reason(
