@@ -62,6 +62,7 @@ def print_summary(summary: Any, report_path: Path, totals: dict[str, int],
                       str(totals.get(status, 0)))
     table.add_row("skipped (already processed)", str(summary.skipped), "")
     table.add_row("repeated bytes in this batch", str(summary.repeats), "")
+    table.add_row("still being written (next run)", str(len(summary.waiting)), "")
     out.print(table)
     if review_reasons:
         reasons = Table(title="needing review, by reason")
@@ -73,3 +74,5 @@ def print_summary(summary: Any, report_path: Path, totals: dict[str, int],
     out.print(f"report: {report_path}")
     for path in summary.quarantined:
         out.print(f"quarantined: {path}")
+    for path in summary.waiting:
+        out.print(f"left for the next run (still being written): {path}")

@@ -29,9 +29,10 @@ def _sources(runner: CliRunner) -> dict[str, str]:
     return {row["source"]: row["status"] for row in rows}
 
 
-def _run(runner: CliRunner, inbox: Path) -> None:
+def _run(runner: CliRunner, inbox: Path) -> str:
     result = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
     assert result.exit_code == 0, result.output
+    return result.output
 
 
 def _old(path: Path, seconds: float = 60) -> None:
@@ -77,7 +78,8 @@ def test_run_leaves_a_file_still_being_written_for_the_next_run(
     shutil.copy2(INVOICES[1], inbox / "done.pdf")  # copy2: an old modification time
     whole = INVOICES[0].read_bytes()
     (inbox / "partial.pdf").write_bytes(whole[:1000])
-    _run(runner, inbox)
+    shown = _run(runner, inbox)
+    assert f"left for the next run (still being written): {inbox / 'partial.pdf'}" in shown
     assert list(_sources(runner)) == ["done.pdf"]
     assert not (tmp_path / "home" / "quarantine").exists()
     (inbox / "partial.pdf").write_bytes(whole)
