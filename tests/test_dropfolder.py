@@ -218,8 +218,9 @@ def test_the_poll_flow_task_runs_one_pass(
 
     shutil.copy(pdfs[0], inbox / "a.pdf")
     (inbox / "b.pdf").write_bytes(b"not a pdf at all")
-    counts = poll_task.fn(str(inbox), 0.05, settings.database_url)
-    assert counts == {"processed": 1, "quarantined": 1, "busy": 0}
+    summary = poll_task.fn(str(inbox), 0.05, settings.database_url)
+    assert summary.outcomes == {"processed": 1, "quarantined": 1}
+    assert (summary.busy, summary.errors) == (0, [])
 
 
 def test_an_unexpected_error_leaves_that_file_in_place_and_the_others_go_on(
