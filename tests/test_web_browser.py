@@ -129,6 +129,22 @@ def test_clerk_refused_above_limit(page: Page, server: Server) -> None:
     expect(page.locator("#status")).to_have_text("open")
 
 
+def test_enter_in_the_note_does_not_decide(page: Page, server: Server) -> None:
+    """QA: Enter in the note box submitted the form with its first button, Approve. The note
+    is a text area now: Enter starts a new line, and only a button decides."""
+    base, settings = server
+    item_id = items_by_source(settings)["010_ferreteria_hermanos.pdf"][0]
+    login(page, base, "fiona")
+    page.goto(f"{base}/items/{item_id}")
+    note = page.locator("form.decide [name=note]")
+    note.fill("price does not match the order, reject")
+    note.press("Enter")
+    page.wait_for_timeout(500)
+    expect(page).to_have_url(f"{base}/items/{item_id}")
+    expect(page.locator("#status")).to_have_text("open")
+    assert "\n" in note.input_value()
+
+
 def test_request_without_csrf_token_is_refused(page: Page, server: Server) -> None:
     base, settings = server
     item_id, version, _ = items_by_source(settings)["010_ferreteria_hermanos.pdf"]
