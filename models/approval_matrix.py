@@ -4,6 +4,8 @@ Amount bands and reason codes map to roles (the highest wins); above a configura
 two different approvers must sign. Read from the TOML file named by ARFLOW_APPROVAL_MATRIX:
 
     two_approvers_above = 10000
+    currency = "EUR"           # the currency of every amount here (and of user limits);
+                               # before any [table]: TOML puts later keys in that table
     [[bands]]
     up_to = 1000
     role = "clerk"
@@ -14,7 +16,6 @@ two different approvers must sign. Read from the TOML file named by ARFLOW_APPRO
     role = "finance_lead"      # no up_to: everything above
     [reason_roles]
     BANK_DETAILS_CHANGED = "finance_lead"
-    currency = "EUR"           # the currency of every amount above (and of user limits)
     [rates]                    # value of one unit of another currency, in `currency`
     USD = 0.92
     GBP = 1.17

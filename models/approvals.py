@@ -63,8 +63,15 @@ def reason_codes(item: ReviewItem) -> list[str]:
 
 def effective_role(session: Session, item: ReviewItem, matrix: ApprovalMatrix) -> str:
     """The matrix's role, or the role the item was escalated to if that is higher."""
-    routed = required_role(matrix, item_amount(session, item, matrix), reason_codes(item))
+    routed = required_role(matrix, item_amount(session, item, matrix), routing_codes(item))
     return max([routed, item.assigned_role or routed], key=rank)
+
+
+def routing_codes(item: ReviewItem) -> list[str]:
+    """The reasons that decide who may approve: those now and those the item was opened
+    with, so that a correction clearing a finding a role is named for (an IBAN corrected
+    to the one on file clears BANK_DETAILS_CHANGED) does not lower the role needed."""
+    return sorted(set(reason_codes(item)) | set((item.received_reason_codes or "").split()))
 
 
 def lock_item(session: Session, item_id: int, expected_version: int) -> ReviewItem:
@@ -120,10 +127,16 @@ def _check_open(item: ReviewItem) -> None:
 
 def _check_authority(session: Session, item: ReviewItem, user: User,
                      matrix: ApprovalMatrix) -> None:
+    """The role and the approval limit an approval needs (a rejection needs them too: it
+    decides the invoice as surely); four eyes and repeat signatures are approvals' own."""
     role = effective_role(session, item, matrix)
     if rank(user.role) < rank(role):
         raise ApprovalRefused(f"{user.name} ({user.role}) may not decide this item: "
                               f"it needs a {role}")
+    refused = refusal(user, role, item_amount(session, item, matrix), matrix.currency,
+                      signed=(), corrected=False)
+    if refused is not None:
+        raise ApprovalRefused(refused)
 
 
 def check_can_approve(session: Session, item: ReviewItem, user: User,

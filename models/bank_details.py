@@ -34,7 +34,7 @@ from models.approval_matrix import ApprovalMatrix, rank
 from models.approvals import DECIDABLE, ApprovalRefused, lock_item, reason_codes, save_change
 from models.audit import append_audit
 from models.corrections import carried, decide_again
-from models.db import Document, Invoice, Party, ReviewItem, User
+from models.db import Document, Invoice, Party, ReviewItem, User, reason_codes_text
 from models.master import load_master_data
 from models.party_accounts import IbanChange
 from models.queries import to_domain
@@ -108,6 +108,7 @@ def _decide(session: Session, item: ReviewItem, invoice: Invoice, context: Redec
     decide_again(session, item, to_domain(invoice), carried(item), tol=context.tol,
                  master=context.master)
     item.status = status  # an item on hold stays on hold (waiting for the supplier's call)
+    _settled(item)
     save_change(session, item, item.version)
     detail = {k: v for k, v in change.items() if k not in ("old", "new")}
     append_audit(session, actor=context.actor, action=ACTION, entity="review_item",
@@ -115,6 +116,16 @@ def _decide(session: Session, item: ReviewItem, invoice: Invoice, context: Redec
                  before={"field": "party.iban", "value": change["old"], "reasons": before},
                  after={"field": "party.iban", "value": change["new"],
                         "reasons": reason_codes(item), **detail})
+
+
+def _settled(item: ReviewItem) -> None:
+    """A bank-details finding the new account on file has cleared no longer decides who
+    approves the item (`approvals.routing_codes`): the role the matrix names for it accepted
+    the account (or the ERP filed it), which a correction of the IBAN does not do."""
+    code = str(Reason.BANK_DETAILS_CHANGED)
+    if code not in reason_codes(item):
+        received = set((item.received_reason_codes or "").split()) - {code}
+        item.received_reason_codes = reason_codes_text(received)
 
 
 def siblings(session: Session, party_id: int, accounts: set[str | None], *,

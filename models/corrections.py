@@ -49,6 +49,8 @@ from models.domain import (
 from models.master import load_master_data
 from models.queries import to_domain
 from models.repo import save_extraction
+from models.typed import NotANumber, typed_number
+from models.types import quantize
 
 TEXT_FIELDS = ("invoice_number", "currency", "order_number", "iban", "payment_terms",
                "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id", "preceding_invoice")
@@ -76,12 +78,24 @@ def parse_value(name: str, text: str) -> Any:
         if name in DATE_FIELDS:
             return date.fromisoformat(text)
         if name in MONEY_FIELDS or (line is not None and line.group(2) != "description"):
-            return Decimal(text.replace(" ", "").replace(",", "."))
+            return _number(name, text)
     except (ValueError, InvalidOperation) as err:
         raise ApprovalRefused(f"{text!r} is not a valid value for {name}") from err
     if name == "currency":
         return _currency(text)
     return text.upper().replace(" ", "") if name == "iban" else text
+
+
+def _number(name: str, text: str) -> Decimal:
+    """A typed amount or quantity (`models.typed`), one the database can hold exactly."""
+    try:
+        value = typed_number(text)
+        quantize(value)  # NUMERIC(18, 4): refuses what the column cannot hold
+    except NotANumber as err:
+        raise ApprovalRefused(f"{err} (for {name})") from err
+    except ValueError as err:
+        raise ApprovalRefused(f"{text!r} is too large for {name}") from err
+    return value
 
 
 def _currency(text: str) -> str:

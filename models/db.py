@@ -285,6 +285,10 @@ class ReviewItem(Base):
     # (migration 0013): a correction cannot lower who must approve (`routing_amount`)
     received_total: Mapped[Decimal | None]
     received_currency: Mapped[str | None] = mapped_column(String(3))
+    # the reason codes it was opened with (as `reason_codes`): a correction that clears a
+    # finding a role is named for (BANK_DETAILS_CHANGED) leaves that role needed
+    received_reason_codes: Mapped[str] = mapped_column(String(1024), default="",
+                                                       server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -89,7 +89,8 @@ def _waiting(session: Session,
     query = (select(ReviewItem.id, ReviewItem.status, ReviewItem.reason_codes,
                     ReviewItem.assigned_role, ReviewItem.created_at, Document.source_name,
                     Invoice.seller_name, Invoice.total, Invoice.currency,
-                    ReviewItem.received_total, ReviewItem.received_currency)
+                    ReviewItem.received_total, ReviewItem.received_currency,
+                    ReviewItem.received_reason_codes)
              .join(Document, Document.id == ReviewItem.document_id)
              .outerjoin(Invoice, Invoice.document_id == Document.id)
              .where(ReviewItem.status.in_([str(s) for s in WAITING]))
@@ -98,11 +99,12 @@ def _waiting(session: Session,
     items: list[Waiting] = []
     amounts: dict[int, Decimal | None] = {}
     for (item_id, status, codes, assigned, created, source, seller, total, currency,
-         received_total, received_currency) in session.execute(query):
+         received_total, received_currency, received_codes) in session.execute(query):
         reasons = tuple(codes.split())
         amounts[item_id] = matrix.routing_amount(total, currency, received_total,
                                                  received_currency)
-        routed = required_role(matrix, amounts[item_id], reasons)
+        routed = required_role(matrix, amounts[item_id],
+                               {*reasons, *(received_codes or "").split()})
         role = max([routed, assigned or routed], key=rank)
         items.append(Waiting(item_id, status, source, seller, total, currency, reasons, role,
                              created, tuple(signers.get(item_id, ()))))

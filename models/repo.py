@@ -36,10 +36,10 @@ from models.queries import dumps, report_rows, to_domain
 from models.upsert import chunks
 
 __all__ = [
-    "claim_document", "create_document", "dumps", "finish_batch", "get_document_by_sha256",
-    "known_hashes", "load_master_data", "receive_file", "record_failure", "report_rows",
-    "save_extraction", "save_outcome", "save_outcomes", "start_batch", "stores_invoice",
-    "to_domain",
+    "Saved", "claim_document", "create_document", "dumps", "finish_batch",
+    "get_document_by_sha256", "known_hashes", "load_master_data", "receive_claimed",
+    "receive_file", "record_failure", "report_rows", "save_extraction", "save_outcome",
+    "save_outcomes", "start_batch", "stores_invoice", "to_domain",
 ]
 
 
@@ -146,23 +146,56 @@ def save_outcome(
     return document
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What `save_outcomes` did with one outcome: its document (None: a part of a file left
+    alone, not looked up) and whether the outcome was stored onto it by this call."""
+
+    document: db.Document | None
+    stored: bool
+
+
 def save_outcomes(
     session: Session, *, batch_id: int | None, outcomes: Sequence[Outcome],
-) -> list[db.Document]:
+    leave_stored: bool = False,
+) -> list[Saved]:
     """`save_outcome` for every file of a batch, in one transaction, with the invoice
     numbers of all claimed together (`number_claims.guard_all`) after every document row is
     there (a claim names its document) and before anything else is stored. Claimed one
     document after another instead, two batches storing copies of the same invoices in
     opposite order would deadlock. Each outcome's decision is updated in place, as `guard`
-    does, when its number turns out to be held already."""
-    documents = [receive_file(session, batch_id=batch_id, file=o.file, part=o.part)
-                 for o in outcomes]
-    stored = [(d, o) for d, o in zip(documents, outcomes, strict=True)
-              if stores_invoice(o.extraction)]
-    guard_all(session, [Claimant(d.id, o.extraction.invoice, o.decision) for d, o in stored])
-    for document, outcome in zip(documents, outcomes, strict=True):
+    does, when its number turns out to be held already.
+
+    `leave_stored` (a batch run, which planned its files as never seen): a document found
+    stored already, not created by this call (another batch or channel stored the same
+    bytes since the plan), keeps what was stored: its extraction, decision, invoice and
+    review item, maybe a reviewer's work since. Nor are the parts of such a file stored
+    (they are that document's). Those outcomes come back with `stored` False. Without it
+    (the per-document channels, which create and lock their document before processing
+    it, and `arflow retry`, which reads a failed document again on purpose), every outcome
+    is stored onto its document."""
+    saved: list[Saved] = []
+    created: set[int] = set()  # this call's documents (a part may repeat a file's bytes)
+    left: set[str] = set()  # content hashes of the files left as they were stored
+    for outcome in outcomes:
+        if leave_stored and outcome.part is not None and outcome.part.of_sha256 in left:
+            saved.append(Saved(None, stored=False))
+            continue
+        document, new = receive_claimed(session, batch_id=batch_id, file=outcome.file,
+                                        part=outcome.part)
+        if new:
+            created.add(document.id)
+        mine = not leave_stored or document.id in created
+        if not mine and outcome.part is None:
+            left.add(outcome.file.sha256)
+        saved.append(Saved(document, stored=mine))
+    kept = [(s.document, o) for s, o in zip(saved, outcomes, strict=True)
+            if s.stored and s.document is not None]
+    guard_all(session, [Claimant(d.id, o.extraction.invoice, o.decision) for d, o in kept
+                        if stores_invoice(o.extraction)])
+    for document, outcome in kept:
         save_extraction(session, document, outcome.extraction, outcome.decision, claimed=True)
-    return documents
+    return saved
 
 
 def receive_file(
@@ -170,12 +203,18 @@ def receive_file(
 ) -> db.Document:
     """The document of a received file, created unless its content hash is stored already
     (`claim_document`); a `part` is linked to the document of its file, stored before it."""
+    return receive_claimed(session, batch_id=batch_id, file=file, part=part)[0]
+
+
+def receive_claimed(
+    session: Session, *, batch_id: int | None, file: StoredFile, part: Part | None = None,
+) -> tuple[db.Document, bool]:
+    """`receive_file`, and whether this call created the document."""
     parent = None if part is None else get_document_by_sha256(session, part.of_sha256)
     name = file.path.name if part is None else part.name
-    document, _ = claim_document(session, sha256=file.sha256, source_name=name,
-                                 size_bytes=file.size, original_path=str(file.path),
-                                 batch_id=batch_id, parent_id=parent.id if parent else None)
-    return document
+    return claim_document(session, sha256=file.sha256, source_name=name,
+                          size_bytes=file.size, original_path=str(file.path),
+                          batch_id=batch_id, parent_id=parent.id if parent else None)
 
 
 def record_failure(session: Session, document: db.Document, problem: Problem) -> None:
@@ -291,7 +330,9 @@ def _open_review(
         received = document.invoice
         item = db.ReviewItem(document_id=document.id,
                              received_total=None if received is None else received.total,
-                             received_currency=None if received is None else received.currency)
+                             received_currency=None if received is None else received.currency,
+                             received_reason_codes=db.reason_codes_text(
+                                 p.code for p in decision.reasons))
         session.add(item)
     item.status = db.ReviewStatus.OPEN
     item.reasons = [p.to_json() for p in decision.reasons]

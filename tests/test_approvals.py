@@ -245,6 +245,47 @@ def test_a_lower_corrected_total_keeps_the_approvers_the_invoice_needed(
     assert approvals.item_amount(db_session, item, MATRIX) == D("20000.00")
 
 
+def test_correcting_the_iban_to_the_one_on_file_keeps_the_finance_lead_needed(
+    db_session: Session, load_master: Loader,
+) -> None:
+    """QA: a clerk corrected a flagged IBAN to the one on file, the finding went, and a
+    manager approved: no finance lead saw the bank change. The reasons the item was opened
+    with still decide who may approve."""
+    load_master(db_session)
+    item = make_item(db_session, sample_invoice("166.18", iban="GB82 WEST 1234 5698 7654 32"))
+    assert approvals.reason_codes(item) == ["BANK_DETAILS_CHANGED"]
+    bea = make_user(db_session, "bea", "clerk", "200")
+    mo = make_user(db_session, "mo", "manager", None)
+    correct_field(db_session, item.id, user=bea, expected_version=item.version,
+                  name="iban", text=ACME_IBAN)
+    db_session.commit()
+    assert approvals.reason_codes(item) == []
+    assert approvals.effective_role(db_session, item, MATRIX) == "finance_lead"
+    with pytest.raises(ApprovalRefused, match="needs a finance_lead"):
+        approvals.approve(db_session, item.id, user=mo, expected_version=item.version,
+                          matrix=MATRIX)
+
+
+@pytest.mark.parametrize(("typed", "value"), [
+    ("1.234,56", "1234.56"), ("1,234.56", "1234.56"), ("12,500.00", "12500.00"),
+    ("12,50", "12.50"), ("1500", "1500"), ("0.1234", "0.1234"), ("1.234.567", "1234567"),
+    ("-3,5", "-3.5"),
+])
+def test_corrected_amounts_read_as_people_type_them(typed: str, value: str) -> None:
+    assert parse_value("total", typed) == D(value)
+
+
+@pytest.mark.parametrize(("typed", "why"), [
+    ("1,500", "could be 1500 or 1.500"),  # QA: was stored as 1.50
+    ("NaN", "not a number"), ("sNaN", "not a number"),  # QA: a 500
+    ("Infinity", "not a number"), ("1e20", "too large"),
+    ("12345678901234567", "too large"),  # QA: a database error naming its URL
+])
+def test_corrected_amounts_that_cannot_be_read_safely_are_refused(typed: str, why: str) -> None:
+    with pytest.raises(ApprovalRefused, match=why):
+        parse_value("withholding", typed)
+
+
 def test_a_corrected_currency_is_an_iso_code() -> None:
     assert parse_value("currency", " eur ") == "EUR"
     assert parse_value("currency", "€") == "EUR"
@@ -290,6 +331,11 @@ def test_reject_escalate_hold(db_session: Session, load_master: Loader) -> None:
     with pytest.raises(ApprovalRefused, match="needs a reason"):
         approvals.reject(db_session, first.id, user=clerk, expected_version=first.version,
                          reason=" ", matrix=MATRIX)
+    bea = make_user(db_session, "bea", "clerk", "200")  # QA: she could reject what she
+    with pytest.raises(ApprovalRefused, match="above bea's approval limit"):  # cannot approve
+        approvals.reject(db_session, first.id, user=bea, expected_version=first.version,
+                         reason="not ours", matrix=MATRIX)
+    db_session.rollback()
     approvals.reject(db_session, first.id, user=clerk, expected_version=first.version,
                      reason="not our order", matrix=MATRIX)
     approvals.escalate(db_session, second.id, user=clerk, expected_version=second.version,
@@ -323,3 +369,17 @@ def test_users_passwords_and_sessions(db_session: Session) -> None:
         users.add_user(db_session, "x", "long-enough", "boss", None)
     with pytest.raises(users.UserError, match="too short"):
         users.add_user(db_session, "x", "short", "clerk", None)
+
+
+def test_the_documented_matrix_example_reads_as_documented() -> None:
+    """QA: the docstring's TOML put `currency` after [reason_roles], where TOML files it
+    under that table ("unknown role 'EUR'")."""
+    import tomllib
+
+    from models import approval_matrix
+
+    doc = (approval_matrix.__doc__ or "").splitlines()
+    example = tomllib.loads("\n".join(line[4:] for line in doc if line.startswith("    ")))
+    matrix = ApprovalMatrix.from_dict(example)
+    assert (matrix.currency, matrix.rates["USD"], matrix.bands[-1].role) == (
+        "EUR", D("0.92"), "finance_lead")

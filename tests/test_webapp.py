@@ -107,7 +107,15 @@ def test_every_page_needs_login(client: TestClient) -> None:
         response = client.get(path)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/login"), path
-    assert client.post("/items/1/decide", data={"action": "approve"}).status_code == 303
+    posted = client.post("/items/1/decide", data={"action": "approve"})
+    # a form sent after the session ended comes back to its item after login, not to the
+    # POST address (QA: "Method Not Allowed"); a page keeps its query
+    assert (posted.status_code, posted.headers["location"]) == (303, "/login?next=/items/1")
+    filtered = client.get("/queue?reason=PRICE_VARIANCE&sort=amount")
+    assert filtered.headers["location"] == (
+        "/login?next=/queue%3Freason%3DPRICE_VARIANCE%26sort%3Damount")
+    login_page = client.get(filtered.headers["location"]).text
+    assert 'value="/queue?reason=PRICE_VARIANCE&amp;sort=amount"' in login_page
 
 
 def test_login_cookie_flags_and_wrong_password(demo: Settings) -> None:
@@ -244,7 +252,7 @@ def test_missing_items_and_pages_are_error_pages_not_500s(client: TestClient) ->
     login(client, "cleo")
     token = csrf_of(client.get("/queue").text)
     for path in ("/items/999", "/items/0", "/items/-1", "/items/99999999999999999999999",
-                 "/items/abc", "/no-such-page"):
+                 "/items/abc", "/no-such-page", "/exports/99999999999999999999/file"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.headers["content-type"].startswith("text/html"), path

@@ -6,9 +6,11 @@ shipped in this package, strict security headers (no inline scripts or styles)."
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -86,7 +88,8 @@ def create_app(settings: Settings | None = None, *, matrix: ApprovalMatrix | Non
 def _add_handlers(app: FastAPI, ctx: WebContext) -> None:
     @app.exception_handler(NotLoggedIn)
     async def _login(request: Request, _exc: NotLoggedIn) -> Response:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(back_to(request), safe='/')}",
+                                status_code=303)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
@@ -103,6 +106,20 @@ def _add_handlers(app: FastAPI, ctx: WebContext) -> None:
         return error_page(ctx, request, "There is no such page: part of its address is not "
                           "valid (an item number must be a whole number).", 404,
                           title="Not found")
+
+
+def back_to(request: Request) -> str:
+    """Where to return after logging in: the page asked for, with its query; for a form
+    posted once the session had ended, the page the form was on (the item), since a POST
+    address cannot be opened again (it answered "Method Not Allowed")."""
+    if request.method == "GET":
+        query = request.url.query
+        return request.url.path + (f"?{query}" if query else "")
+    item = _ITEM_ACTION.match(request.url.path)
+    return item.group(1) if item else "/queue"
+
+
+_ITEM_ACTION = re.compile(r"^(/items/\d+)/")
 
 
 def error_page(ctx: WebContext, request: Request, message: str, status: int, *,

@@ -8,16 +8,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from models.approvals import ApprovalMatrix, rank, required_role
+from models.approvals import ApprovalMatrix, rank, required_role, routing_codes
 from models.db import Document, Invoice, ReviewItem, ReviewStatus
 from models.search import lowered, lowered_contains
+from models.typed import NotANumber, typed_number
 from models.types import MAX_ABS, utcnow
 
 PAGE_SIZE = 50
@@ -107,12 +108,12 @@ def typed_day(text: str) -> date | None:
 
 
 def _decimal(text: str) -> Decimal | None:
-    """A finite number typed in a filter box ("12,50" too), else None (no filter)."""
+    """A number typed in a filter box as people type them ("12,50", "1.000", "12,500.00":
+    `models.typed`), else None (no filter)."""
     try:
-        value = Decimal(text.replace(",", ".")) if text.strip() else None
-    except InvalidOperation:
+        return typed_number(text) if text.strip() else None
+    except NotANumber:
         return None
-    return value if value is not None and value.is_finite() else None
 
 
 def _amount(text: str) -> Decimal | None:
@@ -194,7 +195,7 @@ def _row(item: ReviewItem, doc: tuple[str, str | None, Decimal | None, str | Non
     source, seller, total, currency = doc
     codes = tuple(sorted({str(p["code"]) for p in item.reasons or []}))
     amount = matrix.routing_amount(total, currency, item.received_total, item.received_currency)
-    routed = required_role(matrix, amount, codes)
+    routed = required_role(matrix, amount, routing_codes(item))
     role = max([routed, item.assigned_role or routed], key=rank)
     return QueueRow(item.id, item.version, item.status, source, seller, total, currency,
                     item.created_at, codes, role)

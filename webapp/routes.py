@@ -39,7 +39,7 @@ from webapp.auth import (
 from webapp.documents import STATUSES as DOCUMENT_STATUSES
 from webapp.documents import DocumentFilter, load_documents
 from webapp.item import item_view
-from webapp.pages import document_path, is_pdf, page_png
+from webapp.pages import document_path, has_pages, page_png
 from webapp.parties import PartyFilter, load_parties
 from webapp.queue import (
     SORTS,
@@ -51,7 +51,8 @@ from webapp.queue import (
 )
 from webapp.stats import dashboard
 
-# a database key: larger numbers (or text) are no item, a 404 page rather than a database error
+# a database key (an item's, an export's): larger numbers (or text) are no such thing, a 404
+# page rather than a database error
 ItemId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 
 router = APIRouter()
@@ -239,12 +240,14 @@ def page_image(request: Request, item_id: ItemId, page: int) -> Response:
         item = session.get(ReviewItem, item_id)
         document = session.get(Document, item.document_id) if item else None
         path = document_path(document, ctx.settings) if document else None
-    if path is None or not is_pdf(path) or page < 0:
+    if path is None or not has_pages(path) or page < 0:
         return Response("no page image", status_code=404, media_type="text/plain")
     try:
-        png = page_png(path, path.stat().st_mtime, page)
+        png = page_png(path, path.stat().st_mtime, page, float(ctx.settings.ocr_dpi))
     except IndexError:
         return Response("no such page", status_code=404, media_type="text/plain")
+    except ArflowError:  # an image page of more pixels than any page may be shown with
+        return Response("page too large to show", status_code=404, media_type="text/plain")
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
@@ -359,7 +362,7 @@ def exports_page(request: Request) -> Response:
 
 
 @router.get("/exports/{export_id}/file")
-def export_file(request: Request, export_id: int) -> Response:
+def export_file(request: Request, export_id: ItemId) -> Response:
     """The export's file, only while its bytes are the ones recorded when it was written."""
     ctx = _ctx(request)
     with session_scope(ctx.engine) as session:
