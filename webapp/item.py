@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from arflow.errors import DocumentTooLarge
 from arflow.reasons import Reason, describe
 from arflow.settings import Settings
 from models import approvals
@@ -27,7 +28,7 @@ from models.db import (
 )
 from models.queries import to_domain
 from webapp.evidence import hot_boxes
-from webapp.pages import document_path, is_pdf, page_sizes
+from webapp.pages import document_path, has_pages, page_sizes
 
 SHOWN_FIELDS = ("invoice_number", "issue_date", "due_date", "currency", "order_number",
                 "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id", "subtotal",
@@ -114,11 +115,22 @@ def reason_fields(item: ReviewItem) -> list[str]:
     return sorted({str(p["field"]) for p in item.reasons or [] if p.get("field")})
 
 
-def _boxes(document: Document, settings: Settings, fields: list[str]) -> list[Box]:
+def _page_sizes(document: Document, settings: Settings) -> tuple[tuple[float, float], ...]:
+    """Each page's size in points, as the stored word boxes are (a PDF's pages, or an image's:
+    pixels at the resolution the OCR read them, `webapp.pages`); none without the file."""
     path = document_path(document, settings)
-    if path is None or not is_pdf(path):
+    if path is None or not has_pages(path):
+        return ()
+    try:
+        return page_sizes(path, path.stat().st_mtime, float(settings.ocr_dpi))
+    except DocumentTooLarge:  # an image Pillow refuses to open (a decompression bomb)
+        return ()
+
+
+def _boxes(document: Document, settings: Settings, fields: list[str]) -> list[Box]:
+    sizes = _page_sizes(document, settings)
+    if not sizes:
         return []
-    sizes = page_sizes(path, path.stat().st_mtime)
     evidence = (document.extraction or {}).get("evidence") or {}
     invoice = to_domain(document.invoice) if document.invoice is not None else None
     hot = hot_boxes(evidence, fields, invoice)
@@ -135,10 +147,9 @@ def _boxes(document: Document, settings: Settings, fields: list[str]) -> list[Bo
 
 def _pages(document: Document, settings: Settings, boxes: list[Box]) -> list[PageView]:
     """The pages with highlighted evidence (the first page when there is none)."""
-    path = document_path(document, settings)
-    if path is None or not is_pdf(path):
+    sizes = _page_sizes(document, settings)
+    if not sizes:
         return []
-    sizes = page_sizes(path, path.stat().st_mtime)
     wanted = sorted({b.page for b in boxes if b.reason}) or [0]
     return [PageView(i, *sizes[i]) for i in wanted if i < len(sizes)]
 
