@@ -299,6 +299,10 @@ def test_correct_then_other_clerk_approves(client: TestClient, demo: Settings) -
     assert "Pay IBAN" not in spoof
     assert "PRICE_VARIANCE" not in page.split("Why it stopped")[1].split("Decide")[0]
     assert "corrected this item" in page  # cleo may not approve her own correction
+    history = page.split("<h2>History</h2>")[1]  # what changed, not raw JSON
+    assert "<b>field</b>: lines[0].unit_price" in history
+    assert "<b>value</b>: <del>13.68</del>" in history
+    assert '{"field"' not in history
     login(client, "carl")
     page = client.get(f"/items/{item_id}").text
     _, version, _ = items_by_source(demo)["001_ferreteria_hermanos.pdf"]

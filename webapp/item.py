@@ -15,9 +15,9 @@ from arflow.reasons import Reason, describe
 from arflow.settings import Settings
 from models import approvals
 from models.approvals import ApprovalMatrix, ApprovalRefused
+from models.audit_log import AuditEntry, entry
 from models.corrections import EDITABLE
 from models.db import (
-    AuditEvent,
     Document,
     Match,
     Order,
@@ -92,7 +92,7 @@ class ItemView:
     boxes: list[Box]
     lines: list[LinePair]
     order_number: str | None
-    history: list[AuditEvent]
+    history: list[AuditEntry]  # with only what each event changed (`models.audit_log`)
     approvers: list[str]
     role: str
     amount: Decimal | None          # the invoice total, in the invoice's currency
@@ -205,7 +205,7 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
         item=item, document=document, fields=_fields(document, hot), reasons=reasons,
         pages=_pages(document, settings, boxes), boxes=boxes,
         lines=lines, order_number=_order_number(session, document),
-        history=approvals.history(session, item.id),
+        history=[entry(event) for event in approvals.history(session, item.id)],
         approvers=approvals.approvers(session, item.id),
         role=approvals.effective_role(session, item, matrix),
         amount=document.invoice.total if document.invoice is not None else None,
