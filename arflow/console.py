@@ -61,6 +61,7 @@ def print_summary(summary: Any, report_path: Path, totals: dict[str, int],
         table.add_row(f"  {status}", str(summary.by_status.get(status, 0)),
                       str(totals.get(status, 0)))
     table.add_row("skipped (already processed)", str(summary.skipped), "")
+    table.add_row("  by another run, meanwhile", str(summary.by_another_run), "")
     table.add_row("repeated bytes in this batch", str(summary.repeats), "")
     table.add_row("still being written (next run)", str(len(summary.waiting)), "")
     out.print(table)

@@ -200,19 +200,44 @@ def decide_all(
     return decisions
 
 
+@dataclass
+class Stored:
+    """What storing a batch's outcomes did: `stored` by this batch, and `found` stored
+    already by another run since the batch was planned (the same bytes in another inbox,
+    or the same inbox, at the same time), left as that run stored them."""
+
+    stored: list[DocumentOutcome] = field(default_factory=list)
+    found: list[DocumentOutcome] = field(default_factory=list)
+
+    @property
+    def files_found(self) -> int:
+        """Files (not the invoices split out of them) another run stored meanwhile."""
+        return sum(1 for o in self.found if o.part is None)
+
+
 def persist_all(
-    session: Session, batch_id: int, outcomes: Sequence[DocumentOutcome]
-) -> None:
+    session: Session, batch_id: int, outcomes: Sequence[DocumentOutcome], *,
+    leave_stored: bool = False,
+) -> Stored:
     """Store every document with its extraction and decision (review items included), in
     the caller's transaction; the invoice numbers of all are claimed in one order, so that
     two batches storing copies of the same invoices cannot deadlock on them
-    (`repo.save_outcomes`)."""
-    repo.save_outcomes(session, batch_id=batch_id, outcomes=outcomes)
+    (`repo.save_outcomes`). `leave_stored` (batch runs): a document some other run stored
+    meanwhile keeps its result, and is `found`, not `stored`. Without it (the per-document
+    channels, `arflow retry`: their document is theirs to store onto) all are `stored`."""
+    saved = repo.save_outcomes(session, batch_id=batch_id, outcomes=outcomes,
+                               leave_stored=leave_stored)
+    out = Stored()
+    for outcome, one in zip(outcomes, saved, strict=True):
+        (out.stored if one.stored else out.found).append(outcome)
+    return out
 
 
-def store_batch(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcome]) -> None:
+def store_batch(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcome]) -> Stored:
     """`persist_all` and `finish_batch` in a transaction of their own (`arflow run`, the
-    batch flow), tried again once when PostgreSQL aborts it as a deadlock.
+    batch flow), tried again once when PostgreSQL aborts it as a deadlock. A file whose
+    bytes another run stored since this batch was planned keeps that run's result: it is
+    `found`, for the summary to count as skipped, never stored over (`leave_stored`).
 
     Claimed in one order, invoice numbers no longer deadlock; document rows still can: the
     same file's bytes in two batches at the same time, in opposite order (two inboxes, names
@@ -230,7 +255,7 @@ def store_batch(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcom
     their document's row, and are not tried again here."""
     before = [(o.decision, o.decision.status, list(o.decision.reasons)) for o in outcomes]
     try:
-        _store_once(engine, batch_id, outcomes)
+        stored = _store_once(engine, batch_id, outcomes)
     except StorageError as err:
         if not _deadlocked(err):
             raise
@@ -238,13 +263,19 @@ def store_batch(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcom
                     "once: %s", batch_id, err)
         _put_back(before)
         time.sleep(DEADLOCK_PAUSE_S)
-        _store_once(engine, batch_id, outcomes)
+        stored = _store_once(engine, batch_id, outcomes)
+    if stored.found:
+        log.warning("batch %s: %d file(s) stored by another run meanwhile, left as it stored "
+                    "them: %s", batch_id, stored.files_found,
+                    ", ".join(str(o.file.path) for o in stored.found if o.part is None))
+    return stored
 
 
-def _store_once(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcome]) -> None:
+def _store_once(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcome]) -> Stored:
     with session_scope(engine) as session:
-        persist_all(session, batch_id, outcomes)
+        stored = persist_all(session, batch_id, outcomes, leave_stored=True)
         repo.finish_batch(session, batch_id)
+    return stored
 
 
 def _deadlocked(err: StorageError) -> bool:

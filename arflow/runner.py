@@ -8,7 +8,7 @@ from pathlib import Path
 from arflow import pipeline, progress
 from arflow.db import session_scope
 from arflow.engines import engine_for
-from arflow.pipeline import BatchPlan, DocumentOutcome
+from arflow.pipeline import BatchPlan, Stored
 from arflow.settings import Settings
 from models import repo
 from models.domain import DocumentStatus
@@ -18,8 +18,9 @@ from models.domain import DocumentStatus
 class BatchSummary:
     batch_id: int
     inbox: str
-    processed: int = 0
-    skipped: int = 0
+    processed: int = 0  # documents stored by this batch (a split file's invoices too)
+    skipped: int = 0  # files processed already: before this batch, or by another run meanwhile
+    by_another_run: int = 0  # of `skipped`: stored by another run while this one ran
     repeats: int = 0
     waiting: list[str] = field(default_factory=list)  # still being written: the next run's
     by_status: dict[str, int] = field(default_factory=dict)
@@ -28,14 +29,18 @@ class BatchSummary:
 
     @classmethod
     def build(
-        cls, batch_id: int, inbox: Path, plan: BatchPlan, outcomes: list[DocumentOutcome],
+        cls, batch_id: int, inbox: Path, plan: BatchPlan, stored: Stored,
         quarantined: list[Path],
     ) -> BatchSummary:
-        summary = cls(batch_id=batch_id, inbox=str(inbox), processed=len(outcomes),
-                      skipped=len(plan.already_done), repeats=len(plan.repeats),
+        """Counted from what this batch stored (`pipeline.store_batch`), as its report and
+        the database have it: a file another run stored meanwhile is skipped, not
+        processed."""
+        summary = cls(batch_id=batch_id, inbox=str(inbox), processed=len(stored.stored),
+                      skipped=len(plan.already_done) + stored.files_found,
+                      by_another_run=stored.files_found, repeats=len(plan.repeats),
                       waiting=[str(w.path) for w in plan.waiting],
                       quarantined=[str(p) for p in quarantined])
-        for outcome in outcomes:
+        for outcome in stored.stored:
             status = str(outcome.decision.status)
             summary.by_status[status] = summary.by_status.get(status, 0) + 1
             if outcome.decision.status == DocumentStatus.SPLIT:
@@ -60,9 +65,10 @@ def run_batch(settings: Settings, inbox: Path) -> BatchSummary:
             master = repo.load_master_data(session)
         decisions = pipeline.decide_all(pipeline.results_of(extracted), master, settings)
         outcomes = pipeline.combine(extracted, decisions)
-        pipeline.store_batch(engine, batch_id, outcomes)
-        quarantined = pipeline.quarantine_failed(outcomes, settings)
+        stored = pipeline.store_batch(engine, batch_id, outcomes)
+        # what another run stored meanwhile, that run quarantines (it is its document)
+        quarantined = pipeline.quarantine_failed(stored.stored, settings)
     finally:
         if plan is not None:
             pipeline.release(plan)
-    return BatchSummary.build(batch_id, inbox, plan, outcomes, quarantined)
+    return BatchSummary.build(batch_id, inbox, plan, stored, quarantined)

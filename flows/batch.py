@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from arflow import pipeline, progress
 from arflow.db import session_scope
 from arflow.engines import engine_for
-from arflow.pipeline import BatchPlan, DocumentOutcome
+from arflow.pipeline import BatchPlan, DocumentOutcome, Stored
 from arflow.runner import BatchSummary
 from arflow.settings import Settings, load_settings
 from arflow.splitting import Extracted
@@ -62,9 +62,12 @@ def decide(
 
 
 @task(name="persist-and-route", cache_policy=NO_CACHE)
-def persist(settings: Settings, batch_id: int, outcomes: list[DocumentOutcome]) -> list[Path]:
-    pipeline.store_batch(engine_for(settings.database_url), batch_id, outcomes)
-    return pipeline.quarantine_failed(outcomes, settings)
+def persist(settings: Settings, batch_id: int, outcomes: list[DocumentOutcome]
+            ) -> tuple[Stored, list[Path]]:
+    """Store the batch (what another run stored meanwhile is `found`, left as it is) and
+    quarantine the failed files it stored; another run quarantines its own."""
+    stored = pipeline.store_batch(engine_for(settings.database_url), batch_id, outcomes)
+    return stored, pipeline.quarantine_failed(stored.stored, settings)
 
 
 @flow(name="arflow-batch", log_prints=True)
@@ -78,9 +81,9 @@ def batch_run(inbox: str, database_url: str | None = None) -> BatchSummary:
         extracted = extract_documents(settings, plan)
         decisions = decide(settings, extracted, load_master(settings))
         outcomes = pipeline.combine(extracted, decisions)
-        quarantined = persist(settings, batch_id, outcomes)
+        stored, quarantined = persist(settings, batch_id, outcomes)
     finally:
         pipeline.release(plan)  # the private copies of the files read (`intake.stage`)
-    summary = BatchSummary.build(batch_id, Path(inbox), plan, outcomes, quarantined)
-    publish_batch_artifacts(summary, outcomes)
+    summary = BatchSummary.build(batch_id, Path(inbox), plan, stored, quarantined)
+    publish_batch_artifacts(summary, stored.stored)  # as the batch's report: what it stored
     return summary

@@ -34,7 +34,8 @@ from arflow.reasons import Reason
 from matching.engine import evaluate_batch
 from matching.types import Candidate
 from models import repo
-from models.db import Document, InvoiceNumberClaim
+from models.db import Document, InvoiceNumberClaim, ReviewItem
+from models.db import Invoice as InvoiceRow
 from models.domain import DocumentKind, ExtractionResult, ExtractionStatus, Invoice
 from tests.test_approvals import sample_invoice
 
@@ -240,4 +241,43 @@ def test_batches_storing_the_same_files_in_opposite_order_both_complete(
     assert all(d.status == "needs_review" for d in documents)  # the total is wrong
     assert not any(p["code"] == Reason.DUPLICATE_INVOICE
                    for d in documents for p in d.reasons or [])
+    assert {k: len(v) for k, v in _claims(engine).items()} == {"X1": 1, "Y2": 1}
+
+
+def test_a_batch_storing_files_another_batch_is_storing_leaves_them_to_it(
+    engine: Engine, load_master: Loader, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same bytes in both batches, in the same order, stored at the same time: the
+    later batch waits for the first one's document rows (PostgreSQL: a unique violation once
+    that commits), finds them stored, and leaves them as the first batch stored them; its
+    storage says so (`Stored.found`), so that its summary counts them as skipped. No
+    document is stored twice, nor stored over."""
+    with Session(engine) as session:
+        load_master(session)
+    x, y = sample_invoice("999.00", "X-1"), sample_invoice("999.00", "Y-2")
+    batches = {"batch1": [("same-x.pdf", x), ("same-y.pdf", y)],
+               "batch2": [("same-x.pdf", x), ("same-y.pdf", y)]}
+    gate = Gate(engine, list(batches))
+    _hold_after_first(monkeypatch, gate, "claim_document")
+    results: dict[int, pipeline.Stored] = {}
+
+    def store(engine: Engine, batch_id: int, outcomes: list[DocumentOutcome]) -> None:
+        results[batch_id] = pipeline.store_batch(engine, batch_id, outcomes)
+
+    assert _run(engine, gate, batches, store) == []
+
+    if engine.dialect.name == "postgresql":  # they overlapped: one waited for the other
+        assert len(gate.waited) == 1
+    (winner,) = [b for b, r in results.items() if r.stored]
+    (later,) = [b for b, r in results.items() if not r.stored]
+    assert [len(results[winner].stored), len(results[winner].found)] == [2, 0]
+    assert [len(results[later].stored), results[later].files_found] == [0, 2]
+    with Session(engine) as session:
+        documents = list(session.scalars(select(Document)))
+        reviews = session.scalars(select(ReviewItem.document_id)).all()
+        invoices = session.scalars(select(InvoiceRow.id)).all()
+    assert sorted(invoices) == [1, 2]  # the first batch's: not replaced by the later one
+    assert sorted(d.source_name for d in documents) == ["same-x.pdf", "same-y.pdf"]
+    assert {d.batch_id for d in documents} == {winner}
+    assert sorted(reviews) == sorted(d.id for d in documents)  # one review item each
     assert {k: len(v) for k, v in _claims(engine).items()} == {"X1": 1, "Y2": 1}

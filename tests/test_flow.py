@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,33 @@ def test_poll_flow_fails_when_the_drop_folder_cannot_be_written(
     assert "cannot be written" in str(state.message) and str(inbox) in str(state.message)
     done = poll_drop_folder(str(inbox), stable_delay=0, database_url=url)
     assert done["errors"] == 0 and done["resumed"] == 1 and not list(inbox.iterdir())
+
+
+def test_batch_flow_skips_what_another_run_stored_meanwhile(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Planned before another run over the same inbox stored its files, the flow stores
+    none of them again: its summary and its artifacts count them as skipped, as the
+    database has it (`tests/test_batch_race.py`)."""
+    from prefect.artifacts import Artifact
+
+    from arflow.runner import run_batch
+    from arflow.settings import load_settings
+    from flows.batch import batch_run
+    from tests.test_batch_race import another_run_meanwhile
+
+    url, inbox = _sample_inbox(tmp_path, 3)
+    settings = replace(load_settings(), database_url=url)
+    other = another_run_meanwhile(monkeypatch, engine_for(url),
+                                  lambda: run_batch(settings, inbox))
+    summary = batch_run(str(inbox), database_url=url)
+    winner, _ = other
+    assert (winner.processed, summary.processed) == (3, 0)
+    assert (summary.skipped, summary.by_another_run, summary.by_status) == (3, 3, {})
+    with session_scope(engine_for(url)) as session:
+        assert repo.report_rows(session, batch_id=summary.batch_id) == []
+        assert len(repo.report_rows(session)) == 3
+    table = Artifact.get("arflow-exceptions")
+    assert table is not None and json.loads(str(table.data)) == []
+    markdown = Artifact.get("arflow-batch-summary")
+    assert markdown is not None and "| skipped (already processed) | 3 |" in str(markdown.data)
