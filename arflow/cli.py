@@ -18,6 +18,7 @@ import click
 from arflow import report
 from arflow.console import print_summary, progress_bar
 from arflow.errors import ArflowError, DocumentError, ToolError, ToolMissing, ToolTimeout
+from arflow.intake import check_inbox
 from arflow.reasons import REASONS, Reason
 from arflow.settings import Settings, ensure_folder, load_settings
 
@@ -114,6 +115,7 @@ def run(inbox: Path, engine: str, workers: int | None) -> None:
     if workers:
         settings = replace(settings, workers=workers)
     ensure_folder(settings.home)
+    check_inbox(settings, inbox)
     with progress_bar():
         summary = _run_engine(engine, settings, inbox)
     report_path, rows = _write_batch_report(settings, summary.batch_id)

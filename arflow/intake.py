@@ -89,6 +89,14 @@ def discover(inbox: Path, exclude: Iterable[Path] = ()) -> list[Path]:
     return sorted(found)
 
 
+def check_inbox(settings: Settings, inbox: Path) -> None:
+    """`ConfigError` for an inbox no batch may read (not a folder; arflow's own state), said
+    before any engine starts (the Prefect one would print its own tracebacks first)."""
+    if not inbox.is_dir():
+        raise ConfigError(f"inbox {inbox} is not a directory")
+    state_paths(settings, inbox)
+
+
 def state_paths(settings: Settings, inbox: Path) -> list[Path]:
     """What of arflow's own an inbox may hold and must never be taken as a document: its home
     (database, reports, quarantine copies, staged copies), each state folder (should one be

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from arflow import intake, pipeline
 from arflow.cli import cli
+from arflow.errors import ConfigError
 from arflow.runner import run_batch
 from arflow.settings import load_settings
 
@@ -148,3 +149,24 @@ def test_quarantine_copy_is_the_bytes_that_were_fingerprinted_and_read(
     assert reason["sha256"] == hashlib.sha256(original).hexdigest()
     assert "changed" in reason.get("note", "")
     assert list((tmp_path / "home" / "staging").iterdir()) == []  # private copies removed
+
+
+def test_an_inbox_arflow_may_not_read_is_refused_before_any_engine_starts(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA: with the Prefect engine, `arflow run --inbox $ARFLOW_HOME` printed two tracebacks
+    (the flow run's) before its configuration error; it is now said before Prefect starts."""
+    import flows.batch
+
+    def started(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the Prefect flow was started")
+
+    monkeypatch.setattr(flows.batch, "batch_run", started)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    for inbox, said in ((home, "ARFLOW_HOME itself"),
+                        (home / "quarantine", "inside arflow's own folder")):
+        inbox.mkdir(exist_ok=True)
+        result = runner.invoke(cli, ["run", "--inbox", str(inbox)])  # the prefect engine
+        assert isinstance(result.exception, ConfigError), result.output
+        assert said in str(result.exception)
