@@ -259,6 +259,7 @@ def test_missing_items_and_pages_are_error_pages_not_500s(client: TestClient) ->
         assert "no such page" in response.text.lower() or "no review item" in response.text
     shown = client.get("/items/999").text
     assert "There is no review item 999." in shown and "Log out" in shown
+    assert "Log out" in client.get("/no-such-page").text  # the header, for a way on
     posted = client.post("/items/999/decide", data={"action": "approve", "version": "1",
                                                    "csrf": token})
     assert posted.status_code == 404 and "There is no review item 999." in posted.text

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -22,12 +23,13 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from arflow.db import make_engine
+from arflow.db import make_engine, session_scope
+from arflow.errors import ArflowError
 from arflow.reasons import describe
 from arflow.settings import Settings, load_settings
 from models.approvals import ApprovalMatrix, load_matrix
-from models.users import LoggedIn
-from webapp.auth import Forbidden, NotLoggedIn
+from models.users import LoggedIn, session_user
+from webapp.auth import SESSION_COOKIE, Forbidden, NotLoggedIn
 
 HERE = Path(__file__).resolve().parent
 SECURITY_HEADERS = {
@@ -93,19 +95,31 @@ def _add_handlers(app: FastAPI, ctx: WebContext) -> None:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return error_page(ctx, request, exc.message, 403)
+        logged = await run_in_threadpool(_logged_in, ctx, request)
+        return error_page(ctx, request, exc.message, 403, logged=logged)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
-        return error_page(ctx, request, message, exc.status_code, title="Not found"
-                          if exc.status_code == 404 else "Refused")
+        logged = await run_in_threadpool(_logged_in, ctx, request)
+        return error_page(ctx, request, message, exc.status_code, logged=logged,
+                          title="Not found" if exc.status_code == 404 else "Refused")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, _exc: RequestValidationError) -> Response:
+        logged = await run_in_threadpool(_logged_in, ctx, request)
         return error_page(ctx, request, "There is no such page: part of its address is not "
-                          "valid (an item number must be a whole number).", 404,
-                          title="Not found")
+                          "valid (an item number is a whole number from 1).", 404,
+                          logged=logged, title="Not found")
+
+
+def _logged_in(ctx: WebContext, request: Request) -> LoggedIn | None:
+    """Who is logged in, if anyone (for an error page's header and its logout form)."""
+    try:
+        with session_scope(ctx.engine) as session:
+            return session_user(session, request.cookies.get(SESSION_COOKIE))
+    except ArflowError:  # the database is away: the error page without the header
+        return None
 
 
 def back_to(request: Request) -> str:
