@@ -240,6 +240,8 @@ def test_summary_lines_do_not_wrap_when_piped(monkeypatch: pytest.MonkeyPatch,
         repeats: int = 0
         by_status: dict[str, int] | None = None
         quarantined: tuple[str, ...] = ("/q/" + "x" * 150 + ".pdf",)
+        waiting: tuple[str, ...] = ()
+        by_another_run: int = 0
 
     console.print_summary(Summary(by_status={"failed": 1, "needs_review": 1}),
                           Path("/r/batch-1.csv"), {}, {"ORDER_NOT_FOUND": 1})
