@@ -128,7 +128,7 @@ def _check_item(client: TestClient, item_id: int, page_count: int) -> int:
     page = client.get(f"/items/{item_id}").text
     assert "No page image" not in page
     shown = _pages(page)
-    assert shown, "no page image on the item page"
+    assert set(shown) == set(range(page_count)), "every page is on the item page"
     checked = 0
     for index in range(page_count):
         image = _png(client, item_id, index)

@@ -145,12 +145,16 @@ def _boxes(document: Document, settings: Settings, fields: list[str]) -> list[Bo
     return out
 
 
+MAX_PAGES_SHOWN = 20  # a longer document shows these and the pages with highlighted evidence
+
+
 def _pages(document: Document, settings: Settings, boxes: list[Box]) -> list[PageView]:
-    """The pages with highlighted evidence (the first page when there is none)."""
+    """Every page, so an approver sees the whole invoice (the browser loads all but the first
+    as they are scrolled to); of a longer document the first `MAX_PAGES_SHOWN` and those
+    with highlighted evidence."""
     sizes = _page_sizes(document, settings)
-    if not sizes:
-        return []
-    wanted = sorted({b.page for b in boxes if b.reason}) or [0]
+    highlighted = {b.page for b in boxes if b.reason}
+    wanted = sorted(set(range(min(len(sizes), MAX_PAGES_SHOWN))) | highlighted)
     return [PageView(i, *sizes[i]) for i in wanted if i < len(sizes)]
 
 
