@@ -32,7 +32,9 @@ def summary_markdown(summary: BatchSummary) -> str:
     lines = [f"# Batch {summary.batch_id}", "", f"Inbox: `{summary.inbox}`", "",
              "| outcome | documents |", "|---|---|"]
     lines += [f"| {status} | {count} |" for status, count in sorted(summary.by_status.items())]
-    lines += [f"| skipped (already processed) | {summary.skipped} |", "",
+    lines += [f"| skipped (already processed) | {summary.skipped} |",
+              f"| of them stored by another run meanwhile | {summary.by_another_run} |",
+              f"| still being written (next run) | {len(summary.waiting)} |", "",
               "| reason | documents | meaning |", "|---|---|---|"]
     for code, count in sorted(summary.by_reason.items()):
         lines.append(f"| {code} | {count} | {describe(code)} |")

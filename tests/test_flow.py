@@ -214,3 +214,4 @@ def test_batch_flow_skips_what_another_run_stored_meanwhile(
     assert table is not None and json.loads(str(table.data)) == []
     markdown = Artifact.get("arflow-batch-summary")
     assert markdown is not None and "| skipped (already processed) | 3 |" in str(markdown.data)
+    assert "| of them stored by another run meanwhile | 3 |" in str(markdown.data)
