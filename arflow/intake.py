@@ -9,6 +9,7 @@ found: hidden paths, temporary and sidecar files, and arflow's own state (`state
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 import time
@@ -21,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from arflow.errors import ConfigError
-from arflow.settings import Settings
+from arflow.settings import Settings, env_number
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp", "~")
 SIDECAR_SUFFIXES = (".gt.json", ".reason.json")
@@ -134,14 +135,9 @@ def _sqlite_files(url: str) -> list[Path]:
 def settle_window(env: Mapping[str, str] | None = None) -> float:
     """Seconds a file must have gone unmodified before `arflow run` takes it
     (`ARFLOW_SETTLE_SECONDS`, default 2; 0 takes every file at once)."""
-    value = (os.environ if env is None else env).get(SETTLE_ENV, str(DEFAULT_SETTLE_S))
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:  # also refuses NaN
-        raise ConfigError(f"{SETTLE_ENV} must be a number of seconds >= 0, not {value!r}")
-    return seconds
+    return env_number(dict(os.environ) if env is None else dict(env), SETTLE_ENV,
+                      DEFAULT_SETTLE_S, float, valid=lambda v: 0.0 <= v < math.inf,
+                      what="a number of seconds >= 0")
 
 
 def signature(path: Path) -> Signature | None:

@@ -106,21 +106,21 @@ def ensure_folder(folder: Path, what: str = "ARFLOW_HOME folder") -> Path:
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:
-    return _number(env, name, default, int, valid=lambda v: v >= 1,
+    return env_number(env, name, default, int, valid=lambda v: v >= 1,
                    what="a whole number, at least 1")
 
 
 def _fraction(env: dict[str, str], name: str, default: float) -> float:
-    return _number(env, name, default, float, valid=lambda v: 0.0 <= v <= 1.0,
+    return env_number(env, name, default, float, valid=lambda v: 0.0 <= v <= 1.0,
                    what="a number between 0 and 1 (e.g. 0.6)")
 
 
 def _seconds(env: dict[str, str], name: str, default: float) -> float:
-    return _number(env, name, default, float, valid=lambda v: 0.0 < v < math.inf,
+    return env_number(env, name, default, float, valid=lambda v: 0.0 < v < math.inf,
                    what="a positive number of seconds")
 
 
-def _number(env: dict[str, str], name: str, default: N, parse: Callable[[str], N], *,
+def env_number(env: dict[str, str], name: str, default: N, parse: Callable[[str], N], *,
             valid: Callable[[N], bool], what: str) -> N:
     """The variable `name` parsed, `default` when unset or blank; anything `parse` cannot
     read or `valid` refuses (NaN too: it compares false) is a configuration error naming

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-Signature = tuple[int, int]  # (size, mtime_ns)
+from arflow.intake import Signature, signature
 
 
 @dataclass
@@ -49,17 +49,16 @@ class StabilityTracker:
 
 
 def _signature(path: Path) -> Signature | None:
-    """The file's (size, mtime); for a link that leads nowhere, the link's own, so that it
-    becomes stable and is taken (quarantined) rather than waited for forever."""
+    """The file's (size, mtime) (`arflow.intake.signature`); for a link that leads nowhere,
+    the link's own, so that it becomes stable and is taken (quarantined) rather than waited
+    for forever."""
+    found = signature(path)
+    if found is not None or not path.is_symlink():
+        return found
     try:
-        stat = path.stat()
+        stat = path.lstat()
     except OSError:
-        if not path.is_symlink():
-            return None
-        try:
-            stat = path.lstat()
-        except OSError:
-            return None
+        return None
     return stat.st_size, stat.st_mtime_ns
 
 

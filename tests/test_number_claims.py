@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from arflow.reasons import Reason
 from matching.engine import evaluate_batch
-from matching.types import Candidate
+from matching.types import Candidate, Decision
 from models import approvals, repo
 from models.corrections import correct_field
 from models.db import Document, InvoiceNumberClaim, ReviewItem
@@ -35,12 +35,17 @@ def _store(engine: Engine, invoice: Invoice, source: str, gate: threading.Barrie
     assert decision.reason_codes == []  # neither sees the other: both look new
     gate.wait(timeout=30)
     with Session(engine, expire_on_commit=False) as session:
-        document = repo.create_document(session, sha256=source.ljust(64, "0"),
-                                        source_name=source, size_bytes=1)
-        result = ExtractionResult(source=source, status=ExtractionStatus.OK,
-                                  kind=DocumentKind.DIGITAL, invoice=invoice, pages=1)
-        repo.save_extraction(session, document, result, decision)
-        session.commit()
+        _save(session, source, invoice, decision)
+
+
+def _save(session: Session, source: str, invoice: Invoice, decision: Decision) -> None:
+    """Store a decided document as a batch does (its number claimed), and commit."""
+    document = repo.create_document(session, sha256=source.ljust(64, "0"),
+                                    source_name=source, size_bytes=1)
+    repo.save_extraction(session, document, ExtractionResult(
+        source=source, status=ExtractionStatus.OK, kind=DocumentKind.DIGITAL,
+        invoice=invoice, pages=1), decision)
+    session.commit()
 
 
 def _statuses(engine: Engine) -> dict[str, tuple[str, list[str]]]:
@@ -113,13 +118,7 @@ def test_a_seller_known_only_by_a_very_long_name_still_claims(
     with Session(engine, expire_on_commit=False) as session:
         master = repo.load_master_data(session)
         for copy in ("long-1.pdf", "long-2.pdf"):  # both decided before either is stored
-            decision = evaluate_batch([Candidate(copy, invoice)], master)[0]
-            document = repo.create_document(session, sha256=copy.ljust(64, "0"),
-                                            source_name=copy, size_bytes=1)
-            repo.save_extraction(session, document, ExtractionResult(
-                source=copy, status=ExtractionStatus.OK, kind=DocumentKind.DIGITAL,
-                invoice=invoice, pages=1), decision)
-            session.commit()
+            _save(session, copy, invoice, evaluate_batch([Candidate(copy, invoice)], master)[0])
         keys = session.scalars(select(InvoiceNumberClaim.seller_key)).all()
     assert keys and all(len(k) <= 300 for k in keys)
     codes = [codes for _, codes in sorted(_statuses(engine).values())]
@@ -141,12 +140,7 @@ def test_copies_decided_before_and_after_the_seller_was_filed_still_meet(
         late = evaluate_batch([Candidate("late.pdf", invoice)], filed)[0]
         assert early.party_id is None and late.party_id is not None
         for source, decision in (("early.pdf", early), ("late.pdf", late)):
-            document = repo.create_document(session, sha256=source.ljust(64, "0"),
-                                            source_name=source, size_bytes=1)
-            repo.save_extraction(session, document, ExtractionResult(
-                source=source, status=ExtractionStatus.OK, kind=DocumentKind.DIGITAL,
-                invoice=invoice, pages=1), decision)
-            session.commit()
+            _save(session, source, invoice, decision)
     statuses = _statuses(engine)
     assert Reason.DUPLICATE_INVOICE not in statuses["early.pdf"][1]
     assert Reason.DUPLICATE_INVOICE in statuses["late.pdf"][1]

@@ -51,6 +51,12 @@ def seed_demo(home: Path, bundled: tuple[str, ...] = ()) -> Settings:
                      ROOT / "data" / "truth")
     for name in () if bundled else SAMPLES:
         shutil.copy(ROOT / "data" / "invoices" / name, inbox / name)
+    return run_demo_batch(home, inbox)
+
+
+def run_demo_batch(home: Path, inbox: Path) -> Settings:
+    """A home on SQLite with the sample master data and `USERS`, after one batch over
+    `inbox`."""
     settings = replace(load_settings({"ARFLOW_HOME": str(home)}), workers=1)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)

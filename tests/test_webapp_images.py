@@ -7,8 +7,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -16,19 +14,16 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
-from test_webapp import ROOT, USERS, items_by_source, login
+from test_webapp import ROOT, items_by_source, login, run_demo_batch
 
-from arflow.db import make_engine, session_scope, upgrade
+from arflow.db import make_engine, session_scope
 from arflow.errors import DocumentTooLarge
-from arflow.masterdata import import_csv
-from arflow.runner import run_batch
-from arflow.settings import Settings, load_settings
+from arflow.settings import Settings
 from extractors.ocr import images
 from extractors.render_limits import MAX_PAGE_PIXELS
 from generator import render_scanned
 from generator.bundles import write_bundle
 from models.db import Document
-from models.users import add_user
 from webapp.app import create_app
 from webapp.pages import MIN_TRUSTED_DPI, document_path, page_png, page_sizes
 
@@ -72,18 +67,7 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     inbox = home / "inbox"
     inbox.mkdir()
     _write_images(inbox, tmp_path_factory.mktemp("web-images-work"))
-    settings = replace(load_settings({"ARFLOW_HOME": str(home)}), workers=1)
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    with session_scope(engine) as session:
-        for kind in ("parties", "orders", "receipts"):
-            import_csv(session, kind, ROOT / "data" / f"{kind}.csv")
-        for name, (role, limit) in USERS.items():
-            add_user(session, name, f"password-{name}", role,
-                     None if limit is None else Decimal(limit))
-    engine.dispose()
-    run_batch(settings, inbox)
-    return settings
+    return run_demo_batch(home, inbox)
 
 
 @pytest.fixture
