@@ -140,6 +140,9 @@ def _run_engine(engine: str, settings: Settings, inbox: Path) -> BatchSummary:
         return run_batch(settings, inbox)
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # the temporary API server's first start (a new PREFECT_HOME: migrations) took 27 s on a
+    # busy 2-core machine and Prefect gives up after 20 s; the batch then failed outright
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from flows.batch import batch_run
 
     return batch_run(str(inbox), settings.database_url)

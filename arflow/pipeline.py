@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -25,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from arflow import intake, progress
+from arflow import intake, leftovers, progress
 from arflow.db import session_scope
 from arflow.errors import StorageError
 from arflow.intake import InboxFile, Waiting, unique_by_content
@@ -45,6 +44,7 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[str], None]
 DEADLOCK_SQLSTATE = "40P01"  # PostgreSQL's deadlock_detected
 DEADLOCK_PAUSE_S = 0.2  # before trying again: the other batch takes what it waited for first
+STAGING, BATCH_PREFIX, PAGE_CACHE_PREFIX = "staging", "batch-", "ocr-pages-"
 _UNDECIDED = {ExtractionStatus.FAILED: DocumentStatus.FAILED,
               ExtractionStatus.SPLIT: DocumentStatus.SPLIT}
 
@@ -64,6 +64,7 @@ class BatchPlan:
     repeats: list[InboxFile] = field(default_factory=list)
     waiting: list[Waiting] = field(default_factory=list)  # left for the next run, and why
     staging: Path | None = None  # the private copies of `todo`, removed by `release`
+    staging_lock: int | None = None  # the descriptor of its owner lock (`arflow.leftovers`)
 
 
 def plan_batch(session: Session, inbox: Path, settings: Settings,
@@ -72,7 +73,9 @@ def plan_batch(session: Session, inbox: Path, settings: Settings,
     seconds, default `intake.settle_window()`) and did not change while hashed; keep the
     ones whose bytes were never seen, each with a private copy of exactly those bytes. The
     others are left for the next run, logged and listed in `waiting`, never read half
-    written. Nothing of arflow's own state is found (`intake.state_paths`)."""
+    written. Nothing of arflow's own state is found (`intake.state_paths`). Staging
+    folders that crashed runs left behind are removed first (`arflow.leftovers`)."""
+    leftovers.sweep(settings.home / STAGING, BATCH_PREFIX)
     window = intake.settle_window() if settle_s is None else settle_s
     found = intake.discover(inbox, exclude=intake.state_paths(settings, inbox))
     ready, waiting = intake.settled(found, window)
@@ -99,9 +102,7 @@ def _stage_todo(plan: BatchPlan, todo: Sequence[InboxFile], settings: Settings) 
     since its fingerprint joins `waiting`."""
     if not todo:
         return
-    root = settings.home / "staging"
-    root.mkdir(parents=True, exist_ok=True)
-    plan.staging = Path(tempfile.mkdtemp(prefix="batch-", dir=root))
+    plan.staging, plan.staging_lock = leftovers.make(settings.home / STAGING, BATCH_PREFIX)
     try:
         for file in todo:
             staged = intake.stage(file, plan.staging)
@@ -118,7 +119,7 @@ def release(plan: BatchPlan) -> None:
     """Remove the batch's private copies once its failed files are quarantined (or the batch
     failed: the inbox still holds the files, and the next run reads them)."""
     if plan.staging is not None:
-        shutil.rmtree(plan.staging, ignore_errors=True)
+        leftovers.drop(plan.staging, plan.staging_lock)
 
 
 def _extract_one(file: InboxFile, settings: Settings) -> ExtractionResult:
@@ -148,11 +149,12 @@ def extract_all(
 @contextmanager
 def _ocr_page_cache(settings: Settings) -> Iterator[Settings]:
     """The settings with a page cache of their own for this step, removed afterwards: the
-    invoices split out of a scanned file reuse its pages' OCR (`extractors.ocr.pagecache`)."""
+    invoices split out of a scanned file reuse its pages' OCR (`extractors.ocr.pagecache`).
+    Caches that crashed runs left behind are removed first (`arflow.leftovers`)."""
     folder = settings.home / "cache"
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="ocr-pages-", dir=folder) as cache:
-        yield replace(settings, ocr_cache_dir=Path(cache))
+    leftovers.sweep(folder, PAGE_CACHE_PREFIX)
+    with leftovers.working_folder(folder, PAGE_CACHE_PREFIX) as cache:
+        yield replace(settings, ocr_cache_dir=cache)
 
 
 def _no_progress(source: str) -> None:
