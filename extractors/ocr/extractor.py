@@ -1,7 +1,11 @@
 """Scans, photos and image-only PDFs as an extractor of the registry: OCR words go through
 the same field extractor as a digital text layer, and payment QR codes on the pages (found
 by the OCR workers on the page images they hold) fill gaps and raise QR_MISMATCH. A PDF
-whose text layer is missing, partial or garbage falls back to OCR automatically."""
+whose text layer is missing, partial or garbage falls back to OCR automatically.
+
+The fields are read from the words of the cleaned page (turned upright and level, where a
+line's words share a top); their evidence boxes are then carried back onto the page as
+received, which is what the approver sees (``OcrReading.as_received``)."""
 
 from __future__ import annotations
 
@@ -71,7 +75,8 @@ def extract_scanned(probe: FileProbe, settings: Settings | None) -> ExtractionRe
     result = ExtractionResult(
         source=str(probe.path), status=ExtractionStatus.OK, kind=DocumentKind.SCANNED,
         invoice=fields.invoice, confidence=fields.confidence, pages=len(reading.pages),
-        evidence=fields.evidence, readings=len(engines) + rereads, engines=engines,
+        evidence={name: reading.as_received(words) for name, words in fields.evidence.items()},
+        readings=len(engines) + rereads, engines=engines,
         errors=[several] if several else [], invoice_pages=list(invoices.invoices),
     )
     apply_qr_codes(result, [code for code in reading.qr_codes if code.page in invoices.pages],

@@ -17,12 +17,16 @@ Everything is measured on a small (900 px wide), lighting-flattened, binarised c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 Image = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float64]
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 SMALL_WIDTH = 900
 _MIN_GLYPH_AREA = 4         # pixels of the small copy; smaller blobs are noise
@@ -41,15 +45,65 @@ def rotate(img: Image, angle_deg: float) -> Image:
         quarter = round(angle_deg / 90) % 4
         return np.ascontiguousarray(np.rot90(img, quarter)) if quarter else img
     h, w = img.shape[:2]
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
-    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    nw, nh = round(h * sin + w * cos), round(h * cos + w * sin)
-    matrix[0, 2] += nw / 2 - w / 2
-    matrix[1, 2] += nh / 2 - h / 2
+    matrix, size = turn_matrix(w, h, angle_deg)
     paper = int(np.median(img[::16, ::16]))
-    out = cv2.warpAffine(img, matrix, (nw, nh), flags=cv2.INTER_LINEAR,
+    out = cv2.warpAffine(img, matrix, size, flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
     return np.asarray(out, dtype=np.uint8)
+
+
+def turn_matrix(width: int, height: int, angle_deg: float) -> tuple[Floats, tuple[int, int]]:
+    """The affine map ``rotate`` applies to a ``width`` x ``height`` image (its pixels to
+    those of the canvas enlarged to keep the corners), and that canvas's size. A quarter turn
+    gives exactly ``np.rot90``'s map and size (pixel edges as coordinates)."""
+    matrix = np.asarray(cv2.getRotationMatrix2D((width / 2, height / 2), angle_deg, 1.0),
+                        dtype=np.float64)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    size = round(height * sin + width * cos), round(height * cos + width * sin)
+    matrix[0, 2] += size[0] / 2 - width / 2
+    matrix[1, 2] += size[1] / 2 - height / 2
+    return matrix, size
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One ``rotate`` of a page: the angle, and the size (pixels) of the image it turned."""
+
+    angle_deg: float
+    width: int
+    height: int
+
+
+def unturn(points: Floats, turns: Sequence[Turn], scale: float) -> Floats:
+    """Where points (rows of x, y) of a page read after ``turns`` were before the first turn.
+    ``scale``: the points' units per pixel of the images (72 / dpi for PDF points)."""
+    pixels = np.asarray(points, dtype=np.float64) / scale
+    for turn in reversed(turns):
+        matrix, _ = turn_matrix(turn.width, turn.height, turn.angle_deg)
+        back = np.asarray(cv2.invertAffineTransform(matrix), dtype=np.float64)
+        pixels = pixels @ back[:, :2].T + back[:, 2]
+    return pixels * scale
+
+
+@dataclass(frozen=True)
+class PageFrame:
+    """How the page the OCR read lies on the page as received: the clean-up's turns (in
+    order) and the points per pixel its words were measured in. The web app shows the page
+    as received, so the words' boxes are carried back onto it (``as_received``)."""
+
+    turns: tuple[Turn, ...] = ()
+    points_per_px: float = 72 / 300
+
+    def as_received(self, box: Box) -> Box:
+        """``box`` (x0, top, x1, bottom in points) on the page as received: the upright
+        box around its four corners turned back."""
+        if not self.turns:
+            return box
+        x0, top, x1, bottom = box
+        corners = np.array([[x0, top], [x1, top], [x0, bottom], [x1, bottom]], dtype=np.float64)
+        back = unturn(corners, self.turns, self.points_per_px)
+        low, high = back.min(axis=0), back.max(axis=0)
+        return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
 
 def shrink(gray: Image, scale: float) -> Image:

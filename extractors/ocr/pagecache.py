@@ -15,6 +15,7 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from extractors.ocr.geometry import PageFrame, Turn
 from extractors.ocr.images import PageImage
 from models.domain import WordBox
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 class CachedPage:
     words: list[WordBox]
     qr_texts: list[str]
+    frame: PageFrame  # how the page as read lies on the page as received
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,15 @@ class PageCache:
         except (OSError, ValueError):
             log.warning("unreadable cached OCR page %s: read again", path.name)
             return None
-        return CachedPage([WordBox(**w) for w in data["words"]], list(data["qr_texts"]))
+        frame = data.get("frame") or {}
+        turns = tuple(Turn(**turn) for turn in frame.get("turns", ()))
+        return CachedPage([WordBox(**w) for w in data["words"]], list(data["qr_texts"]),
+                          PageFrame(turns, frame.get("points_per_px", PageFrame.points_per_px)))
 
     def put(self, key: str, page: CachedPage) -> None:
         """Best effort: a page that cannot be kept is read again when it is asked for."""
-        data = {"words": [asdict(w) for w in page.words], "qr_texts": page.qr_texts}
+        data = {"words": [asdict(w) for w in page.words], "qr_texts": page.qr_texts,
+                "frame": asdict(page.frame)}
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             temporary = self.folder / f"{key}.tmp"

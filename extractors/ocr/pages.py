@@ -5,7 +5,9 @@ handed to a pool of ``settings.workers`` threads; each thread cleans its page wi
 (which releases the GIL), writes it as an uncompressed PGM (PERF-NOTES trap 3: no re-encoding
 inside pytesseract) and drives one ``tesseract`` process. At most two pages per worker are in
 flight, so a 200-page scan never sits decoded in memory. Word boxes come back in PDF points of
-the cleaned (upright, level) page: pixels x 72 / dpi.
+the cleaned (upright, level) page: pixels x 72 / dpi, which is what the layout analysis needs.
+Each page's ``PageFrame`` (the clean-up's turns) carries boxes back onto the page as received,
+which is what the web app shows (``OcrReading.as_received``).
 
 ``ocr_with_qr`` also searches each page for QR codes in the same worker thread, on the page
 image already in memory (``extractors.qr.decode.decode_page``: a detector gate on small
@@ -20,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
@@ -33,10 +35,10 @@ import numpy as np
 from arflow.errors import ToolError
 from arflow.settings import Settings
 from extractors.ocr import rapid, tesseract
-from extractors.ocr.geometry import Image
+from extractors.ocr.geometry import PageFrame
 from extractors.ocr.images import IMAGE_SUFFIXES, PageImage, load_pages
 from extractors.ocr.pagecache import CachedPage, PageCache
-from extractors.ocr.preprocess import PreprocessOptions, preprocess, uneven_lighting
+from extractors.ocr.preprocess import Cleaned, PreprocessOptions, clean_page, uneven_lighting
 from extractors.ocr.tesseract import SAUVOLA, TesseractOptions
 from extractors.ocr.textlayer import pdf_needs_ocr
 from extractors.ocr.wordfix import drop_specks
@@ -50,8 +52,8 @@ DEFAULT_CLEANUP = PreprocessOptions()
 # processes in arflow.pipeline): OpenCV's pthreads pool spins while it waits. 1 = off.
 OPENCV_THREADS = 1
 
-__all__ = ["IMAGE_SUFFIXES", "OcrReading", "PageImage", "load_pages", "ocr_document", "ocr_page",
-           "ocr_with_qr", "pdf_needs_ocr", "rapid_page"]
+__all__ = ["IMAGE_SUFFIXES", "OcrReading", "PageImage", "PageWords", "load_pages", "ocr_document",
+           "ocr_page", "ocr_with_qr", "pdf_needs_ocr", "rapid_page"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,27 @@ class OcrReading:
     # each page's resolution as its file states it; None for a photo or a receipt of
     # unknown scale (see ``images.PageImage``)
     dpis: list[float | None] = dataclasses.field(default_factory=list)
+    # how each page as read lies on the page as received (see ``as_received``)
+    frames: list[PageFrame] = dataclasses.field(default_factory=list)
+
+    def as_received(self, words: Sequence[WordBox]) -> list[WordBox]:
+        """``words`` of this reading (or of another reading of the same file with the same
+        clean-up) with their boxes on the page as received instead of the page as cleaned."""
+        return [_on_page(word, self.frames[word.page]) if word.page < len(self.frames)
+                else word for word in words]
+
+
+def _on_page(word: WordBox, frame: PageFrame) -> WordBox:
+    x0, top, x1, bottom = frame.as_received((word.x0, word.top, word.x1, word.bottom))
+    return dataclasses.replace(word, x0=x0, top=top, x1=x1, bottom=bottom)
+
+
+@dataclass(frozen=True)
+class PageWords:
+    """One page's words, on the page as cleaned (upright, level), and that page's frame."""
+
+    words: list[WordBox]
+    frame: PageFrame
 
 
 @dataclass(frozen=True)
@@ -70,18 +93,20 @@ class _PageReading:
     words: list[WordBox]
     qr_texts: list[str]
     dpi: float | None
+    frame: PageFrame
     key: str | None = None  # under which the page cache knows it
     cached: bool = False    # read from the page cache
 
 
 TESSERACT, RAPIDOCR = "tesseract", "rapidocr"  # the OCR engines a reading can use
-PageReader = Callable[..., list[WordBox]]  # (page, workdir=...) -> words
+PageReader = Callable[..., PageWords]  # (page, workdir=...) -> words
 
 
 def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions | None,
-             workdir: Path) -> list[WordBox]:
+             workdir: Path) -> PageWords:
     """Clean one page image, OCR it and return its words (``page`` numbered from 0)."""
-    pagedir, image = _cleaned(page, clean, workdir)
+    pagedir, cleaned = _cleaned(page, clean, workdir)
+    image = cleaned.image
     if clean is not None and clean.sauvola_if_uneven and uneven_lighting(image):
         opts = dataclasses.replace(opts, thresholding=SAUVOLA)
     zoom = upscale_factor(page, clean)
@@ -95,7 +120,8 @@ def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions |
         opts = dataclasses.replace(opts, dpi=round(page.dpi))
     try:
         tsv = tesseract.image_to_tsv(path, opts)
-        return drop_specks(tesseract.parse_tsv(tsv, dpi=opts.dpi * zoom, page=page.index))
+        words = drop_specks(tesseract.parse_tsv(tsv, dpi=opts.dpi * zoom, page=page.index))
+        return PageWords(words, PageFrame(cleaned.turns, 72.0 / opts.dpi))
     except ToolError as exc:
         raise type(exc)(f"page {page.index + 1}: {exc.message}") from exc
     finally:
@@ -103,25 +129,27 @@ def ocr_page(page: PageImage, opts: TesseractOptions, clean: PreprocessOptions |
 
 
 def rapid_page(page: PageImage, *, clean: PreprocessOptions | None, workdir: Path,
-               settings: Settings) -> list[WordBox]:
+               settings: Settings) -> PageWords:
     """One page read by the second engine (``extractors.ocr.rapid``), after the same
     clean-up, so that its word boxes are on the same page coordinates as Tesseract's."""
-    _, image = _cleaned(page, clean, workdir)
+    _, cleaned = _cleaned(page, clean, workdir)
+    dpi = page.dpi or settings.ocr_dpi
     try:
-        words = rapid.read_words(image, dpi=page.dpi or settings.ocr_dpi, page=page.index,
+        words = rapid.read_words(cleaned.image, dpi=dpi, page=page.index,
                                  timeout_s=settings.ocr_timeout_s)
     except ToolError as exc:
         raise type(exc)(f"page {page.index + 1}: {exc.message}") from exc
-    return drop_specks(words)
+    return PageWords(drop_specks(words), PageFrame(cleaned.turns, 72.0 / dpi))
 
 
 def _cleaned(page: PageImage, clean: PreprocessOptions | None,
-             workdir: Path) -> tuple[Path, Image]:
-    """The page's own working folder, and its image after the clean-up (as loaded without)."""
+             workdir: Path) -> tuple[Path, Cleaned]:
+    """The page's own working folder, and the page after the clean-up (as loaded without)."""
     pagedir = workdir / f"page-{page.index}"
     pagedir.mkdir()
-    image = preprocess(page.image, clean, pagedir, page.dpi) if clean is not None else page.image
-    return pagedir, image
+    if clean is None:
+        return pagedir, Cleaned(page.image)
+    return pagedir, clean_page(page.image, clean, pagedir, page.dpi)
 
 
 def upscale_factor(page: PageImage, clean: PreprocessOptions | None) -> int:
@@ -188,9 +216,10 @@ def _read(path: Path, settings: Settings, clean: PreprocessOptions | None, qr: b
     if cache is not None and len(done) > 1:  # only a multi-page file can be split
         for reading in done:
             if reading.key is not None and not reading.cached:
-                cache.put(reading.key, CachedPage(reading.words, reading.qr_texts))
+                cache.put(reading.key, CachedPage(reading.words, reading.qr_texts, reading.frame))
     codes = [QrCode(text, index) for index, page in enumerate(done) for text in page.qr_texts]
-    return OcrReading([page.words for page in done], codes, [page.dpi for page in done])
+    return OcrReading([page.words for page in done], codes, [page.dpi for page in done],
+                      [page.frame for page in done])
 
 
 def _page_cache(settings: Settings, reading: str) -> PageCache | None:
@@ -208,9 +237,9 @@ def _read_page(page: PageImage, reader: PageReader, workdir: Path, qr: bool,
         hit = cache.get(key)
     if hit is not None:  # the same page of another file: its words, on this page's index
         words = [dataclasses.replace(w, page=page.index) for w in hit.words]
-        return _PageReading(words, hit.qr_texts, page.dpi, key, cached=True)
-    words = reader(page, workdir=workdir)
-    return _PageReading(words, _qr_texts(page) if qr else [], page.dpi, key)
+        return _PageReading(words, hit.qr_texts, page.dpi, hit.frame, key, cached=True)
+    read = reader(page, workdir=workdir)
+    return _PageReading(read.words, _qr_texts(page) if qr else [], page.dpi, read.frame, key)
 
 
 def _qr_texts(page: PageImage) -> list[str]:

@@ -45,6 +45,7 @@ from extractors.ocr import tesseract
 from extractors.ocr.geometry import (
     SMALL_WIDTH,
     Image,
+    Turn,
     page_correction,
     rotate,
     shrink,
@@ -73,6 +74,15 @@ class PreprocessOptions:
     remove_rules: bool = True        # paint out table rules and cell boxes (see ``rules``)
     upscale_below: int = 1300        # an image without a DPI narrower than this is enlarged 2x
     stretch_contrast: bool = True    # images without a DPI: darkest ink to black, paper to white
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """A page after the clean-up, and the turns that made it upright and level (in order):
+    what is read on it is carried back through them onto the page as received."""
+
+    image: Image
+    turns: tuple[Turn, ...] = ()
 
 
 def to_gray(img: Image) -> Image:
@@ -122,21 +132,35 @@ def osd_rotation(gray: Image, workdir: Path, timeout_s: float = 60.0) -> int:
 
 
 def straighten(gray: Image, opts: PreprocessOptions, workdir: Path) -> Image:
+    """``straightened``'s page, without its turns."""
+    return straightened(gray, opts, workdir).image
+
+
+def straightened(gray: Image, opts: PreprocessOptions, workdir: Path) -> Cleaned:
     """Turn the page upright and level. The upside-down test needs level lines, so the
     heuristic orientation always deskews (without, a -3 degree page was turned over and lost
     99 % of its words)."""
+    page = Cleaned(gray)
     if opts.orientation == "osd":
-        gray = rotate(gray, -float(osd_rotation(gray, workdir)))
+        page = _turned(page, -float(osd_rotation(gray, workdir)))
     heuristic = opts.orientation == "heuristic"
     if heuristic or opts.deskew:
-        angle = page_correction(gray, quarter=heuristic)
+        angle = page_correction(page.image, quarter=heuristic)
         residual = angle - round(angle / 90) * 90
         if abs(residual) < _MIN_ROTATION_DEG:
             angle -= residual
-        gray = rotate(gray, angle) if angle % 360 else gray
-    if heuristic and upside_down(gray) and read_better_turned(gray, workdir):
-        gray = rotate(gray, 180.0)
-    return gray
+        page = _turned(page, angle)
+    if heuristic and upside_down(page.image) and read_better_turned(page.image, workdir):
+        page = _turned(page, 180.0)
+    return page
+
+
+def _turned(page: Cleaned, angle_deg: float) -> Cleaned:
+    """``page`` rotated by ``angle_deg``, the turn noted; as it was for a whole turn."""
+    if not angle_deg % 360:
+        return page
+    height, width = page.image.shape[:2]
+    return Cleaned(rotate(page.image, angle_deg), (*page.turns, Turn(angle_deg, width, height)))
 
 
 def read_better_turned(gray: Image, workdir: Path) -> bool:
@@ -208,14 +232,22 @@ def binarize(gray: Image) -> Image:
 
 def preprocess(img: Image, opts: PreprocessOptions | None = None,
                workdir: Path | None = None, dpi: float | None = None) -> Image:
-    """Run the switched-on clean-up steps; returns a grey (or, with ``binarize``, binary) page.
+    """``clean_page``'s image, without its turns."""
+    return clean_page(img, opts, workdir, dpi).image
+
+
+def clean_page(img: Image, opts: PreprocessOptions | None = None,
+               workdir: Path | None = None, dpi: float | None = None) -> Cleaned:
+    """Run the switched-on clean-up steps; returns a grey (or, with ``binarize``, binary) page
+    and the turns that made it upright and level (the only steps that move the words).
     ``dpi`` (default 300) sizes the rule removal; ``None`` (the image does not say its
     resolution) also switches on the contrast stretch."""
     opts = opts or PreprocessOptions()
     gray = to_gray(img)
     if opts.remove_border:
         gray = remove_border(gray)
-    gray = straighten(gray, opts, workdir or Path("/tmp"))
+    page = straightened(gray, opts, workdir or Path("/tmp"))
+    gray = page.image
     if opts.remove_rules:
         gray = remove_rules(gray, dpi or _DEFAULT_DPI)
     if opts.stretch_contrast and dpi is None:
@@ -224,4 +256,4 @@ def preprocess(img: Image, opts: PreprocessOptions | None = None,
         gray = denoise(gray)
     if opts.binarize:
         gray = binarize(gray)
-    return gray
+    return Cleaned(gray, page.turns)
