@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import socket
 import sys
 from dataclasses import replace
@@ -41,8 +40,6 @@ STATUSES = ("received", "auto_approved", "needs_review", "approved", "rejected",
             "split")
 # the codes a failed document can carry: the reasons, and an external tool's failure
 RETRY_CODES = (*(str(r) for r in Reason), ToolError.code, ToolTimeout.code, ToolMissing.code)
-USER_NAME = r"[^\W_][\w.@-]{0,63}"  # letters (José too), digits and . _ @ -
-MAX_PASSWORD = 1024  # scrypt hashes any length; a cap keeps a pasted file from being taken
 
 
 class ListenError(ArflowError):
@@ -545,10 +542,12 @@ def users_add(name: str, role: str, limit: str | None, password_env: str,
 
 
 def _user_name(name: str) -> str:
-    """User names appear in URLs, the audit log and e-mails: letters, digits and . _ @ -."""
-    if not re.fullmatch(USER_NAME, name):
-        raise click.BadParameter(f"{name[:80]!r}: use 1 to 64 letters, digits or . _ @ - "
-                                 f"(starting with a letter or digit)", param_hint="NAME")
+    """The rule is `models.users.name_problem`'s; refused here as a usage error."""
+    from models.users import name_problem
+
+    problem = name_problem(name)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="NAME")
     return name
 
 
@@ -562,9 +561,11 @@ def _password(variable: str) -> str:
                                    f"variable with --password-env), or run in a terminal to "
                                    f"be asked for it")
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) > MAX_PASSWORD:
-        raise click.UsageError(f"the password is too long ({len(password)} characters; at most "
-                               f"{MAX_PASSWORD} characters)")
+    from models.users import password_too_long
+
+    too_long = password_too_long(str(password))  # the rest of the rule: `add_user`
+    if too_long is not None:
+        raise click.UsageError(too_long)
     return str(password)
 
 

@@ -1,9 +1,14 @@
 """The approval matrix: which role may approve an item, and when two approvers are needed.
 
-Amount bands and reason codes map to roles (the highest wins); above a configurable amount
-two different approvers must sign. Read from the TOML file named by ARFLOW_APPROVAL_MATRIX:
+Amount bands and reason codes map to roles (the highest wins); above a configurable amount,
+or for the reasons listed in `two_approvers_for`, two different approvers must sign. The
+reasons that count are those an item has now and those it arrived with
+(`models.approvals.routing_codes`), so a correction that clears a finding (a duplicate's
+number changed) does not lower the role or the number of approvers. Read from the TOML file
+named by ARFLOW_APPROVAL_MATRIX (`data/approval-matrix.toml` writes the defaults out):
 
     two_approvers_above = 10000
+    two_approvers_for = []     # reason codes that always need two different approvers
     currency = "EUR"           # the currency of every amount here (and of user limits);
                                # before any [table]: TOML puts later keys in that table
     [[bands]]
@@ -14,8 +19,9 @@ two different approvers must sign. Read from the TOML file named by ARFLOW_APPRO
     role = "manager"
     [[bands]]
     role = "finance_lead"      # no up_to: everything above
-    [reason_roles]
+    [reason_roles]             # at least this role, whatever the amount
     BANK_DETAILS_CHANGED = "finance_lead"
+    DUPLICATE_INVOICE = "manager"
     [rates]                    # value of one unit of another currency, in `currency`
     USD = 0.92
     GBP = 1.17
@@ -36,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from arflow.errors import ConfigError
-from arflow.reasons import Reason
+from arflow.reasons import REASONS, Reason
 from models.users import ROLES
 
 
@@ -51,12 +57,21 @@ def _default_bands() -> tuple[Band, ...]:
             Band(None, "finance_lead"))
 
 
+def _default_reason_roles() -> dict[str, str]:
+    """A new bank account is a finance lead's. A second invoice with a number the seller
+    already billed is paid twice if approved, so a manager decides it whatever its amount,
+    also once its number was corrected. A suspected duplicate (same seller, amount and day,
+    another number: two identical deliveries billed the same day, too) stays with the
+    amount's band unless a matrix names a role for it."""
+    return {Reason.BANK_DETAILS_CHANGED: "finance_lead", Reason.DUPLICATE_INVOICE: "manager"}
+
+
 @dataclass(frozen=True)
 class ApprovalMatrix:
     bands: tuple[Band, ...] = field(default_factory=_default_bands)
-    reason_roles: Mapping[str, str] = field(
-        default_factory=lambda: {Reason.BANK_DETAILS_CHANGED: "finance_lead"})
+    reason_roles: Mapping[str, str] = field(default_factory=_default_reason_roles)
     two_approvers_above: Decimal | None = Decimal(10000)
+    two_approvers_for: frozenset[str] = frozenset()  # reason codes: two approvers always
     currency: str = "EUR"
     rates: Mapping[str, Decimal] = field(default_factory=dict)
 
@@ -87,17 +102,23 @@ class ApprovalMatrix:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ApprovalMatrix:
         """From `{"bands": [{"up_to": 1000, "role": "clerk"}, ...], "reason_roles": {...},
-        "two_approvers_above": 10000}`; unknown roles fail loudly."""
+        "two_approvers_above": 10000, "two_approvers_for": [...]}`; unknown roles and reason
+        codes fail loudly (a misspelt code would silently ask for nobody)."""
         bands = tuple(Band(_amount(b.get("up_to")), str(b["role"])) for b in data["bands"])
         reasons = {str(k): str(v) for k, v in (data.get("reason_roles") or {}).items()}
         for role in [b.role for b in bands] + list(reasons.values()):
             if role not in ROLES:
                 raise ConfigError(f"approval matrix: unknown role {role!r}")
+        two_for = frozenset(str(c) for c in data.get("two_approvers_for") or ())
+        for code in sorted(set(reasons) | two_for):
+            if code not in REASONS:
+                raise ConfigError(f"approval matrix: unknown reason code {code!r}")
         rates = {str(k).upper(): Decimal(str(v)) for k, v in (data.get("rates") or {}).items()}
         if any(rate <= 0 for rate in rates.values()):
             raise ConfigError("approval matrix: every rate must be positive")
         return cls(bands=bands, reason_roles=reasons,
                    two_approvers_above=_amount(data.get("two_approvers_above")),
+                   two_approvers_for=two_for,
                    currency=str(data.get("currency", "EUR")).strip().upper(), rates=rates)
 
 
@@ -129,6 +150,11 @@ def required_role(matrix: ApprovalMatrix, amount: Decimal | None, codes: Iterabl
     return max(roles, key=rank)
 
 
-def needs_two(matrix: ApprovalMatrix, amount: Decimal | None) -> bool:
+def needs_two(matrix: ApprovalMatrix, amount: Decimal | None,
+              codes: Iterable[str] = ()) -> bool:
+    """Whether two different approvers must sign: above the matrix's amount (or an amount
+    it cannot value), or for one of `codes` that the matrix lists in `two_approvers_for`."""
     limit = matrix.two_approvers_above
-    return limit is not None and (amount is None or amount > limit)
+    if limit is not None and (amount is None or amount > limit):
+        return True
+    return not matrix.two_approvers_for.isdisjoint(codes)

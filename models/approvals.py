@@ -1,6 +1,12 @@
-"""The reviewer's decisions on review items: approve, reject, hold, escalate.
+"""The reviewer's decisions on review items: approve, reject, hold, release, escalate.
 
-Routing is `models.approval_matrix`. Decisions (approve, reject, hold, escalate) lock the
+Routing is `models.approval_matrix`. Approving needs the role the item needs, an approval
+limit at or above its amount, not having corrected it and not having signed it already;
+rejecting needs the role and the limit. Holding, releasing a hold and escalating need the
+role the item needs (at or above it), not the limit: someone whose limit is too low is
+exactly who passes an item up or stops it to ask the supplier, while a clerk may neither
+stop a manager's item nor reopen one a manager put on hold. Escalating only ever raises the
+role an item needs. Decisions lock the
 item (`SELECT ... FOR UPDATE` on PostgreSQL, the write lock on SQLite) and check the version
 the reviewer saw, so of two simultaneous decisions exactly one lands; the other gets
 `StorageError(code="REVIEW_CONFLICT")`. Every action appends an audit event.
@@ -9,6 +15,7 @@ Corrections of extracted fields live in `models.corrections`.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
@@ -34,10 +41,11 @@ from models.review import conflict
 from models.types import utcnow
 from models.users import ROLES
 
-__all__ = ["ApprovalMatrix", "ApprovalRefused", "Band", "approve", "check_can_approve",
-           "escalate", "hold", "load_matrix", "needs_two", "rank", "refusal", "reject",
-           "required_role"]
+__all__ = ["ApprovalMatrix", "ApprovalRefused", "Band", "act_refusal", "approve",
+           "check_can_approve", "checked_note", "escalate", "hold", "load_matrix", "needs_two",
+           "rank", "refusal", "reject", "release", "required_role"]
 DECIDABLE = (ReviewStatus.OPEN, ReviewStatus.ON_HOLD)
+NOTE_MAX = 500  # characters of a note, a rejection's reason, a confirmation
 
 
 class ApprovalRefused(ArflowError):
@@ -45,6 +53,26 @@ class ApprovalRefused(ArflowError):
 
     code = "APPROVAL_REFUSED"
     exit_code = 7
+
+
+def control_character(text: str, allowed: str = "\t\n\r") -> bool:
+    """Whether `text` holds a control character other than `allowed` (a NUL, which
+    PostgreSQL cannot store, an escape sequence for a terminal reading the log)."""
+    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in text)
+
+
+def checked_note(text: str, what: str = "note") -> str:
+    """`text` stripped, if it can go in the audit log as it is: at most `NOTE_MAX`
+    characters (a form's maxlength is only the browser's) and no control characters but
+    tabs and line breaks; else `ApprovalRefused` saying so."""
+    text = text.strip()
+    if len(text) > NOTE_MAX:
+        raise ApprovalRefused(f"the {what} is too long ({len(text)} characters; at most "
+                              f"{NOTE_MAX} characters)")
+    if control_character(text):
+        raise ApprovalRefused(f"the {what} holds a control character (such as NUL); type it "
+                              "again without it")
+    return text
 
 
 def item_amount(session: Session, item: ReviewItem, matrix: ApprovalMatrix) -> Decimal | None:
@@ -139,6 +167,23 @@ def _check_authority(session: Session, item: ReviewItem, user: User,
         raise ApprovalRefused(refused)
 
 
+def act_refusal(session: Session, item: ReviewItem, user: User, matrix: ApprovalMatrix,
+                verb: str = "act on") -> str | None:
+    """Why `user` may not hold, release or escalate `item` (`verb`): a role below the one the
+    item needs; None when they may. The approval limit does not count here."""
+    role = effective_role(session, item, matrix)
+    if rank(user.role) < rank(role):
+        return f"{user.name} ({user.role}) may not {verb} this item: it needs a {role}"
+    return None
+
+
+def _check_role(session: Session, item: ReviewItem, user: User, matrix: ApprovalMatrix,
+                verb: str) -> None:
+    refused = act_refusal(session, item, user, matrix, verb)
+    if refused is not None:
+        raise ApprovalRefused(refused)
+
+
 def check_can_approve(session: Session, item: ReviewItem, user: User,
                       matrix: ApprovalMatrix) -> None:
     """Raise `ApprovalRefused` unless `user` may approve `item` now."""
@@ -177,7 +222,8 @@ def approve(session: Session, item_id: int, *, user: User, expected_version: int
     item = lock_item(session, item_id, expected_version)
     check_can_approve(session, item, user, matrix)
     before = _state(session, item)
-    needed = 2 if needs_two(matrix, item_amount(session, item, matrix)) else 1
+    needed = 2 if needs_two(matrix, item_amount(session, item, matrix),
+                            routing_codes(item)) else 1
     signed = [*approvers(session, item.id), user.name]
     if len(signed) >= needed:
         _set_status(session, item, ReviewStatus.APPROVED)
@@ -191,46 +237,73 @@ def approve(session: Session, item_id: int, *, user: User, expected_version: int
 
 def reject(session: Session, item_id: int, *, user: User, expected_version: int,
            reason: str, matrix: ApprovalMatrix) -> ReviewItem:
-    if not reason.strip():
+    reason = checked_note(reason, "reason")
+    if not reason:
         raise ApprovalRefused("a rejection needs a reason")
     item = lock_item(session, item_id, expected_version)
     _check_open(item)
     _check_authority(session, item, user, matrix)
     return _decide(session, item, user=user, expected_version=expected_version,
                    status=ReviewStatus.REJECTED, action="review.reject",
-                   extra={"reason": reason.strip()})
+                   extra={"reason": reason})
 
 
 def hold(session: Session, item_id: int, *, user: User, expected_version: int,
-         note: str = "") -> ReviewItem:
+         matrix: ApprovalMatrix | None = None, note: str = "") -> ReviewItem:
+    """Stop an open item (to ask the supplier, say); needs the role the item needs."""
+    return _switch(session, item_id, user=user, expected_version=expected_version,
+                   matrix=matrix, note=note, move=(ReviewStatus.OPEN, ReviewStatus.ON_HOLD),
+                   action="hold")
+
+
+def release(session: Session, item_id: int, *, user: User, expected_version: int,
+            matrix: ApprovalMatrix | None = None, note: str = "") -> ReviewItem:
+    """Open an item on hold again; needs the role the item needs."""
+    return _switch(session, item_id, user=user, expected_version=expected_version,
+                   matrix=matrix, note=note, move=(ReviewStatus.ON_HOLD, ReviewStatus.OPEN),
+                   action="release")
+
+
+def _switch(session: Session, item_id: int, *, user: User, expected_version: int,
+            matrix: ApprovalMatrix | None, note: str,
+            move: tuple[ReviewStatus, ReviewStatus], action: str) -> ReviewItem:
+    """Move an item from `move[0]` to `move[1]` as `action` (hold, release), by someone
+    with the role the item needs."""
+    matrix, note = matrix or load_matrix(), checked_note(note)
     item = lock_item(session, item_id, expected_version)
-    if item.status != ReviewStatus.OPEN:
-        raise ApprovalRefused(f"review item {item.id} is {item.status}, not open")
+    if item.status != move[0]:
+        raise ApprovalRefused(f"review item {item.id} is {item.status.replace('_', ' ')}, "
+                             f"not {move[0].replace('_', ' ')}")
+    _check_role(session, item, user, matrix, action)
     return _decide(session, item, user=user, expected_version=expected_version,
-                   status=ReviewStatus.ON_HOLD, action="review.hold",
-                   extra={"note": note.strip()})
+                   status=move[1], action=f"review.{action}", extra={"note": note})
 
 
 def escalate(session: Session, item_id: int, *, user: User, expected_version: int,
              matrix: ApprovalMatrix, note: str = "") -> ReviewItem:
-    """Route the item to the next higher role (and reopen it)."""
+    """Route the item to the next higher role (and reopen it); needs the role the item
+    needs, so nobody passes on (or reopens) an item that is not theirs to decide."""
+    note = checked_note(note)
     item = lock_item(session, item_id, expected_version)
     _check_open(item)
+    _check_role(session, item, user, matrix, "escalate")
     current = rank(effective_role(session, item, matrix))
     if current + 1 >= len(ROLES):
         raise ApprovalRefused(f"review item {item.id} is already with the highest role")
-    before = _state(session, item)
-    item.assigned_role = ROLES[current + 1]
     return _decide(session, item, user=user, expected_version=expected_version,
                    status=ReviewStatus.OPEN, action="review.escalate",
-                   extra={"note": note.strip()}, before=before)
+                   extra={"note": note}, assign=ROLES[current + 1])
 
 
 def _decide(session: Session, item: ReviewItem, *, user: User, expected_version: int,
             status: ReviewStatus, action: str, extra: dict[str, Any],
-            before: dict[str, Any] | None = None) -> ReviewItem:
-    before = before or _state(session, item)
+            assign: str | None = None) -> ReviewItem:
+    """Set the status (and, escalating, the role `assign`) in one UPDATE, one version step
+    (QA: the role set first was flushed on its own by the next query, two steps), audited."""
+    before = _state(session, item)
     _set_status(session, item, status)
+    if assign is not None:
+        item.assigned_role = assign
     save_change(session, item, expected_version)
     append_audit(session, actor=user.name, action=action, entity="review_item",
                  entity_id=item.id, before=before, after={**_state(session, item), **extra})

@@ -29,6 +29,7 @@ from matching.types import Candidate, Decision
 from models.approvals import (
     DECIDABLE,
     ApprovalRefused,
+    control_character,
     lock_item,
     reason_codes,
     save_change,
@@ -36,6 +37,7 @@ from models.approvals import (
 from models.audit import append_audit
 from models.currencies import ISO_4217
 from models.db import Document, ReviewApproval, ReviewItem, User
+from models.db import Invoice as InvoiceRow
 from models.domain import (
     DocumentKind,
     DocumentStatus,
@@ -56,12 +58,15 @@ TEXT_FIELDS = ("invoice_number", "currency", "order_number", "iban", "payment_te
                "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id", "preceding_invoice")
 DATE_FIELDS = ("issue_date", "due_date")
 MONEY_FIELDS = ("subtotal", "tax_total", "total", "withholding", "allowances", "charges")
-LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.(description|quantity|unit_price|amount|tax_rate)$")
+# at most 9 digits: no invoice has a billion lines, and int() refuses over 4,300 digits
+LINE_FIELD = re.compile(r"^lines\[(\d{1,9})\]\.(description|quantity|unit_price|amount|tax_rate)$")
 TYPE_FIELD = "invoice_type"  # invoice, credit_note or corrected_invoice
 EDITABLE = (*TEXT_FIELDS, *DATE_FIELDS, *MONEY_FIELDS, TYPE_FIELD)
 # Findings that only extraction raises; validation raises the others again.
 EXTRACTION_ONLY = (Reason.LOW_CONFIDENCE, Reason.EINVOICE_MISMATCH, Reason.QR_MISMATCH,
                    Reason.OCR_FAILED)
+FREE_TEXT = ("payment_terms", "description")  # several lines allowed
+FREE_TEXT_MAX = 2000  # characters of a corrected free text (its column has no bound)
 
 
 def parse_value(name: str, text: str) -> Any:
@@ -83,7 +88,23 @@ def parse_value(name: str, text: str) -> Any:
         raise ApprovalRefused(f"{text!r} is not a valid value for {name}") from err
     if name == "currency":
         return _currency(text)
-    return text.upper().replace(" ", "") if name == "iban" else text
+    return _text(name, text.upper().replace(" ", "") if name == "iban" else text)
+
+
+def _text(name: str, text: str) -> str:
+    """A corrected text, if its column can hold it: no control characters (PostgreSQL
+    stores no NUL; one line but in free texts) and no longer than the column."""
+    free = name.rsplit(".", 1)[-1] in FREE_TEXT
+    if control_character(text, "\t\n\r" if free else ""):
+        raise ApprovalRefused(f"the value for {name} holds a control character (such as NUL "
+                              "or a line break); type it again without it")
+    column = InvoiceRow.__table__.c.get(name.replace(".", "_"))
+    limit = getattr(column.type, "length", None) if column is not None else None
+    limit = limit or FREE_TEXT_MAX
+    if len(text) > limit:
+        raise ApprovalRefused(f"the value for {name} is too long ({len(text)} characters; at "
+                              f"most {limit} characters)")
+    return text
 
 
 def _number(name: str, text: str) -> Decimal:

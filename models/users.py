@@ -1,5 +1,9 @@
 """Reviewers and their browser sessions: scrypt password hashes, hashed session tokens.
 
+The rules for names and passwords live here, so that every path (`arflow users add`, the web
+UI's password change) enforces them: a name is 1 to 64 letters, digits or . _ @ - starting
+with a letter or digit (names appear in URLs, the audit log and e-mails); a password is 8 to
+1,024 characters (scrypt hashes any length; the cap keeps a pasted file from being taken).
 Passwords are stored as `scrypt$n$r$p$salt$hash` (hex), verified in constant time. A session
 cookie carries a random token; the database keeps only its SHA-256 and a per-session CSRF token.
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,11 +31,39 @@ ROLES = ("clerk", "manager", "finance_lead")
 SESSION_TTL = timedelta(hours=12)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+USER_NAME = re.compile(r"[^\W_][\w.@-]{0,63}")  # letters (José too), digits and . _ @ -
 
 
 class UserError(ArflowError):
     code = "USER_ERROR"
     exit_code = 2
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with `name` as a user name; None when nothing is."""
+    if USER_NAME.fullmatch(name):
+        return None
+    return (f"{name[:80]!r}: use 1 to 64 letters, digits or . _ @ - "
+            f"(starting with a letter or digit)")
+
+
+def password_too_long(password: str, *, new: bool = False) -> str | None:
+    """The refusal of a password over `MAX_PASSWORD` characters; None when it is not."""
+    if len(password) <= MAX_PASSWORD:
+        return None
+    which = "the new password" if new else "the password"
+    return (f"{which} is too long ({len(password)} characters; at most {MAX_PASSWORD} "
+            f"characters)")
+
+
+def password_problem(password: str, *, new: bool = False) -> str | None:
+    """What is wrong with `password` as a new password (too short, too long); None when
+    nothing is."""
+    if len(password) < MIN_PASSWORD:
+        which = "the new password is" if new else "password"
+        return f"{which} too short (at least {MIN_PASSWORD} characters)"
+    return password_too_long(password, new=new)
 
 
 @dataclass(frozen=True)
@@ -67,8 +100,9 @@ def add_user(session: Session, name: str, password: str, role: str,
     `user.update`, the password never); a reset password ends the user's browser sessions."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password too short (at least {MIN_PASSWORD} characters)")
+    for problem in (name_problem(name), password_problem(password)):
+        if problem is not None:
+            raise UserError(problem)
     user = session.scalar(select(User).where(User.name == name))
     before = None if user is None else _profile(user)
     if user is None:
@@ -107,16 +141,21 @@ def change_password(session: Session, user: User, current: str, new: str, *,
                     keep: str | None, client: str | None = None) -> None:
     """A user's own password changed from the web UI: the current one must be right (a wrong
     one counts as a failed login, under the same throttle), the new one long enough and not
-    the same. Every other browser session of the user ends (the one whose token is `keep`
+    the same; a new one over `MAX_PASSWORD` is refused before anything is hashed. Every other
+    browser session of the user ends (the one whose token is `keep`
     stays); audited (`user.password`, never the password)."""
+    too_long = password_too_long(new, new=True)
+    if too_long is not None:
+        raise UserError(too_long)
     wait = wait_before_login(session, user.name)
     if wait is not None:
         raise UserError("too many failed attempts for this user: try again later")
-    if not verify_password(current, user.password_hash):
+    if len(current) > MAX_PASSWORD or not verify_password(current, user.password_hash):
         record_failure(session, user.name, client)
         raise UserError("the current password is wrong")
-    if len(new) < MIN_PASSWORD:
-        raise UserError(f"the new password is too short (at least {MIN_PASSWORD} characters)")
+    problem = password_problem(new, new=True)
+    if problem is not None:
+        raise UserError(problem)
     if new == current:
         raise UserError("the new password is the current one")
     user.password_hash = hash_password(new)
@@ -166,7 +205,11 @@ class LoginAttempt:
 
 def attempt_login(session: Session, name: str, password: str,
                   client: str | None) -> LoginAttempt:
-    """Check a login under the throttle (`models.throttle`); open a session when it is right."""
+    """Check a login under the throttle (`models.throttle`); open a session when it is right.
+    A name no user can have (`name_problem`: a NUL, which PostgreSQL refuses in a query,
+    1 MB of text) fails at once: no user to guess for, nothing to count."""
+    if name_problem(name) is not None:
+        return LoginAttempt()
     wait = wait_before_login(session, name)
     if wait is not None:
         return LoginAttempt(wait=wait)

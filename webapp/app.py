@@ -16,12 +16,13 @@ import jinja2
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arflow.db import make_engine, session_scope
 from arflow.errors import ArflowError
@@ -61,6 +62,58 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+MAX_BODY = 4 * 1024 * 1024  # bytes of a request body: far above any form of these pages
+
+
+class _BodyTooLarge(Exception):
+    """A request body went past `MAX_BODY` while it was read."""
+
+
+class _LimitBody:
+    """Refuse a request whose body is larger than `MAX_BODY` (413), by its Content-Length
+    or, sent in chunks, once that much has arrived: Starlette caps each form field at 1 MB,
+    not the number of fields, and the login form needs no session."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if len(length) > 12 or (length.isdigit() and int(length) > MAX_BODY):
+            await _too_large(scope, receive, send)
+            return
+        seen, started = 0, False
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY:
+                raise _BodyTooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracked)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await _too_large(scope, receive, send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    response = PlainTextResponse(f"request too large (at most {MAX_BODY // 1024 // 1024} MB)",
+                                 status_code=413, headers={"Connection": "close"})
+    await response(scope, receive, send)
+
+
 class _Headers(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
@@ -78,6 +131,9 @@ def create_app(settings: Settings | None = None, *, matrix: ApprovalMatrix | Non
                      _templates(), secure_cookies)
     app = FastAPI(title="arflow review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
+    # inside _Headers (added first): an error raised while the endpoint reads the body
+    # reaches _LimitBody plainly, not wrapped by _Headers' task group; the 413 gets headers
+    app.add_middleware(_LimitBody)
     app.add_middleware(_Headers)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _add_handlers(app, ctx)

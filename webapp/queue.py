@@ -91,11 +91,18 @@ class Page(Generic[Row]):
     total: int
 
 
+_PAGE_DIGITS = 18  # a longer page number is past the last page of any list
+
+
 def page_at(total: int, page: str, size: int) -> tuple[int, int, int]:
-    """The requested page's number (clamped; a non-number means page 1), the number of
-    pages and the offset of the page's first row."""
+    """The requested page's number (clamped; a non-number means page 1, a number of more
+    digits than any page count has the last page), the number of pages and the offset of
+    the page's first row."""
     pages = max(1, -(-total // size))
-    number = min(max(int(page) if page.isdecimal() and page.isascii() else 1, 1), pages)
+    asked = 1
+    if page.isdecimal() and page.isascii():
+        asked = int(page) if len(page) <= _PAGE_DIGITS else pages
+    number = min(max(asked, 1), pages)
     return number, pages, (number - 1) * size
 
 

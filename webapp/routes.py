@@ -4,6 +4,7 @@ audit."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import fields, replace
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from arflow.db import session_scope
-from arflow.errors import ArflowError
+from arflow.errors import ArflowError, StorageError
 from models import approvals, exports
 from models.audit_log import actions, last_check
 from models.bank_details import accept_bank_details
@@ -56,7 +57,14 @@ from webapp.stats import dashboard
 ItemId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 Action = Callable[[Session, User, int, WebContext], None]
+
+
+def _query(request: Request, names: set[str]) -> dict[str, str]:
+    """The query's values for `names` (a filter's fields) without NUL characters, which no
+    stored text holds and PostgreSQL refuses in a query (a 500 before)."""
+    return {k: v.replace("\x00", "") for k, v in request.query_params.items() if k in names}
 
 
 def _ctx(request: Request) -> WebContext:
@@ -132,8 +140,7 @@ def home(request: Request) -> Response:
 def queue(request: Request) -> Response:
     ctx = _ctx(request)
     names = {f.name for f in fields(QueueFilter)} - {"desc"}
-    values = {k: v for k, v in request.query_params.items() if k in names}
-    flt = QueueFilter(**values, desc=request.query_params.get("desc") == "1")
+    flt = QueueFilter(**_query(request, names), desc=request.query_params.get("desc") == "1")
     if flt.sort not in SORTS or flt.status not in STATUSES:
         flt = QueueFilter()
     with session_scope(ctx.engine) as session:
@@ -150,8 +157,7 @@ def queue(request: Request) -> Response:
 def documents(request: Request) -> Response:
     """Every document, whatever happened to it: any logged-in user may search them."""
     ctx = _ctx(request)
-    names = {f.name for f in fields(DocumentFilter)}
-    flt = DocumentFilter(**{k: v for k, v in request.query_params.items() if k in names})
+    flt = DocumentFilter(**_query(request, {f.name for f in fields(DocumentFilter)}))
     if flt.status not in DOCUMENT_STATUSES:
         flt = replace(flt, status="any")
     with session_scope(ctx.engine) as session:
@@ -204,8 +210,7 @@ def _change_password(request: Request, form: Any) -> Response:
 def suppliers(request: Request) -> Response:
     """The party master with each supplier's bank account on file and its last change."""
     ctx = _ctx(request)
-    names = {f.name for f in fields(PartyFilter)}
-    flt = PartyFilter(**{k: v for k, v in request.query_params.items() if k in names})
+    flt = PartyFilter(**_query(request, {f.name for f in fields(PartyFilter)}))
     with session_scope(ctx.engine) as session:
         logged = require_login(request, session)
         page = load_parties(session, flt)
@@ -251,10 +256,11 @@ def page_image(request: Request, item_id: ItemId, page: int) -> Response:
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
-DECISIONS = ("approve", "reject", "hold", "escalate")
+DECISIONS = ("approve", "reject", "hold", "release", "escalate")
 # Fixed confirmation texts, chosen by key: a link cannot make the page say anything else.
 DONE = {"approve": "Your approval is recorded.", "reject": "The item is rejected.",
-        "hold": "The item is on hold.", "escalate": "The item is escalated.",
+        "hold": "The item is on hold.", "release": "The hold is released.",
+        "escalate": "The item is escalated.",
         "correct": "Field corrected; validation and matching were run again.",
         "bank": "The new account is on file; validation and matching were run again, here "
                 "and on this supplier's other waiting invoices stating the old or new account."}
@@ -283,7 +289,11 @@ def _decision(session: Session, item_id: int, *, action: str, note: str, user: U
         approvals.reject(session, item_id, user=user, expected_version=version, reason=note,
                          matrix=ctx.matrix)
     elif action == "hold":
-        approvals.hold(session, item_id, user=user, expected_version=version, note=note)
+        approvals.hold(session, item_id, user=user, expected_version=version,
+                       matrix=ctx.matrix, note=note)
+    elif action == "release":
+        approvals.release(session, item_id, user=user, expected_version=version,
+                          matrix=ctx.matrix, note=note)
     else:
         approvals.escalate(session, item_id, user=user, expected_version=version,
                            matrix=ctx.matrix, note=note)
@@ -305,11 +315,12 @@ async def correct(request: Request, item_id: ItemId) -> Response:
 async def bank_details(request: Request, item_id: ItemId) -> Response:
     """Put the invoice's IBAN on file for its seller (`models.bank_details`)."""
     form = await request.form()
-    confirmation = str(form.get("confirmation", ""))[:500]
+    confirmation = str(form.get("confirmation", ""))
 
     def run(session: Session, user: User, version: int, ctx: WebContext) -> None:
         accept_bank_details(session, item_id, user=user, expected_version=version,
-                            matrix=ctx.matrix, confirmation=confirmation,
+                            matrix=ctx.matrix,
+                            confirmation=approvals.checked_note(confirmation, "confirmation"),
                             tol=ctx.settings.tolerances)
 
     return await run_in_threadpool(_act, request, item_id, form, "bank", run)
@@ -328,12 +339,25 @@ def _act(request: Request, item_id: int, form: Any, done: str, action: Action) -
             logged = require_login(request, session)
             check_csrf(logged.csrf_token, form.get("csrf"))
             action(session, logged.user, version, ctx)
-    except approvals.ApprovalRefused as err:
-        return _item_response(request, item_id, message=err.message, status=403, error=True)
     except ArflowError as err:
-        status = 409 if err.code == "REVIEW_CONFLICT" else 400
-        return _item_response(request, item_id, message=err.message, status=status, error=True)
+        status, message = _refusal(err)
+        return _item_response(request, item_id, message=message, status=status, error=True)
     return RedirectResponse(f"/items/{item_id}?done={done}", status_code=303)
+
+
+def _refusal(err: ArflowError) -> tuple[int, str]:
+    """The status and the text an approver sees for an action that did not happen: a
+    refusal (403), a conflict (409), a database failure (503: its code, not the message,
+    which names the database server; that goes to the log), or another error (400)."""
+    if isinstance(err, approvals.ApprovalRefused):
+        return 403, err.message
+    if err.code == "REVIEW_CONFLICT":
+        return 409, err.message
+    if isinstance(err, StorageError) and err.code != "REVIEW_NOT_FOUND":
+        log.warning("review action failed: %s [%s]", err.message, err.code)
+        return 503, (f"The database could not take this ({err.code}); nothing was changed. "
+                     "Try again; if it keeps failing, tell an administrator.")
+    return 400, err.message
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -393,8 +417,7 @@ def audit_page(request: Request) -> Response:
     ctx = _ctx(request)
     """The log, newest first and filtered; the whole chain verified only when asked
     (``?verify=1``): it walks every event, about 2 s per 100,000 here."""
-    names = {f.name for f in fields(AuditFilter)}
-    flt = AuditFilter(**{k: v for k, v in request.query_params.items() if k in names})
+    flt = AuditFilter(**_query(request, {f.name for f in fields(AuditFilter)}))
     with session_scope(ctx.engine) as session:
         logged = require_login(request, session, roles=("finance_lead",))
         check = audit_log.check_chain(session) if request.query_params.get("verify") else None
