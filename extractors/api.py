@@ -5,13 +5,25 @@ Kinds are dispatched through a small registry: the OCR and e-invoice extractors 
 ``register_extractor(predicate, fn)``; a predicate sees the `FileProbe` (path, head bytes,
 whether a PDF has a text layer) and the first registered predicate that accepts wins. The
 digital-PDF extractor is the built-in fallback for PDFs with a text layer.
+
+Whatever a file holds, its extraction ends in a result: the errors parsers raise on data
+they choke on (`PARSER_ERRORS`: OpenCV's assertion on a 1 x 1 image, rapidocr's unpacking
+error, spaCy's refusal of a text over its limit) fail that file with UNREADABLE_DOCUMENT,
+and values the database cannot hold (an amount of 1e400, an invoice number of 100
+characters) fail it with their reason, instead of stopping a whole batch when it is stored.
+Anything else (a RuntimeError: a bug, not the file's fault) is raised: the drop folder then
+leaves that file in place for the next pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+
+import cv2
 
 from arflow.errors import (
     ArflowError,
@@ -32,13 +44,27 @@ from models.domain import (
     DocumentKind,
     ExtractionResult,
     ExtractionStatus,
+    Invoice,
     Problem,
 )
+
+log = logging.getLogger(__name__)
+PARSER_ERRORS = (ValueError, LookupError, ArithmeticError, IndexError, TypeError,
+                 RecursionError, cv2.error)
 
 _MIN_TEXT_CHARS = 20  # fewer characters than this on every page: no usable text layer
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 _DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _DEFAULT_MAX_PAGES = 200
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# What the database holds (models/db.py, models/types.py; kept equal by
+# tests/test_hostile_inputs.py): NUMERIC(18, 4) numbers, and these text columns' lengths.
+MAX_NUMBER = Decimal(10) ** 14
+TEXT_LIMITS = {"invoice_number": 64, "currency": 3, "order_number": 64, "seller.name": 512,
+               "seller.tax_id": 32, "buyer.name": 512, "buyer.tax_id": 32, "iban": 34,
+               "preceding_invoice": 64}
+_NUMBERS = ("subtotal", "tax_total", "total", "withholding", "allowances", "charges")
+_LINE_NUMBERS = ("quantity", "unit_price", "amount", "tax_rate", "adjustment")
 
 
 @dataclass(frozen=True)
@@ -85,6 +111,12 @@ def extract_file(path: Path, settings: Settings | None = None) -> ExtractionResu
         return failed(path, exc.code, exc.message, _kind_of(path))
     except (OSError, MemoryError) as exc:
         return failed(path, Reason.UNREADABLE_DOCUMENT, f"{path.name}: {exc}", _kind_of(path))
+    except PARSER_ERRORS as exc:  # a parser's own failure on this file's data
+        log.warning("%s: a parser failed on its data", path.name, exc_info=True)
+        said = " ".join(str(exc).split())[:200]
+        return failed(path, Reason.UNREADABLE_DOCUMENT,
+                      f"{path.name}: cannot be read ({type(exc).__name__}: {said})",
+                      _kind_of(path))
 
 
 def digital_result(path: Path, words: PdfWords) -> ExtractionResult:
@@ -106,7 +138,13 @@ def digital_result(path: Path, words: PdfWords) -> ExtractionResult:
 
 
 def finish(result: ExtractionResult) -> ExtractionResult:
-    """Set ok/partial from the required fields and add a MISSING_FIELD problem per gap."""
+    """Set ok/partial from the required fields and add a MISSING_FIELD problem per gap; a
+    result with values the database cannot hold is failed instead (`unstorable`)."""
+    wrong = unstorable(result.invoice)
+    if wrong:
+        return failed(Path(result.source), Reason.UNREADABLE_DOCUMENT,
+                      f"{Path(result.source).name}: values arflow cannot store: "
+                      + "; ".join(wrong), result.kind)
     missing = [name for name in REQUIRED_FIELDS if result.invoice.get(name) in (None, "")]
     for name in missing:
         result.errors.append(
@@ -124,6 +162,64 @@ def failed(path: Path, code: str, message: str, kind: DocumentKind) -> Extractio
     )
 
 
+def unstorable(invoice: Invoice) -> list[str]:
+    """What of `invoice` the database cannot hold, one phrase each: a number that is not
+    finite or has more than 14 digits before the decimal point, text longer than its
+    column, text holding a NUL character (PostgreSQL refuses it)."""
+    problems = [f"{name} {_shown(value)} is out of range (at most 14 digits before the "
+                f"decimal point)" for name, value in _numbers(invoice)
+                if not value.is_finite() or abs(value) >= MAX_NUMBER]
+    problems += [f"{name} is {len(value)} characters long (at most {TEXT_LIMITS[name]})"
+                 for name, value in _texts(invoice)
+                 if name in TEXT_LIMITS and len(value) > TEXT_LIMITS[name]]
+    problems += [f"{name} holds a NUL character" for name, value in _texts(invoice)
+                 if "\x00" in value]
+    return problems
+
+
+def _numbers(invoice: Invoice) -> Iterator[tuple[str, Decimal]]:
+    for name in _NUMBERS:
+        value = invoice.get(name)
+        if value is not None:
+            yield name, value
+    for index, line in enumerate(invoice.lines, 1):
+        for name in _LINE_NUMBERS:
+            value = getattr(line, name)
+            if value is not None:
+                yield f"line {index} {name}", value
+    for index, row in enumerate(invoice.tax_breakdown, 1):
+        for name, value in (("rate", row.rate), ("base", row.base), ("amount", row.amount)):
+            if value is not None:
+                yield f"tax row {index} {name}", value
+
+
+def _texts(invoice: Invoice) -> Iterator[tuple[str, str]]:
+    names = (*TEXT_LIMITS, "seller.address", "buyer.address", "payment_terms")
+    for name in names:
+        value = invoice.get(name)
+        if isinstance(value, str):
+            yield name, value
+    for index, line in enumerate(invoice.lines, 1):
+        if line.description is not None:
+            yield f"line {index} description", line.description
+
+
+def _shown(value: Decimal, most: int = 40) -> str:
+    """The number as written, cut to `most` characters (1E+999999 has a million digits)."""
+    text = str(value)
+    return text if len(text) <= most else text[:most] + "..."
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    """Markup first, after a UTF-8 byte order mark and white space, or in UTF-16 (with or
+    without its byte order mark; the parser reads that encoding too)."""
+    if head[:2] in _UTF16_BOMS:
+        head = head[2:]
+    if head[:2] in (b"<\x00", b"\x00<"):
+        return True
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
 def _probe(path: Path, settings: Settings | None) -> tuple[FileProbe, PdfWords | None]:
     size = path.stat().st_size
     max_bytes = settings.max_file_bytes if settings else _DEFAULT_MAX_BYTES
@@ -134,8 +230,7 @@ def _probe(path: Path, settings: Settings | None) -> tuple[FileProbe, PdfWords |
     with path.open("rb") as handle:
         head = handle.read(2048)
     is_pdf = b"%PDF-" in head[:1024]
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    is_xml = stripped.startswith(b"<")
+    is_xml = _looks_like_xml(head)
     is_image = head.startswith(_IMAGE_MAGIC)
     words = _pdf_words(path, settings) if is_pdf else None
     has_text = words is not None and words.char_count >= _MIN_TEXT_CHARS

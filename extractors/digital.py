@@ -89,6 +89,15 @@ QR_MARGIN_PT = 8.0       # quiet zone rendered around a region
 QR_DPI = 300
 QR_MAX_PIXELS = 4_000_000  # a larger region is rendered with fewer dots (a full A4: ~200 dpi)
 _TEXT_PAGE_CHARS = 30    # as extractors.ocr.textlayer: a page with fewer goes to OCR anyway
+# A text layer larger than an invoice's is refused before its words are built: a 21 MB PDF
+# drawing 1.5 million characters on one page took 39 s and 1.6 GB, then spaCy refused the
+# text (its limit is 1,000,000 characters). The densest corpus page has 2,528.
+MAX_PAGE_CHARS = 100_000
+MAX_TEXT_CHARS = 1_000_000
+# ... and so is a page of more drawing objects than any invoice needs, before its text page
+# is built (1.5 million took 490 MB to load and 620 MB more for the text page; the corpus's
+# busiest page has 2,487, a vector QR code at most ~31,000 modules).
+MAX_PAGE_OBJECTS = 200_000
 Box = tuple[float, float, float, float]  # left, bottom, right, top in PDF points
 
 
@@ -190,6 +199,7 @@ def _read_pdf(path: Path, max_pages: int | None, qr: bool) -> PdfWords:
     heights: list[float] = []
     layers: list[PageLayer] = []
     codes: list[QrCode] = []
+    chars = 0
     with PDFIUM_LOCK:
         doc = open_pdf(path)
     try:
@@ -202,7 +212,12 @@ def _read_pdf(path: Path, max_pages: int | None, qr: bool) -> PdfWords:
                 page = doc[index]
                 try:
                     width, height = page.get_size()
-                    words, text = _page_words(page, index, height)
+                    where = f"{path.name} page {index + 1}"
+                    objects = pdfium_c.FPDFPage_CountObjects(page.raw)
+                    if objects > MAX_PAGE_OBJECTS:
+                        raise DocumentTooLarge(f"{where}: {objects:,} drawing objects, more "
+                                               f"than the {MAX_PAGE_OBJECTS:,} an invoice has")
+                    words, text = _page_words(page, index, height, where)
                     share, regions = _scan_objects(page.raw, width * height)
                     crops = (_render_regions(page, index, regions, width, height)
                              if qr and regions and _has_text(text, share) else [])
@@ -212,6 +227,8 @@ def _read_pdf(path: Path, max_pages: int | None, qr: bool) -> PdfWords:
             widths.append(width)
             heights.append(height)
             layers.append(PageLayer(text, share))
+            chars += len(text)
+            check_text_size(path.name, chars, MAX_TEXT_CHARS)
             codes += _decode_crops(path, crops)
     finally:
         with PDFIUM_LOCK:
@@ -334,10 +351,20 @@ def extract_pdf_words(path: Path) -> list[list[WordBox]]:
     return read_pdf(path).pages
 
 
-def _page_words(page: pdfium.PdfPage, index: int, height: float) -> tuple[list[WordBox], str]:
-    """The page's words and its raw text."""
+def check_text_size(where: str, chars: int, limit: int) -> None:
+    """`DocumentTooLarge` when a page's (or the document's) text layer exceeds `limit`."""
+    if chars > limit:
+        raise DocumentTooLarge(f"{where}: {chars:,} characters of text, more than the "
+                               f"{limit:,} an invoice's reading takes")
+
+
+def _page_words(page: pdfium.PdfPage, index: int, height: float,
+                where: str) -> tuple[list[WordBox], str]:
+    """The page's words and its raw text (refused when it holds more than
+    `MAX_PAGE_CHARS` characters)."""
     textpage = page.get_textpage()
     try:
+        check_text_size(where, pdfium_c.FPDFText_CountChars(textpage.raw), MAX_PAGE_CHARS)
         return _words_from_textpage(textpage.raw, index, height)
     finally:
         textpage.close()

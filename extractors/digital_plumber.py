@@ -26,7 +26,13 @@ from pdfminer.psexceptions import PSException
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from arflow.errors import DocumentError, DocumentTooLarge, EmptyDocument, EncryptedDocument
-from extractors.digital import GAP_FACTOR, PdfWords
+from extractors.digital import (
+    GAP_FACTOR,
+    MAX_PAGE_CHARS,
+    MAX_TEXT_CHARS,
+    PdfWords,
+    check_text_size,
+)
 from models.domain import WordBox
 
 if TYPE_CHECKING:
@@ -57,8 +63,12 @@ def _read_pages(path: Path, pages: list[Page], max_pages: int | None) -> PdfWord
     words: list[list[WordBox]] = []
     widths: list[float] = []
     heights: list[float] = []
+    chars = 0
     for index, page in enumerate(pages):
         try:
+            chars += len(page.chars)  # the limits of `extractors.digital`, before the words
+            check_text_size(f"{path.name} page {index + 1}", len(page.chars), MAX_PAGE_CHARS)
+            check_text_size(path.name, chars, MAX_TEXT_CHARS)
             words.append(_page_words(page, index))
             widths.append(float(page.width))
             heights.append(float(page.height))

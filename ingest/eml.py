@@ -118,7 +118,9 @@ def _collect(message: Message, out: ParsedMessage, limits: MailLimits, depth: in
     payload = message.get_payload()
     if message.get_content_type() == "message/rfc822":
         inner = payload[0] if isinstance(payload, list) and payload else None
-        if isinstance(inner, Message) and depth < limits.max_depth:
+        if isinstance(inner, Message) and depth >= limits.max_depth:
+            out.skipped.append(_too_deep(inner, limits))
+        elif isinstance(inner, Message):
             _collect(inner, out, limits, depth + 1)
     elif message.is_multipart() and isinstance(payload, list):
         for part in payload:
@@ -126,6 +128,14 @@ def _collect(message: Message, out: ParsedMessage, limits: MailLimits, depth: in
                 _collect(part, out, limits, depth)
     else:
         _take_part(message, out, limits, depth)
+
+
+def _too_deep(inner: Message, limits: MailLimits) -> str:
+    """Why an attached message was not read: it would never vanish without a word (a PDF
+    ten forwards deep was recorded as a message with 'no attachment')."""
+    subject = _header(inner, "Subject") or "no subject"
+    return (f"attached message \"{subject[:80]}\": nested message not read (deeper than "
+            f"{limits.max_depth} levels)")
 
 
 def sniff_suffix(data: bytes) -> str | None:
@@ -192,7 +202,8 @@ def _take_part(part: Message, out: ParsedMessage, limits: MailLimits, depth: int
 def _nested_eml(part: Message, out: ParsedMessage, limits: MailLimits, depth: int) -> None:
     data = part.get_payload(decode=True)
     if depth >= limits.max_depth or not isinstance(data, bytes):
-        out.skipped.append(f"{part.get_filename()}: nested message not read")
+        out.skipped.append(f"{safe_name(part.get_filename(), 'message.eml')}: nested message "
+                           f"not read (deeper than {limits.max_depth} levels)")
         return
     try:
         _collect(_parse(data), out, limits, depth + 1)

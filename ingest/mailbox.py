@@ -33,6 +33,7 @@ from ingest.imap import ImapClient, ImapConfig
 from ingest.mail_ledger import MailOutcome
 
 log = logging.getLogger(__name__)
+LISTED = 20  # parts named in a message's note, at most
 
 
 @dataclass
@@ -98,13 +99,19 @@ def read_message(ctx: IngestContext, raw: bytes, limits: MailLimits,
 
 
 def _not_taken(parsed: ParsedMessage) -> str | None:
-    """What of the message was not taken, and why; None when everything was."""
+    """What of the message was not taken, and why; None when everything was. Long lists
+    are cut after `LISTED` items (1,000 text parts made one 26 KB warning line)."""
     parts = []
     if parsed.skipped:
-        parts.append("not taken: " + "; ".join(parsed.skipped))
+        parts.append("not taken: " + _listed(parsed.skipped, "; "))
     if parsed.ignored:
-        parts.append("not an invoice format: " + ", ".join(parsed.ignored))
+        parts.append("not an invoice format: " + _listed(parsed.ignored, ", "))
     return "; ".join(parts) or None
+
+
+def _listed(items: list[str], sep: str) -> str:
+    shown = sep.join(item[:200] for item in items[:LISTED])
+    return shown + (f"{sep}and {len(items) - LISTED} more" if len(items) > LISTED else "")
 
 
 def no_invoice_reason(parsed: ParsedMessage) -> str:

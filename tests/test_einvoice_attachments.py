@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from childrun import extract_measured
+from pdfbytes import pdf_bytes
 
 from extractors.einvoice import extract_embedded_xml
 from extractors.einvoice.attachments import AttachmentTooLarge, read_attachments
@@ -37,17 +38,7 @@ def pdf_with_attachment(path: Path, name: str, inflated: bytes | int) -> Path:
         b"<< /Type /Filespec /F (%s) /UF (%s) /EF << /F 4 0 R >> >>" % (name.encode(),
                                                                         name.encode()),
     ]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
+    path.write_bytes(pdf_bytes(objects))
     return path
 
 

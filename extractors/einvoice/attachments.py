@@ -6,6 +6,9 @@ attachments (no decoding); when there are any, the embedded-files name tree is w
 pdfminer (already present through pdfplumber) and each stream is inflated incrementally,
 stopping at `limit` bytes. Streams with other filters than Flate are decoded only when their
 raw bytes are small, since no filter expands without bound from a few kilobytes.
+
+The name tree is walked once per node: a tree whose kids lead back to itself (a 3 KB PDF
+listing its own node six times as its kids never finished before) is read in bounded time.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from pdfminer.pdfdocument import PDFDocument
 from pdfminer.pdfparser import PDFParser
-from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
+from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFObjRef, PDFStream, resolve1
 from pdfminer.psparser import PSException
 from pdfminer.utils import decode_text
 
@@ -26,6 +29,7 @@ from arflow.reasons import Reason
 
 _SMALL_RAW = 64 * 1024  # other filters: decoded only below this many raw bytes
 _MAX_TREE_DEPTH = 16
+_MAX_TREE_NODES = 10_000  # nodes of the embedded-files name tree looked at, at most
 
 
 class AttachmentTooLarge(DocumentError):
@@ -33,15 +37,17 @@ class AttachmentTooLarge(DocumentError):
 
 
 def read_attachments(path: Path, limit: int,
-                     wanted: Callable[[str], bool] = lambda name: True) -> list[tuple[str, bytes]]:
+                     wanted: Callable[[str], bool] = lambda name: True, *,
+                     head: bool = False) -> list[tuple[str, bytes]]:
     """(name, bytes) of every embedded file whose name is `wanted` (the others are never
     decoded); raises `AttachmentTooLarge` for one that inflates beyond `limit` bytes and
-    `DocumentError` when the structure is unreadable."""
+    `DocumentError` when the structure is unreadable. With `head`, a longer file gives its
+    first `limit` bytes instead (enough to tell what it is, without holding it all)."""
     try:
         with path.open("rb") as handle:
             document = PDFDocument(PDFParser(handle))
-            return [(name, _bounded(stream, limit, name)) for name, stream in _files(document)
-                    if wanted(name)]
+            return [(name, _bounded(stream, limit, name, head)) for name, stream
+                    in _files(document) if wanted(name)]
     except (PSException, ValueError, TypeError, KeyError, zlib.error) as err:
         raise DocumentError(f"{path.name}: unreadable embedded file ({err})",
                             code=Reason.UNREADABLE_DOCUMENT) from err
@@ -49,8 +55,8 @@ def read_attachments(path: Path, limit: int,
 
 def _files(document: PDFDocument) -> Iterator[tuple[str, PDFStream]]:
     names = resolve1(document.catalog.get("Names"))
-    tree = resolve1(names.get("EmbeddedFiles")) if isinstance(names, dict) else None
-    for key, value in _name_tree(tree, 0):
+    tree = names.get("EmbeddedFiles") if isinstance(names, dict) else None
+    for key, value in _name_tree(tree, 0, set()):
         spec = resolve1(value)
         if not isinstance(spec, dict):
             continue
@@ -60,15 +66,20 @@ def _files(document: PDFDocument) -> Iterator[tuple[str, PDFStream]]:
             yield _text(spec.get("UF") or spec.get("F") or key), stream
 
 
-def _name_tree(node: Any, depth: int) -> Iterator[tuple[Any, Any]]:
-    """(key, value) pairs of a PDF name tree (leaves' /Names, through /Kids)."""
+def _name_tree(node: Any, depth: int, seen: set[int]) -> Iterator[tuple[Any, Any]]:
+    """(key, value) pairs of a PDF name tree (leaves' /Names, through /Kids), each node
+    object read once and at most `_MAX_TREE_NODES` of them (`seen`: their object numbers)."""
+    if isinstance(node, PDFObjRef):
+        if node.objid in seen or len(seen) >= _MAX_TREE_NODES:
+            return
+        seen.add(node.objid)
     node = resolve1(node)
     if not isinstance(node, dict) or depth > _MAX_TREE_DEPTH:
         return
     pairs = resolve1(node.get("Names")) or []
     yield from zip(pairs[0::2], pairs[1::2], strict=False)
     for kid in resolve1(node.get("Kids")) or []:
-        yield from _name_tree(kid, depth + 1)
+        yield from _name_tree(kid, depth + 1, seen)
 
 
 def _text(value: Any) -> str:
@@ -76,7 +87,7 @@ def _text(value: Any) -> str:
     return decode_text(value) if isinstance(value, bytes) else str(value)
 
 
-def _bounded(stream: PDFStream, limit: int, name: str) -> bytes:
+def _bounded(stream: PDFStream, limit: int, name: str, head: bool) -> bytes:
     filters = stream.get_filters()
     raw = _deciphered(stream)
     if not filters:
@@ -89,6 +100,8 @@ def _bounded(stream: PDFStream, limit: int, name: str) -> bytes:
     else:
         raise AttachmentTooLarge(f"embedded file {name}: {len(raw)} raw bytes through filters "
                                  f"that are read only up to {_SMALL_RAW} bytes")
+    if len(data) > limit and head:
+        return data[:limit]
     if len(data) > limit:
         raise AttachmentTooLarge(f"embedded file {name} is larger than {limit} bytes")
     return data

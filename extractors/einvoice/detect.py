@@ -58,14 +58,14 @@ def detect_root(root: Element) -> EInvoiceFormat | None:
 
 _COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _START_TAG = re.compile(rb"<(?:([A-Za-z_][\w.\-]*):)?([A-Za-z_][\w.\-]*)(\s[^>]*)?/?>")
-_SNIFF_BYTES = 65536
+SNIFF_BYTES = 65536  # what `sniff` looks at
 
 
 def sniff(data: bytes) -> EInvoiceFormat | None:
     """Guess the format from the first start tag without parsing (nothing is expanded).
 
     Cheap routing only: `parse_einvoice` still does the hardened parse and may refuse it."""
-    head = data[:_SNIFF_BYTES]
+    head = data[:SNIFF_BYTES]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with BOM
         head = head.decode("utf-16", "ignore").encode("utf-8")
     head = _COMMENT.sub(b"", head.lstrip(b"\xef\xbb\xbf"))

@@ -18,6 +18,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from arflow.errors import DocumentError
+from extractors.api import MAX_NUMBER  # what the database holds
 
 MAX_XML_BYTES = 20 * 1024 * 1024
 
@@ -40,6 +41,8 @@ def parse_xml(data: bytes) -> Element:
         raise UnsafeXmlError(f"XML refused: {type(exc).__name__}") from exc
     except ParseError as exc:
         raise MalformedXmlError(f"not well-formed XML: {exc}") from exc
+    except (LookupError, ValueError) as exc:  # an encoding Python lacks or expat refuses
+        raise MalformedXmlError(f"the XML's declared encoding cannot be read: {exc}") from exc
 
 
 def local_name(tag: str) -> str:
@@ -90,7 +93,15 @@ def to_decimal(value: str | None, what: str = "amount") -> Decimal | None:
         raise MalformedXmlError(f"{what} is not a number: {value!r}") from exc
     if not out.is_finite():
         raise MalformedXmlError(f"{what} is not a finite number: {value!r}")
+    if abs(out) >= MAX_NUMBER:
+        raise MalformedXmlError(f"{what} {_shown(value)} is out of range (at most 14 digits "
+                                f"before the decimal point)")
     return out
+
+
+def _shown(value: str, most: int = 40) -> str:
+    """`value` quoted, cut to `most` characters (a number can be thousands of digits)."""
+    return repr(value if len(value) <= most else value[:most] + "...")
 
 
 _DATE_102 = re.compile(r"^(\d{4})(\d{2})(\d{2})$")

@@ -22,6 +22,10 @@ from extractors.render_limits import render_dpi
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
 MIN_TRUSTED_DPI = 100   # 72/96 dpi in a photo's metadata is a default, not a measurement
+# More than a document scanner takes is not a measurement either: 100,000,000 dpi, trusted,
+# made the rule remover build a kernel of 20 million pixels and never finish.
+MAX_TRUSTED_DPI = 1200
+MIN_SIDE_PX = 32  # a page narrower or lower than this holds nothing readable
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,11 @@ def _render(doc: pdfium.PdfDocument, index: int, dpi: int,
     try:
         used = render_dpi(page.get_size(), dpi, where=where)
         bitmap = page.render(scale=used / 72, grayscale=True)
-        return np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True), used
+        image = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
     finally:
         page.close()
+    _check_size(where, image.shape[1], image.shape[0])
+    return image, used
 
 
 def _check_count(path: Path, count: int, max_pages: int | None) -> None:
@@ -80,15 +86,25 @@ def _check_count(path: Path, count: int, max_pages: int | None) -> None:
         raise DocumentTooLarge(f"{path.name}: {count} pages, more than the limit of {max_pages}")
 
 
+def _check_size(where: str, width: int, height: int) -> None:
+    """OpenCV's clean-up asserts on a page a few pixels wide or high: refused here."""
+    if min(width, height) < MIN_SIDE_PX:
+        raise DocumentError(f"{where}: a page of {width} x {height} pixels is too small to "
+                            f"read (at least {MIN_SIDE_PX} on each side)")
+
+
 def _image_pages(path: Path, max_pages: int | None) -> Iterator[PageImage]:
     try:
         img = Image.open(path)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise DocumentTooLarge(f"{path.name}: {exc}") from exc
+    except (UnidentifiedImageError, OSError) as exc:
         raise DocumentError(f"{path.name}: not a readable image ({exc})") from exc
     with img:
         _check_count(path, getattr(img, "n_frames", 1), max_pages)
         try:
             for index, frame in enumerate(ImageSequence.Iterator(img)):
+                _check_size(f"{path.name} page {index + 1}", *frame.size)
                 yield PageImage(index, _to_gray(frame), _file_dpi(frame))
         except OSError as exc:
             raise DocumentError(f"{path.name}: damaged image data ({exc})") from exc
@@ -105,10 +121,11 @@ def _to_gray(frame: Image.Image) -> npt.NDArray[np.uint8]:
 
 
 def _file_dpi(frame: Image.Image) -> float | None:
+    """The resolution the file states, when it is one a scanner takes (None otherwise)."""
     dpi = frame.info.get("dpi")
     try:
         value = float(dpi[0]) if dpi else 0.0
     except (TypeError, ValueError, IndexError):
         return None
-    return value if value >= MIN_TRUSTED_DPI else None
+    return value if MIN_TRUSTED_DPI <= value <= MAX_TRUSTED_DPI else None
 

@@ -5,7 +5,11 @@
 - Spanish tax QR codes: VERI*FACTU (AEAT ``ValidarQR`` URL) and TicketBAI (``TBAI-`` id).
 
 `parse_payload` returns None for text that is none of these, and raises `InvalidQrPayloadError`
-when it claims to be one (right header) but breaks its format."""
+when it claims to be one (right header) but breaks its format: control characters, an IBAN
+that is not shaped like one, an amount that is not plain digits or exceeds what the scheme
+allows (999,999,999.99 for both payment codes; 12 digits before the point for the AEAT's
+invoice total). Such a code is ignored: an amount of 1e400 from a QR code once filled a total
+the database could not hold and stopped the batch."""
 
 from __future__ import annotations
 
@@ -20,6 +24,13 @@ from arflow.errors import ArflowError
 
 class InvalidQrPayloadError(ArflowError):
     code = "INVALID_QR_PAYLOAD"
+
+
+PAYMENT_MAX = Decimal("999999999.99")  # Swiss QR-bill and EPC QR: the largest amount
+SPANISH_MAX = Decimal("999999999999.99")  # AEAT ImporteTotal: 12 digits before the point
+_PLAIN_AMOUNT = re.compile(r"\d+(?:[.,]\d+)?")
+_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{1,30}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,26 @@ QrPayload = SwissQrBill | EpcQr | SpanishTaxQr
 def parse_payload(text: str) -> QrPayload | None:
     body = text.lstrip("\ufeff").strip()
     if body.startswith("SPC"):
-        return parse_swiss(body)
+        return parse_swiss(_printable(body))
     if body.startswith("BCD"):
-        return parse_epc(body)
+        return parse_epc(_printable(body))
     if body.lower().startswith(("http://", "https://")):
         return parse_spanish_url(body)
     return None
+
+
+def _printable(text: str) -> str:
+    """`text`, refused when it holds control characters other than line breaks (a NUL
+    reached a seller's name, which PostgreSQL cannot store)."""
+    if _CONTROL.search(text):
+        raise InvalidQrPayloadError("QR payload holds control characters")
+    return text
+
+
+def _printable_values(query: dict[str, str]) -> dict[str, str]:
+    for value in query.values():
+        _printable(value)
+    return query
 
 
 def _lines(text: str) -> list[str]:
@@ -82,16 +107,26 @@ def _opt(value: str | None) -> str | None:
     return value or None
 
 
-def _amount(value: str | None, what: str) -> Decimal | None:
+def _amount(value: str | None, what: str, most: Decimal = PAYMENT_MAX) -> Decimal | None:
+    """A plain amount (digits, one decimal point or comma) of at most `most`."""
     if not value:
         return None
+    if not _PLAIN_AMOUNT.fullmatch(value):
+        raise InvalidQrPayloadError(f"{what}: amount {value[:40]!r} is not a number")
     try:
         amount = Decimal(value.replace(",", "."))
     except InvalidOperation as exc:
-        raise InvalidQrPayloadError(f"{what}: amount {value!r} is not a number") from exc
-    if not amount.is_finite() or amount < 0:
-        raise InvalidQrPayloadError(f"{what}: amount {value!r} is not a valid amount")
+        raise InvalidQrPayloadError(f"{what}: amount {value[:40]!r} is not a number") from exc
+    if amount > most:
+        raise InvalidQrPayloadError(f"{what}: amount {value[:40]!r} exceeds {most}")
     return amount
+
+
+def _iban(value: str, what: str) -> str:
+    iban = value.replace(" ", "").upper()
+    if not _IBAN.fullmatch(iban):
+        raise InvalidQrPayloadError(f"{what}: {iban[:40]!r} is not shaped like an IBAN")
+    return iban
 
 
 def parse_swiss(text: str) -> SwissQrBill:
@@ -103,7 +138,7 @@ def parse_swiss(text: str) -> SwissQrBill:
             f"Swiss QR-bill: bad currency {f[19]!r} or reference type {f[27]!r}"
         )
     return SwissQrBill(
-        iban=f[3].replace(" ", "").upper(),
+        iban=_iban(f[3], "Swiss QR-bill"),
         creditor_name=_opt(f[5]),
         creditor_address=_address(f[4], f[6:11]),
         amount=_amount(f[18], "Swiss QR-bill"),
@@ -139,7 +174,7 @@ def parse_epc(text: str) -> EpcQr:
         version=f[1],
         bic=_opt(f[4]),
         name=f[5],
-        iban=f[6].replace(" ", "").upper(),
+        iban=_iban(f[6], "EPC QR"),
         amount=_amount(money[2], "EPC QR") if money else None,
         currency=money[1] if money else None,
         purpose=_opt(f[8]),
@@ -151,9 +186,9 @@ def parse_epc(text: str) -> EpcQr:
 def parse_spanish_url(url: str) -> SpanishTaxQr | None:
     query = {k.lower(): v[0] for k, v in parse_qs(urlsplit(url).query).items() if v}
     if "numserie" in query and "nif" in query:
-        return _verifactu(query, url)
+        return _verifactu(_printable_values(query), url)
     if query.get("id", "").upper().startswith("TBAI-"):
-        return _ticketbai(query, url)
+        return _ticketbai(_printable_values(query), url)
     return None
 
 
@@ -164,7 +199,7 @@ def _verifactu(query: dict[str, str], url: str) -> SpanishTaxQr:
         invoice_number=query["numserie"].strip(),
         series=None,
         issue_date=_dmy(query.get("fecha"), r"(\d{2})-(\d{2})-(\d{4})"),
-        total=_amount(query.get("importe"), "VERI*FACTU QR"),
+        total=_amount(query.get("importe"), "VERI*FACTU QR", SPANISH_MAX),
         url=url,
     )
 
@@ -179,7 +214,7 @@ def _ticketbai(query: dict[str, str], url: str) -> SpanishTaxQr:
         invoice_number=query["nf"].strip(),
         series=_opt(query.get("s", "").strip()),
         issue_date=_dmy(parts[2], r"(\d{2})(\d{2})(\d{2})"),
-        total=_amount(query.get("i"), "TicketBAI QR"),
+        total=_amount(query.get("i"), "TicketBAI QR", SPANISH_MAX),
         url=url,
     )
 
