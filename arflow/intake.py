@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from arflow.errors import ConfigError
+from arflow.names import path_text
 from arflow.settings import Settings, env_number
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp", "~")
@@ -43,7 +44,13 @@ class InboxFile:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """The file's name as text (`path_text`): what is stored, shown and archived."""
+        return path_text(self.path.name)
+
+    @property
+    def where(self) -> str:
+        """Where the file was found, as text (`path_text`)."""
+        return path_text(self.path)
 
     @property
     def content(self) -> Path:
@@ -207,9 +214,10 @@ def fingerprint_unchanged(path: Path, before: Signature) -> InboxFile | Waiting 
 def stage(file: InboxFile, folder: Path, chunk: int = 1 << 20) -> InboxFile | Waiting:
     """`file` with a private copy of its bytes under `folder`, hashed while copied: the copy
     extraction reads and quarantine keeps, so both are exactly the fingerprinted bytes
-    whatever happens to the original afterwards. The copy keeps the file's name (messages
-    and split parts are named after it) and modification time. Bytes that differ from the
-    fingerprint (the file changed in between) are not kept: left for the next run."""
+    whatever happens to the original afterwards. The copy keeps the file's name, as text
+    (`path_text`: messages and split parts are named after it), and its modification time.
+    Bytes that differ from the fingerprint (the file changed in between) are not kept:
+    left for the next run."""
     target = folder / file.sha256 / file.name
     target.parent.mkdir(parents=True)
     digest = hashlib.sha256()

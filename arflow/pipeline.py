@@ -126,7 +126,7 @@ def _extract_one(file: InboxFile, settings: Settings) -> ExtractionResult:
     """Read the fingerprinted bytes (`InboxFile.content`); the result names the file where
     it was found."""
     result = extract_file(file.content, settings)
-    result.source = str(file.path)
+    result.source = file.where
     return result
 
 
@@ -308,7 +308,7 @@ def quarantine_failed(outcomes: Sequence[DocumentOutcome], settings: Settings) -
             continue
         target.mkdir(parents=True, exist_ok=True)
         copy, sha256, note = _keep_read_bytes(outcome.file, target)
-        record = {"source": str(outcome.file.path), "sha256": sha256,
+        record = {"source": outcome.file.where, "sha256": sha256,
                   "reasons": [p.to_json() for p in outcome.decision.reasons]}
         if note:
             record["note"] = note

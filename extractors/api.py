@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from arflow.errors import (
     EmptyDocument,
     UnsupportedFormat,
 )
+from arflow.names import printable
 from arflow.reasons import Reason
 from arflow.settings import Settings
 from extractors.bundles import first_invoice
@@ -95,8 +96,15 @@ def unregister_extractor(fn: Extractor) -> None:
 
 def extract_file(path: Path, settings: Settings | None = None) -> ExtractionResult:
     """Extract one document; every bad input becomes a failed result with a reason code
-    (a `ConfigError`, such as an unknown ``settings.pdf_engine``, is raised)."""
-    path = Path(path)
+    (a `ConfigError`, such as an unknown ``settings.pdf_engine``, is raised). Its source and
+    messages name the file as text (`arflow.names`), whatever bytes its name holds."""
+    result = _extract(Path(path), settings)
+    result.source = printable(result.source)
+    result.errors = [replace(p, message=printable(p.message)) for p in result.errors]
+    return result
+
+
+def _extract(path: Path, settings: Settings | None) -> ExtractionResult:
     try:
         probe, words = _probe(path, settings)
         for predicate, fn in _REGISTRY:

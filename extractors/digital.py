@@ -52,6 +52,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import math
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -151,7 +152,7 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
 def _load_error(path: Path) -> DocumentError:
     """Classify a failed load. pdfium's last-error code is not reset by a successful load, so
     pypdfium2's code can be stale for a zero-page file: load again here and read it fresh."""
-    handle = pdfium_c.FPDF_LoadDocument((str(path) + "\x00").encode("utf-8"), None)
+    handle = pdfium_c.FPDF_LoadDocument(os.fsencode(path) + b"\x00", None)
     if handle:
         pdfium_c.FPDF_CloseDocument(handle)
         return EmptyDocument(f"{path.name}: the PDF has no pages")

@@ -91,7 +91,7 @@ def claim(ctx: IngestContext, file: InboxFile) -> None:
         if ctx.batch_id is None:
             ctx.batch_id = repo.start_batch(session, ctx.source)
         repo.claim_document(session, sha256=file.sha256, source_name=file.name,
-                            size_bytes=file.size, original_path=str(file.path),
+                            size_bytes=file.size, original_path=file.where,
                             batch_id=ctx.batch_id)
 
 

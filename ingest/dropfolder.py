@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from arflow.db import session_scope
 from arflow.errors import ConfigError, StorageError
 from arflow.intake import IGNORED_SUFFIXES, SIDECAR_SUFFIXES, InboxFile, fingerprint
+from arflow.names import path_of, path_text
 from arflow.reasons import Reason
 from arflow.settings import Settings
 from ingest import documents, ledger, locks, moves
@@ -154,7 +155,7 @@ class MovePlan:
 
     @classmethod
     def of(cls, row: db.DropFile, *, resumed: bool) -> MovePlan:
-        return cls(row.id, Path(row.original_path), Path(row.target_path), row.outcome,
+        return cls(row.id, path_of(row.original_path), Path(row.target_path), row.outcome,
                    row.reasons, resumed, row.sha256)
 
 
@@ -312,7 +313,7 @@ def carry_out(ctx: IngestContext, plan: MovePlan) -> None:
     placed = moves.place(plan.source, plan.target, plan.sha256)
     target = placed or plan.target
     if plan.outcome == DropOutcome.QUARANTINED:
-        moves.write_reason(target, {"source": str(plan.source), "reasons": plan.reasons})
+        moves.write_reason(target, {"source": path_text(plan.source), "reasons": plan.reasons})
     if placed is not None:
         moves.remove_source(plan.source)
     with session_scope(ctx.engine) as session:

@@ -26,7 +26,7 @@ class DropOutcome(StrEnum):
 def pending_move(session: Session, file: InboxFile) -> db.DropFile | None:
     """A committed row for this very file whose move has not happened yet (crash recovery)."""
     query = (select(db.DropFile)
-             .where(db.DropFile.original_path == str(file.path),
+             .where(db.DropFile.original_path == file.where,
                     db.DropFile.sha256 == file.sha256, db.DropFile.moved_at.is_(None))
              .order_by(db.DropFile.id).limit(1))
     return session.scalar(query)
@@ -42,7 +42,7 @@ def record(
     session: Session, file: InboxFile, outcome: DropOutcome, *, document_id: int | None,
     target: Path, reasons: list[Any] | None = None,
 ) -> db.DropFile:
-    row = db.DropFile(sha256=file.sha256, name=file.name, original_path=str(file.path),
+    row = db.DropFile(sha256=file.sha256, name=file.name, original_path=file.where,
                       size_bytes=file.size, outcome=str(outcome), document_id=document_id,
                       target_path=str(target), reasons=reasons)
     session.add(row)

@@ -92,7 +92,7 @@ def keep_in_quarantine(root: Path, file: InboxFile, reasons: list[Any]) -> Path:
     file is written first, so the copy is never there without it."""
     tag = file.sha256[:12]
     target = root / (file.name if file.name.startswith(f"{tag}-") else f"{tag}-{file.name}")
-    write_reason(target, {"source": str(file.path), "reasons": reasons})
+    write_reason(target, {"source": file.where, "reasons": reasons})
     with suppress(FileExistsError):  # kept before (a rerun, another worker)
         _copy_exclusive(file.path, target, file.sha256)
     return target

@@ -52,6 +52,10 @@ class StoredFile(Protocol):
     def sha256(self) -> str: ...
     @property
     def size(self) -> int: ...
+    @property
+    def name(self) -> str: ...  # as text the database holds
+    @property
+    def where(self) -> str: ...
 
 
 class Outcome(Protocol):
@@ -211,9 +215,9 @@ def receive_claimed(
 ) -> tuple[db.Document, bool]:
     """`receive_file`, and whether this call created the document."""
     parent = None if part is None else get_document_by_sha256(session, part.of_sha256)
-    name = file.path.name if part is None else part.name
+    name = file.name if part is None else part.name
     return claim_document(session, sha256=file.sha256, source_name=name,
-                          size_bytes=file.size, original_path=str(file.path),
+                          size_bytes=file.size, original_path=file.where,
                           batch_id=batch_id, parent_id=parent.id if parent else None)
 
 

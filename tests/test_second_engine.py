@@ -200,3 +200,10 @@ def test_receipt_photos_through_a_batch_of_two_worker_processes(
         "RESTORAN WAN SHENG", "2018-06-27", "2.30")
     # receipts of shops outside the party master, without an order: routed to review
     assert {r["status"] for r in rows.values()} == {"needs_review"}
+
+
+def test_a_page_the_second_engine_reads_nothing_on_gives_no_words() -> None:
+    """PP-OCR answers ('', 1.0, None) for its lines on a page where it reads nothing; before,
+    `words_of` failed on it ("not enough values to unpack") and the whole file failed."""
+    blank = np.full((400, 300), 255, dtype=np.uint8)
+    assert rapid.words_of(rapid._recognise(blank), scale=0.24, page=1) == []

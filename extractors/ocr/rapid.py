@@ -83,7 +83,15 @@ def _recognise(image: Image) -> list[Line]:
         result = engine(image)
     except Exception as exc:  # onnxruntime and the engine raise many kinds
         raise ToolError(f"rapidocr failed: {type(exc).__name__}: {exc}") from exc
-    return [list(line) for line in (result.word_results or ())]
+    return [list(line) for line in (result.word_results or ()) if _is_line(line)]
+
+
+def _is_line(line: object) -> bool:
+    """A line of (word, confidence, corners) triples. A page where the engine read nothing
+    gives ``('', 1.0, None)`` in place of its lines (seen on a blank page and on a JPEG
+    of PIL-drawn text), which is no line at all."""
+    return (isinstance(line, (list, tuple)) and bool(line)
+            and all(isinstance(w, (list, tuple)) and len(w) == 3 for w in line))
 
 
 def words_of(lines: list[Line], *, scale: float, page: int) -> list[WordBox]:
