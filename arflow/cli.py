@@ -16,7 +16,14 @@ import click
 
 from arflow import report
 from arflow.console import print_summary, progress_bar
-from arflow.errors import ArflowError, DocumentError, ToolError, ToolMissing, ToolTimeout
+from arflow.errors import (
+    ArflowError,
+    DocumentError,
+    InternalError,
+    ToolError,
+    ToolMissing,
+    ToolTimeout,
+)
 from arflow.intake import check_inbox
 from arflow.reasons import REASONS, Reason
 from arflow.settings import Settings, ensure_folder, load_settings
@@ -39,7 +46,8 @@ EXIT_UNEXPECTED = 70
 STATUSES = ("received", "auto_approved", "needs_review", "approved", "rejected", "failed",
             "split")
 # the codes a failed document can carry: the reasons, and an external tool's failure
-RETRY_CODES = (*(str(r) for r in Reason), ToolError.code, ToolTimeout.code, ToolMissing.code)
+RETRY_CODES = (*(str(r) for r in Reason), ToolError.code, ToolTimeout.code, ToolMissing.code,
+               InternalError.code)
 
 
 class ListenError(ArflowError):

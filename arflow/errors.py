@@ -68,6 +68,15 @@ class ToolMissing(ToolError):
     code = "TOOL_MISSING"
 
 
+class InternalError(ArflowError):
+    """arflow failed on a file in a way it does not expect: a bug. A batch stores that file
+    as failed with this code and goes on; `arflow retry --reason INTERNAL_ERROR` reads it
+    again once the bug is fixed."""
+
+    code = "INTERNAL_ERROR"
+    exit_code = 70  # EX_SOFTWARE, as an unexpected error of the CLI itself
+
+
 class StorageError(ArflowError):
     code = "STORAGE_ERROR"
     exit_code = 5

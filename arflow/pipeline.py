@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 
 from arflow import intake, leftovers, progress
 from arflow.db import session_scope
-from arflow.errors import StorageError
+from arflow.errors import ConfigError, StorageError
 from arflow.intake import InboxFile, Waiting, unique_by_content
 from arflow.quality import quality_problems
 from arflow.settings import Settings
 from arflow.splitting import Extracted, split_bundles
-from extractors.api import extract_file
+from extractors.api import extract_file, failed_unexpectedly
 from matching.context import Context
 from matching.engine import evaluate_batch, evaluate_in
 from matching.types import Candidate, Decision, MasterData
@@ -125,7 +125,13 @@ def release(plan: BatchPlan) -> None:
 def _extract_one(file: InboxFile, settings: Settings) -> ExtractionResult:
     """Read the fingerprinted bytes (`InboxFile.content`); the result names the file where
     it was found."""
-    result = extract_file(file.content, settings)
+    try:
+        result = extract_file(file.content, settings)
+    except ConfigError:
+        raise  # the whole batch's settings, not this file
+    except Exception as exc:  # a bug: that file fails, the batch goes on
+        log.exception("%s: arflow failed on this file", file.where)
+        result = failed_unexpectedly(file.content, exc)
     result.source = file.where
     return result
 

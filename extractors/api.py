@@ -31,6 +31,7 @@ from arflow.errors import (
     DocumentError,
     DocumentTooLarge,
     EmptyDocument,
+    InternalError,
     UnsupportedFormat,
 )
 from arflow.names import printable
@@ -125,6 +126,16 @@ def _extract(path: Path, settings: Settings | None) -> ExtractionResult:
         return failed(path, Reason.UNREADABLE_DOCUMENT,
                       f"{path.name}: cannot be read ({type(exc).__name__}: {said})",
                       _kind_of(path))
+
+
+def failed_unexpectedly(path: Path, exc: Exception) -> ExtractionResult:
+    """The result of a file arflow failed on unexpectedly (`InternalError`): a bug, kept
+    as the file's failure so that one file does not stop a batch."""
+    said = " ".join(str(exc).split())[:200]
+    message = printable(f"{Path(path).name}: arflow failed on this file "
+                        f"({type(exc).__name__}: {said}); `arflow retry --reason "
+                        f"{InternalError.code}` reads it again once fixed")
+    return failed(Path(path), InternalError.code, message, _kind_of(Path(path)))
 
 
 def digital_result(path: Path, words: PdfWords) -> ExtractionResult:

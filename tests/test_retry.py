@@ -111,3 +111,36 @@ def test_documents_stuck_in_received_are_taken_up_or_reported(
     statuses = {name: row["status"] for name, row in _report(runner).items()}
     assert statuses["kept.pdf"] in ("auto_approved", "needs_review")
     assert statuses["gone.pdf"] == statuses["fresh.pdf"] == "received"
+
+
+def test_a_file_arflow_fails_on_unexpectedly_does_not_stop_the_batch(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: an extractor's bug (any exception it does not expect) stopped `arflow run`
+    with exit 70, nothing stored, and every later run stopped on the same file. Now that
+    file fails with INTERNAL_ERROR, the others are decided, and `arflow retry --reason
+    INTERNAL_ERROR` reads it again once the bug is fixed."""
+    from extractors.api import register_extractor, unregister_extractor
+
+    def buggy(probe: object, settings: object) -> object:
+        raise RuntimeError("an extractor bug")
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(DATA / "invoices" / SAMPLE, inbox / SAMPLE)
+    shutil.copy(DATA / "invoices" / "002_transportes_alcazar.pdf", inbox / "poison.pdf")
+    monkeypatch.setenv("ARFLOW_SETTLE_SECONDS", "0")
+    register_extractor(lambda probe: probe.path.name == "poison.pdf", buggy,  # type: ignore[arg-type]
+                       first=True)
+    try:
+        ran = runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"])
+    finally:
+        unregister_extractor(buggy)  # type: ignore[arg-type]
+    assert ran.exit_code == 0, ran.output
+    before = _report(runner)
+    assert before[SAMPLE]["status"] in ("auto_approved", "needs_review")
+    assert before["poison.pdf"]["status"] == "failed"
+    assert "INTERNAL_ERROR" in str(before["poison.pdf"]["reasons"])
+    fixed = runner.invoke(cli, ["retry", "--reason", "INTERNAL_ERROR"])
+    assert fixed.exit_code == 0, fixed.output
+    assert _report(runner)["poison.pdf"]["status"] in ("auto_approved", "needs_review")
