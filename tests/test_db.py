@@ -317,6 +317,14 @@ class _File:
     sha256: str
     size: int
 
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
 
 def test_save_outcome_and_known_hashes(db_session: Session, load_master: Loader) -> None:
     load_master(db_session)
