@@ -223,9 +223,12 @@ def test_the_poll_flow_task_runs_one_pass(
     assert (summary.busy, summary.errors) == (0, [])
 
 
-def test_an_unexpected_error_leaves_that_file_in_place_and_the_others_go_on(
+def test_an_unexpected_error_fails_that_file_and_the_others_go_on(
     settings: Settings, inbox: Path, pdfs: list[Path]
 ) -> None:
+    """An extractor's bug fails that file with INTERNAL_ERROR (quarantined, its bytes kept,
+    `arflow retry --reason INTERNAL_ERROR` once fixed), as in `arflow run`; before, the file
+    was left in place and failed again on every pass."""
     from extractors.api import register_extractor, unregister_extractor
 
     def explode(_probe: object, _settings: object) -> None:
@@ -239,10 +242,13 @@ def test_an_unexpected_error_leaves_that_file_in_place_and_the_others_go_on(
         summary = poll_once(ctx, folder)
     finally:
         unregister_extractor(explode)  # type: ignore[arg-type]
-    assert summary.outcomes == {"processed": 1} and "extractor bug" in summary.errors[0]
-    assert [p.name for p in inbox.iterdir()] == ["poison.pdf"]
-    assert poll_once(ctx, folder).outcomes == {"processed": 1}  # fixed: taken on the next pass
-    assert _count(ctx, db.Invoice) == 2
+    assert summary.outcomes == {"processed": 1, "quarantined": 1} and not summary.errors
+    assert list(inbox.iterdir()) == []
+    [reason] = folder.quarantine.glob("*poison.pdf.reason.json")
+    assert "extractor bug" in reason.read_text() and "INTERNAL_ERROR" in reason.read_text()
+    [kept] = folder.quarantine.glob("*poison.pdf")
+    assert kept.read_bytes() == pdfs[0].read_bytes()
+    assert _count(ctx, db.Invoice) == 1
 
 
 def test_one_pass_over_two_processes_takes_each_file_once(
