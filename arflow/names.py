@@ -14,7 +14,7 @@ from pathlib import Path
 
 def path_text(path: str | os.PathLike[str]) -> str:
     """`path` as text: its bytes decoded as UTF-8, any other byte as \\xNN."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return printable(os.fspath(path))
 
 
 def printable(text: str) -> str:
