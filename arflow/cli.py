@@ -211,6 +211,8 @@ def poll(inbox: Path, stable_delay: float, processes: int) -> None:
         summary = poll_once(ctx, folder)
     click.echo(f"{summary.taken} taken: {counts_text(summary.outcomes)}; busy elsewhere: "
                f"{summary.busy}")
+    for line in summary.waiting:
+        click.echo(f"left for a later pass: {line}")
     for error in summary.errors:
         click.echo(f"left in place: {error}", err=True)
     if summary.errors:

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from arflow.completeness import held_back, incomplete_wait
 from arflow.errors import ConfigError
 from arflow.names import path_text
 from arflow.settings import Settings, env_number
@@ -157,7 +158,7 @@ def signature(path: Path) -> Signature | None:
 
 
 def settled(
-    paths: Iterable[Path], window: float, now: float | None = None,
+    paths: Iterable[Path], window: float, now: float | None = None, wait: float | None = None,
 ) -> tuple[list[tuple[Path, Signature]], list[Waiting]]:
     """The files not modified for `window` seconds, with their signature as first seen, and
     those modified more recently (or dated in the future: a clock ahead cannot prove a file
@@ -165,9 +166,13 @@ def settled(
 
     One look at the clock, not the drop folder's two observations `delay` apart
     (`ingest.stability`): a batch takes what is there now and does not wait. A writer that
-    pauses longer than the window cannot be told from a finished file by either rule; the
-    signature is compared again after hashing (`fingerprint_unchanged`)."""
+    pauses longer than the window cannot be told from a finished file by either rule, unless
+    the file's format says where it ends and the end is missing: such a file is left alone
+    for `wait` seconds after its last change (`completeness.held_back`; default
+    `completeness.incomplete_wait()`). The signature is compared again after hashing
+    (`fingerprint_unchanged`)."""
     now_ns = time.time_ns() if now is None else int(now * 1e9)
+    wait = incomplete_wait() if wait is None else wait
     ready: list[tuple[Path, Signature]] = []
     waiting: list[Waiting] = []
     for path in paths:
@@ -177,6 +182,8 @@ def settled(
         age = (now_ns - sig[1]) / 1e9
         if age < window:
             waiting.append(Waiting(path, f"still being written (modified {age:.1f} s ago)"))
+        elif why := held_back(path, sig[1], wait, now_ns):
+            waiting.append(Waiting(path, why))
         else:
             ready.append((path, sig))
     return ready, waiting

@@ -38,7 +38,8 @@ def poll_drop_folder(inbox: str, stable_delay: float = 2.0,
     line each and fail the run, as they make `arflow poll` exit 1: Prefect's notifications
     then reach someone, and the next pass takes them again."""
     summary = poll_task(inbox, stable_delay, database_url)
-    counts = {**summary.outcomes, "busy": summary.busy, "errors": len(summary.errors)}
+    counts = {**summary.outcomes, "busy": summary.busy, "waiting": len(summary.waiting),
+              "errors": len(summary.errors)}
     logger = get_run_logger()
     logger.info("drop folder %s: %s", inbox, counts)
     for error in summary.errors:

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from arflow.completeness import held_back, incomplete_wait
 from arflow.db import session_scope
 from arflow.errors import ConfigError, StorageError
 from arflow.intake import IGNORED_SUFFIXES, SIDECAR_SUFFIXES, InboxFile, fingerprint
@@ -52,6 +53,8 @@ class DropFolder:
     archive: Path
     quarantine: Path
     stable_delay: float = 2.0
+    # a file whose format's end is missing is left alone this long after its last change
+    incomplete_wait: float = field(default_factory=incomplete_wait)
 
     @classmethod
     def from_settings(cls, settings: Settings, inbox: Path, stable_delay: float = 2.0,
@@ -112,10 +115,13 @@ def _candidate_name(name: str) -> bool:
 class PassSummary:
     """Files taken in one pass, by outcome; `busy`: gone or held by another worker;
     `errors`: files left in place by an unexpected error (retried next pass), and one line
-    per folder that cannot be written (also in `not_writable`, which `watch` logs)."""
+    per folder that cannot be written (also in `not_writable`, which `watch` logs);
+    `waiting`: files that look unfinished (`arflow.completeness`), one line each, left for a
+    later pass."""
 
     outcomes: dict[str, int] = field(default_factory=dict)
     busy: int = 0
+    waiting: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     not_writable: list[str] = field(default_factory=list)
 
@@ -305,6 +311,15 @@ def _decide(ctx: IngestContext, folder: DropFolder, session: Session,
                          target=folder.target_for(file, outcome), reasons=reasons)
 
 
+def _held_back(folder: DropFolder, path: Path) -> str | None:
+    """Why a stable file is not taken yet (`completeness.held_back`), else None."""
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except OSError:
+        return None  # gone or a dangling link: `take_file` accounts for it
+    return held_back(path, mtime_ns, folder.incomplete_wait)
+
+
 def carry_out(ctx: IngestContext, plan: MovePlan) -> None:
     """After the commit: place the copy (never overwriting), write the reason file beside a
     quarantined one, and only then remove the original (a folder that cannot be written
@@ -325,6 +340,9 @@ def take_all(ctx: IngestContext, folder: DropFolder, paths: list[Path],
     summary = PassSummary()
     stuck: dict[Path, list[moves.SourceNotRemovable]] = {}
     for path in paths:
+        if why := _held_back(folder, path):
+            summary.waiting.append(f"{path_text(path)}: {why}")
+            continue  # the tracker keeps it: a later pass looks again
         try:
             summary.add(take_file(ctx, folder, path))
         except LeftInFolder as left:  # expected on a read-only share: reported once below

@@ -25,6 +25,7 @@ def merge(summaries: list[PassSummary]) -> PassSummary:
         for outcome, count in summary.outcomes.items():
             total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
         total.busy += summary.busy
+        total.waiting.extend(summary.waiting)
         total.errors.extend(summary.errors)
         total.not_writable.extend(summary.not_writable)
     return total

@@ -49,12 +49,17 @@ def watch(
     wake = threading.Event()
     observer = _start_observer(folder, wake, polling)
     tracker = StabilityTracker(delay=folder.stable_delay)
+    told: set[str] = set()  # files that look unfinished, said once each
     try:
         while not stop.is_set():
             stable = tracker.observe(folder.candidates())
             if stable:
                 summary = take_all(ctx, folder, stable, tracker)
-                log.info("drop folder %s: %s", folder.inbox, summary)
+                if summary.taken or summary.busy or summary.errors:
+                    log.info("drop folder %s: %s", folder.inbox, summary)
+                for line in set(summary.waiting) - told:
+                    log.info("drop folder %s: left for a later pass: %s", folder.inbox, line)
+                told = set(summary.waiting)
                 for line in summary.not_writable:  # no traceback to tell of it: say it here
                     log.error("%s", line)
                 if on_pass is not None:

@@ -21,6 +21,8 @@ os.environ.pop("ARFLOW_DATABASE_URL", None)  # tests never touch a configured da
 # tests run batches over files written a moment before; the tests of the settle window
 # (tests/test_run_intake.py) set it themselves
 os.environ["ARFLOW_SETTLE_SECONDS"] = "0"
+# ...and take files that look unfinished at once (tests/test_completeness.py sets its own)
+os.environ["ARFLOW_INCOMPLETE_WAIT_SECONDS"] = "0"
 
 import sys  # noqa: E402
 import uuid  # noqa: E402
