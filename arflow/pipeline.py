@@ -14,14 +14,17 @@ import logging
 import multiprocessing
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from arflow import intake, leftovers, progress
@@ -42,8 +45,10 @@ from models.repo import Part
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str], None]
+T = TypeVar("T")
 DEADLOCK_SQLSTATE = "40P01"  # PostgreSQL's deadlock_detected
 DEADLOCK_PAUSE_S = 0.2  # before trying again: the other batch takes what it waited for first
+REFUSAL_CHARS = 300  # of what the database said, in a refused document's reason
 STAGING, BATCH_PREFIX, PAGE_CACHE_PREFIX = "staging", "batch-", "ocr-pages-"
 _UNDECIDED = {ExtractionStatus.FAILED: DocumentStatus.FAILED,
               ExtractionStatus.SPLIT: DocumentStatus.SPLIT}
@@ -260,18 +265,26 @@ def store_batch(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcom
     row inserted under a savepoint since released waits for the whole inserting transaction,
     so rolling back to an outer savepoint does not let it go on, and the deadlock came back.
     The per-document channels (drop folder, retry) store in a transaction that also holds
-    their document's row, and are not tried again here."""
-    before = [(o.decision, o.decision.status, list(o.decision.reasons)) for o in outcomes]
+    their document's row, and are not tried again here.
+
+    A value the database refuses (`storage_refused`: one its column cannot hold, a
+    constraint the checks before storage did not foresee) rolls back the whole transaction,
+    so the batch is then stored one document per transaction (`_store_apart`, without
+    savepoints for the same reason): the documents the database still refuses are stored
+    as failed (STORAGE_ERROR), nothing of what was read from them, and quarantined by the
+    caller like any failed file; the others are stored and decided as in one transaction.
+    A failure of the database itself (connection lost, disk full, busy, not migrated) fails
+    the batch, and so does a refusal of every document on its own, which is more likely the
+    database's fault (a constraint it gained) than every document's."""
     try:
-        stored = _store_once(engine, batch_id, outcomes)
-    except StorageError as err:
-        if not _deadlocked(err):
+        stored = _attempt(partial(_store_once, engine, batch_id, outcomes), outcomes,
+                          f"batch {batch_id}")
+    except (StorageError, UnicodeEncodeError) as err:
+        if not storage_refused(err):
             raise
-        log.warning("storing batch %s deadlocked with another transaction; trying again "
-                    "once: %s", batch_id, err)
-        _put_back(before)
-        time.sleep(DEADLOCK_PAUSE_S)
-        stored = _store_once(engine, batch_id, outcomes)
+        log.warning("storing batch %s: the database refused a document (%s); storing its "
+                    "documents one at a time", batch_id, _refusal(err))
+        stored = _store_apart(engine, batch_id, outcomes)
     if stored.found:
         log.warning("batch %s: %d file(s) stored by another run meanwhile, left as it stored "
                     "them: %s", batch_id, stored.files_found,
@@ -284,6 +297,140 @@ def _store_once(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcom
         stored = persist_all(session, batch_id, outcomes, leave_stored=True)
         repo.finish_batch(session, batch_id)
     return stored
+
+
+def _attempt(store: Callable[[], T], outcomes: Sequence[DocumentOutcome], what: str) -> T:
+    """`store()`, tried again once after a pause when PostgreSQL aborts it as a deadlock;
+    after a failed try the outcomes' decisions are put back as they came in (`_put_back`)."""
+    before = [(o.decision, o.decision.status, list(o.decision.reasons)) for o in outcomes]
+    try:
+        return store()
+    except BaseException as err:
+        _put_back(before)
+        if not (isinstance(err, StorageError) and _deadlocked(err)):
+            raise
+        log.warning("storing %s deadlocked with another transaction; trying again once: %s",
+                    what, err)
+    time.sleep(DEADLOCK_PAUSE_S)
+    try:
+        return store()
+    except BaseException:
+        _put_back(before)
+        raise
+
+
+def _store_apart(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcome]) -> Stored:
+    """The batch one document per transaction (`store_batch`), each as in the batch's
+    transaction; then each document the database refused on its own, as failed
+    (`refused_outcome`); then the batch's counts. A refused file takes its invoices with it
+    (its parts, not stored): it fails as a whole, and `arflow retry` reads and splits it
+    again. Raises when the database refused every document it was given."""
+    created: set[int] = set()  # the documents this batch created, its to store onto
+    placed: dict[int, tuple[DocumentOutcome, bool]] = {}  # index -> (as stored, stored?)
+    refused: dict[int, BaseException] = {}
+    found_files: set[str] = set()  # files another run stored: their parts are that run's
+    refused_files: set[str] = set()
+    for index, outcome in enumerate(outcomes):
+        of = outcome.part.of_sha256 if outcome.part is not None else ""
+        if of in refused_files:
+            continue
+        if of in found_files:
+            placed[index] = (outcome, False)
+            continue
+        try:
+            mine = _attempt(partial(_store_one, engine, batch_id, outcome, created), [outcome],
+                            outcome.file.where)
+        except (StorageError, UnicodeEncodeError) as err:
+            if not storage_refused(err):
+                raise
+            refused[index] = err
+            if outcome.part is None:
+                refused_files.add(outcome.file.sha256)
+            continue
+        placed[index] = (outcome, mine)
+        if not mine and outcome.part is None:
+            found_files.add(outcome.file.sha256)
+    if refused and not any(mine for _, mine in placed.values()):
+        raise _all_refused(batch_id, [outcomes[i] for i in refused], refused.values())
+    for index, why in refused.items():
+        placed[index] = _store_refused(engine, batch_id, outcomes[index], why, created)
+    _attempt(partial(_finish, engine, batch_id), [], f"batch {batch_id}")
+    out = Stored()
+    for index in sorted(placed):
+        outcome, mine = placed[index]
+        (out.stored if mine else out.found).append(outcome)
+    return out
+
+
+def _store_one(engine: Engine, batch_id: int, outcome: DocumentOutcome, created: set[int],
+               *, fit: bool = False) -> bool:
+    """One outcome in a transaction of its own: True when stored, False when `found`.
+    `created` gains the document it creates once that is committed."""
+    mine = set(created)
+    with session_scope(engine) as session:
+        saved = repo.save_outcomes(session, batch_id=batch_id, outcomes=[outcome],
+                                   leave_stored=True, created=mine, fit=fit)
+    created |= mine
+    return saved[0].stored
+
+
+def _store_refused(engine: Engine, batch_id: int, outcome: DocumentOutcome,
+                   err: BaseException, created: set[int]) -> tuple[DocumentOutcome, bool]:
+    failed = refused_outcome(outcome, err)
+    log.warning("%s", failed.decision.reasons[0].message)
+    return failed, _attempt(partial(_store_one, engine, batch_id, failed, created, fit=True),
+                            [failed], outcome.file.where)
+
+
+def _finish(engine: Engine, batch_id: int) -> None:
+    with session_scope(engine) as session:
+        repo.finish_batch(session, batch_id)
+
+
+def storage_refused(err: BaseException) -> bool:
+    """Whether the database refused a value it was given (a constraint, a value its column
+    cannot hold, text that is not UTF-8: the sqlite3 and psycopg drivers raise
+    UnicodeEncodeError, passed on by SQLAlchemy as it is), rather than failed itself
+    (connection lost, disk full, busy, not migrated: `arflow.db` says DB_UNAVAILABLE,
+    DB_BUSY or DB_SCHEMA)."""
+    if isinstance(err, UnicodeEncodeError):
+        return True
+    cause = err.__cause__ if isinstance(err, StorageError) else None
+    if isinstance(cause, sa_exc.IntegrityError | sa_exc.DataError):
+        return True
+    # a value the column type itself refuses on its way in (`models.types.quantize`)
+    return isinstance(cause, sa_exc.StatementError) and not isinstance(cause, sa_exc.DBAPIError)
+
+
+def _refusal(err: BaseException) -> str:
+    """What the database refused, as its driver said it: the first line, as printable text,
+    without the database's URL (`StorageError` messages name it)."""
+    cause = err.__cause__ if isinstance(err, StorageError) else err
+    said = getattr(cause, "orig", None) or cause or err
+    lines = str(said).strip().splitlines()
+    first = lines[0] if lines else type(said).__name__
+    return repo.fitted(first, REFUSAL_CHARS)
+
+
+def refused_outcome(outcome: DocumentOutcome, err: BaseException) -> DocumentOutcome:
+    """`outcome` failed with STORAGE_ERROR, saying what the database refused; nothing of what
+    was read is kept (the database would refuse it again), its bytes are (quarantine)."""
+    name = outcome.file.name if outcome.part is None else outcome.part.name
+    problem = Problem(StorageError.code, f"{name}: the database refused what was read from "
+                      f"it ({_refusal(err)}); nothing of it was stored, its bytes are kept")
+    read = outcome.extraction
+    failed = ExtractionResult(source=read.source, status=ExtractionStatus.FAILED,
+                              kind=read.kind, pages=read.pages, errors=[problem])
+    return replace(outcome, extraction=failed,
+                   decision=Decision(status=DocumentStatus.FAILED, reasons=[problem]))
+
+
+def _all_refused(batch_id: int, outcomes: Sequence[DocumentOutcome],
+                 errors: Iterable[BaseException]) -> StorageError:
+    said = sorted({_refusal(err) for err in errors})
+    names = ", ".join(o.file.where if o.part is None else o.part.name for o in outcomes)
+    return StorageError(f"batch {batch_id}: the database refused every document on its own, "
+                        f"nothing was stored ({'; '.join(said)}): {names}", code="DB_ERROR")
 
 
 def _deadlocked(err: StorageError) -> bool:

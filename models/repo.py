@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ from models.queries import dumps, report_rows, to_domain
 from models.upsert import chunks
 
 __all__ = [
-    "Saved", "claim_document", "create_document", "dumps", "finish_batch",
+    "Saved", "claim_document", "create_document", "dumps", "finish_batch", "fitted",
     "get_document_by_sha256", "known_hashes", "load_master_data", "receive_claimed",
     "receive_file", "record_failure", "report_rows", "save_extraction", "save_outcome",
     "save_outcomes", "start_batch", "stores_invoice", "to_domain",
@@ -161,7 +161,7 @@ class Saved:
 
 def save_outcomes(
     session: Session, *, batch_id: int | None, outcomes: Sequence[Outcome],
-    leave_stored: bool = False,
+    leave_stored: bool = False, created: set[int] | None = None, fit: bool = False,
 ) -> list[Saved]:
     """`save_outcome` for every file of a batch, in one transaction, with the invoice
     numbers of all claimed together (`number_claims.guard_all`) after every document row is
@@ -177,16 +177,22 @@ def save_outcomes(
     (they are that document's). Those outcomes come back with `stored` False. Without it
     (the per-document channels, which create and lock their document before processing
     it, and `arflow retry`, which reads a failed document again on purpose), every outcome
-    is stored onto its document."""
+    is stored onto its document.
+
+    `created` (a batch stored one document per transaction, `pipeline.store_batch`): the
+    documents its earlier transactions created, this batch's as if created by this call;
+    the ones this call creates are added. `fit`: names and paths cut to their columns
+    (`receive_claimed`)."""
     saved: list[Saved] = []
-    created: set[int] = set()  # this call's documents (a part may repeat a file's bytes)
+    # this batch's documents (a part may repeat a file's bytes)
+    created = set() if created is None else created
     left: set[str] = set()  # content hashes of the files left as they were stored
     for outcome in outcomes:
         if leave_stored and outcome.part is not None and outcome.part.of_sha256 in left:
             saved.append(Saved(None, stored=False))
             continue
         document, new = receive_claimed(session, batch_id=batch_id, file=outcome.file,
-                                        part=outcome.part)
+                                        part=outcome.part, fit=fit)
         if new:
             created.add(document.id)
         mine = not leave_stored or document.id in created
@@ -212,13 +218,34 @@ def receive_file(
 
 def receive_claimed(
     session: Session, *, batch_id: int | None, file: StoredFile, part: Part | None = None,
+    fit: bool = False,
 ) -> tuple[db.Document, bool]:
-    """`receive_file`, and whether this call created the document."""
+    """`receive_file`, and whether this call created the document. `fit`: the name and the
+    path cut to what their columns hold, as text any database takes (`fitted`), for the
+    record of a document the database refused."""
     parent = None if part is None else get_document_by_sha256(session, part.of_sha256)
-    name = file.name if part is None else part.name
+    name, where = file.name if part is None else part.name, file.where
+    if fit:
+        name, where = fitted(name, _length("source_name")), fitted(where, _length("original_path"))
     return claim_document(session, sha256=file.sha256, source_name=name,
-                          size_bytes=file.size, original_path=file.where,
+                          size_bytes=file.size, original_path=where,
                           batch_id=batch_id, parent_id=parent.id if parent else None)
+
+
+def _length(column: str) -> int | None:
+    """The length of a text column of documents (None: unbounded)."""
+    kind = db.Document.__table__.c[column].type
+    return kind.length if isinstance(kind, String) else None
+
+
+def fitted(text: str, length: int | None) -> str:
+    """`text` as any database stores it: a NUL or a lone surrogate (neither is UTF-8 text
+    PostgreSQL takes) written as \\x00 or \\udcNN, and cut to `length` characters with "…"
+    at the end when longer."""
+    text = text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+    if length is None or len(text) <= length:
+        return text
+    return text[:length - 1] + "…"
 
 
 def record_failure(session: Session, document: db.Document, problem: Problem) -> None:
