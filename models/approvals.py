@@ -6,7 +6,10 @@ rejecting needs the role and the limit. Holding, releasing a hold and escalating
 role the item needs (at or above it), not the limit: someone whose limit is too low is
 exactly who passes an item up or stops it to ask the supplier, while a clerk may neither
 stop a manager's item nor reopen one a manager put on hold. Escalating only ever raises the
-role an item needs. Decisions lock the
+role an item needs. A hold is a payment block, "waiting for something, do not decide yet":
+while an item is on hold nobody approves or rejects it, whatever their role and limit; the
+refusal names who put it on hold and their note, and the hold is released first (by the
+role the item needs). Decisions lock the
 item (`SELECT ... FOR UPDATE` on PostgreSQL, the write lock on SQLite) and check the version
 the reviewer saw, so of two simultaneous decisions exactly one lands; the other gets
 `StorageError(code="REVIEW_CONFLICT")`. Every action appends an audit event.
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,9 +46,10 @@ from models.review import conflict
 from models.types import utcnow
 from models.users import ROLES
 
-__all__ = ["ApprovalMatrix", "ApprovalRefused", "Band", "act_refusal", "approve",
-           "check_can_approve", "checked_note", "escalate", "hold", "load_matrix", "needs_two",
-           "rank", "refusal", "reject", "release", "required_role"]
+__all__ = ["ApprovalMatrix", "ApprovalRefused", "Band", "Hold", "act_refusal", "approve",
+           "check_can_approve", "checked_note", "current_hold", "escalate", "hold",
+           "load_matrix", "needs_two", "rank", "refusal", "reject", "release",
+           "required_role"]
 DECIDABLE = (ReviewStatus.OPEN, ReviewStatus.ON_HOLD)
 NOTE_MAX = 500  # characters of a note, a rejection's reason, a confirmation
 
@@ -153,6 +159,37 @@ def _check_open(item: ReviewItem) -> None:
         raise ApprovalRefused(f"review item {item.id} is already {item.status}")
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Who put an item on hold, when, and why (the note of its `review.hold` event)."""
+
+    actor: str
+    at: datetime
+    note: str
+
+
+def current_hold(session: Session, item: ReviewItem) -> Hold | None:
+    """The hold `item` is under: the latest event that put it on hold (`review.hold`, with
+    its note); None when it is not on hold."""
+    if item.status != ReviewStatus.ON_HOLD:
+        return None
+    for event in reversed(history(session, item.id)):
+        before, after = event.before or {}, event.after or {}
+        if (after.get("review_status") == ReviewStatus.ON_HOLD
+                and before.get("review_status") != ReviewStatus.ON_HOLD):
+            return Hold(event.actor, event.at, str(after.get("note") or ""))
+    return Hold("an unknown user", item.updated_at, "")  # no event put it there
+
+
+def _check_not_held(session: Session, item: ReviewItem) -> None:
+    """Approving and rejecting wait while the item is on hold (a payment block)."""
+    held = current_hold(session, item)
+    if held is not None:
+        why = f"held by {held.actor}" + (f": {held.note}" if held.note else "")
+        raise ApprovalRefused(f"review item {item.id} is on hold ({why}); release the hold "
+                              "before approving or rejecting it")
+
+
 def _check_authority(session: Session, item: ReviewItem, user: User,
                      matrix: ApprovalMatrix) -> None:
     """The role and the approval limit an approval needs (a rejection needs them too: it
@@ -186,8 +223,9 @@ def _check_role(session: Session, item: ReviewItem, user: User, matrix: Approval
 
 def check_can_approve(session: Session, item: ReviewItem, user: User,
                       matrix: ApprovalMatrix) -> None:
-    """Raise `ApprovalRefused` unless `user` may approve `item` now."""
+    """Raise `ApprovalRefused` unless `user` may approve `item` now (not on hold)."""
     _check_open(item)
+    _check_not_held(session, item)
     amount = item_amount(session, item, matrix)
     signed = approvers(session, item.id)
     refused = refusal(user, effective_role(session, item, matrix), amount, matrix.currency,
@@ -242,6 +280,7 @@ def reject(session: Session, item_id: int, *, user: User, expected_version: int,
         raise ApprovalRefused("a rejection needs a reason")
     item = lock_item(session, item_id, expected_version)
     _check_open(item)
+    _check_not_held(session, item)
     _check_authority(session, item, user, matrix)
     return _decide(session, item, user=user, expected_version=expected_version,
                    status=ReviewStatus.REJECTED, action="review.reject",

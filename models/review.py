@@ -2,6 +2,8 @@
 
 A decision names the `version` the reviewer saw; if someone else changed the item since, the
 decision is refused with `StorageError(code="REVIEW_CONFLICT")` instead of overwriting theirs.
+An item on hold is not approved or rejected here either (`models.approvals`: a hold is a
+payment block until it is released).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ _DOCUMENT_STATUS = {
     ReviewStatus.ON_HOLD: DocumentStatus.NEEDS_REVIEW,
     ReviewStatus.OPEN: DocumentStatus.NEEDS_REVIEW,
 }
+_DECISIONS = (ReviewStatus.APPROVED, ReviewStatus.REJECTED)
 
 
 def list_review_items(session: Session, *, status: ReviewStatus | None = ReviewStatus.OPEN,
@@ -43,6 +46,11 @@ def decide_review(
         raise StorageError(f"review item {item_id} not found", code="REVIEW_NOT_FOUND")
     if item.version != expected_version:
         raise conflict(item_id, expected_version, item.version)
+    if item.status == ReviewStatus.ON_HOLD and status in _DECISIONS:
+        from models.approvals import ApprovalRefused  # noqa: PLC0415 (approvals imports this)
+
+        raise ApprovalRefused(f"review item {item_id} is on hold; release the hold before "
+                              "approving or rejecting it")
     document = session.get_one(Document, item.document_id)
     before = {"review_status": item.status, "document_status": document.status}
     item.status = status

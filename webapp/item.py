@@ -100,6 +100,7 @@ class ItemView:
     matrix_currency: str
     refusal: str | None  # why the viewer may not approve now; None: they may
     act_refusal: str | None  # why they may not hold, release or escalate it; None: they may
+    hold: approvals.Hold | None = None  # who put it on hold and why: no decision meanwhile
     editable: list[str] = field(default_factory=list)
     part_of: str | None = None  # the file of several invoices this one was split from
     siblings: list[Sibling] = field(default_factory=list)
@@ -217,6 +218,7 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
         valued=approvals.item_amount(session, item, matrix), matrix_currency=matrix.currency,
         refusal=_refusal(session, item, user, matrix),
         act_refusal=approvals.act_refusal(session, item, user, matrix),
+        hold=approvals.current_hold(session, item),
         editable=list(EDITABLE) + [f"lines[{p.index}].{c}" for p in lines
                                    for c in ("quantity", "unit_price", "amount")],
         bank=_bank_change(session, item, document), **_split_from(session, document))
