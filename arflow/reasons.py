@@ -21,6 +21,7 @@ class Reason(StrEnum):
     MISSING_FIELD = "MISSING_FIELD"
     LOW_CONFIDENCE = "LOW_CONFIDENCE"
     EINVOICE_MISMATCH = "EINVOICE_MISMATCH"
+    EINVOICE_UNREADABLE = "EINVOICE_UNREADABLE"
     QR_MISMATCH = "QR_MISMATCH"
     # Validation
     ARITHMETIC_MISMATCH = "ARITHMETIC_MISMATCH"
@@ -56,6 +57,8 @@ REASONS: dict[Reason, str] = {
     Reason.MISSING_FIELD: "A required field (number, date, currency, total, seller) was not found.",
     Reason.LOW_CONFIDENCE: "Required fields were read with confidence below the threshold.",
     Reason.EINVOICE_MISMATCH: "The embedded e-invoice XML disagrees with the printed document.",
+    Reason.EINVOICE_UNREADABLE: "The PDF's embedded e-invoice XML could not be read; its fields "
+                                "were read from the printed pages instead.",
     Reason.QR_MISMATCH: "The payment QR code disagrees with the printed document.",
     Reason.ARITHMETIC_MISMATCH: "Lines, subtotal, tax and total do not add up.",
     Reason.INVALID_DATES: "A date is implausible or the due date is before the issue date.",
@@ -79,9 +82,20 @@ REASONS: dict[Reason, str] = {
 }
 
 
+# Codes of the error tree (`arflow.errors`) a failed document may carry besides the reasons
+# above: not the document's fault, so `arflow retry --reason CODE` reads it again once fixed.
+FAILURE_TEXTS = {
+    "TOOL_ERROR": "An external tool (Tesseract, a PDF library) failed on this file.",
+    "TOOL_TIMEOUT": "An external tool took too long on this file.",
+    "TOOL_MISSING": "An external tool or language pack this file needs is not installed.",
+    "INTERNAL_ERROR": "arflow itself failed on this file (a bug); its bytes are kept.",
+    "STORAGE_ERROR": "The database refused what was read from this file; its bytes are kept.",
+}
+
+
 def describe(code: str) -> str:
     """Plain-words explanation of a reason code, for reports and the UI."""
     try:
         return REASONS[Reason(code)]
     except ValueError:
-        return code
+        return FAILURE_TEXTS.get(code, code)

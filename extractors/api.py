@@ -4,7 +4,9 @@ an `ExtractionResult` (never an exception).
 Kinds are dispatched through a small registry: the OCR and e-invoice extractors plug in with
 ``register_extractor(predicate, fn)``; a predicate sees the `FileProbe` (path, head bytes,
 whether a PDF has a text layer) and the first registered predicate that accepts wins. The
-digital-PDF extractor is the built-in fallback for PDFs with a text layer.
+digital-PDF extractor is the built-in fallback for PDFs with a text layer. An extractor that
+took a file and then finds it cannot read it after all hands it on with `extract_without`
+(a Factur-X PDF whose embedded XML is junk is read from its print).
 
 Whatever a file holds, its extraction ends in a result: the errors parsers raise on data
 they choke on (`PARSER_ERRORS`: OpenCV's assertion on a 1 x 1 image, rapidocr's unpacking
@@ -40,6 +42,7 @@ from arflow.settings import Settings
 from extractors.bundles import first_invoice
 from extractors.digital import PdfWords, read_pdf
 from extractors.fields import extract_fields
+from extractors.layout import on_shown_pages
 from extractors.qr.apply import apply_qr_codes
 from models.domain import (
     REQUIRED_FIELDS,
@@ -55,7 +58,13 @@ PARSER_ERRORS = (ValueError, LookupError, ArithmeticError, IndexError, TypeError
                  RecursionError, cv2.error)
 
 _MIN_TEXT_CHARS = 20  # fewer characters than this on every page: no usable text layer
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+# An image is told by its first bytes, never by its name (`image_format`).
+_IMAGE_MAGIC = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"II*\x00": "TIFF",
+                b"MM\x00*": "TIFF", b"GIF87a": "GIF", b"GIF89a": "GIF"}
+# A BMP's "BM" is followed by its size, 4 reserved bytes, the pixel offset and the size of
+# its DIB header, one of these (OS/2 1.x and 2.x, Windows 3.x, V2-V5): "BM" alone is too
+# little to tell a bitmap from a text beginning "BMW ...".
+_BMP_HEADER_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 _DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _DEFAULT_MAX_PAGES = 200
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -107,13 +116,7 @@ def extract_file(path: Path, settings: Settings | None = None) -> ExtractionResu
 
 def _extract(path: Path, settings: Settings | None) -> ExtractionResult:
     try:
-        probe, words = _probe(path, settings)
-        for predicate, fn in _REGISTRY:
-            if predicate(probe):
-                return fn(probe, settings)
-        if words is not None and probe.has_text:
-            return digital_result(path, words)
-        return _no_extractor(probe)
+        return extract_without(_probe(path, settings), settings)
     except ConfigError:
         raise  # a misconfiguration (e.g. an unknown PDF engine) is not a document's fault
     except ArflowError as exc:
@@ -126,6 +129,19 @@ def _extract(path: Path, settings: Settings | None) -> ExtractionResult:
         return failed(path, Reason.UNREADABLE_DOCUMENT,
                       f"{path.name}: cannot be read ({type(exc).__name__}: {said})",
                       _kind_of(path))
+
+
+def extract_without(probe: FileProbe, settings: Settings | None,
+                    skip: Extractor | None = None) -> ExtractionResult:
+    """The result the registry gives `probe`'s file, with `skip` left out: for an
+    extractor that took the file and then finds it cannot read it after all (a Factur-X PDF
+    whose embedded XML is junk is read from its print, as any other PDF)."""
+    for predicate, fn in _REGISTRY:
+        if fn is not skip and predicate(probe):
+            return fn(probe, settings)
+    if probe.words is not None and probe.has_text:
+        return digital_result(probe.path, probe.words)
+    return _no_extractor(probe)
 
 
 def failed_unexpectedly(path: Path, exc: Exception) -> ExtractionResult:
@@ -147,7 +163,9 @@ def digital_result(path: Path, words: PdfWords) -> ExtractionResult:
     result = ExtractionResult(
         source=str(path), status=ExtractionStatus.OK, kind=DocumentKind.DIGITAL,
         invoice=fields.invoice, confidence=fields.confidence, pages=words.page_count,
-        evidence=fields.evidence, errors=[reading.problem] if reading.problem else [],
+        evidence={name: on_shown_pages(boxes, words.turns)  # drawn on the pages as shown
+                  for name, boxes in fields.evidence.items()},
+        errors=[reading.problem] if reading.problem else [],
         invoice_pages=list(reading.invoices),
     )
     qr_codes = [code for code in words.qr_codes if code.page in reading.pages]
@@ -229,6 +247,21 @@ def _shown(value: Decimal, most: int = 40) -> str:
     return text if len(text) <= most else text[:most] + "..."
 
 
+def image_format(head: bytes) -> str | None:
+    """The image format (Pillow's name: PNG, JPEG, TIFF, GIF, BMP, WEBP) that a file's first
+    bytes announce, or None. Whether the rest of the file can be read is the reader's
+    matter (`extractors.ocr.images`)."""
+    for magic, name in _IMAGE_MAGIC.items():
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if (head[:2] == b"BM" and len(head) >= 18
+            and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES):
+        return "BMP"
+    return None
+
+
 def _looks_like_xml(head: bytes) -> bool:
     """Markup first, after a UTF-8 byte order mark and white space, or in UTF-16 (with or
     without its byte order mark; the parser reads that encoding too)."""
@@ -239,7 +272,7 @@ def _looks_like_xml(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def _probe(path: Path, settings: Settings | None) -> tuple[FileProbe, PdfWords | None]:
+def _probe(path: Path, settings: Settings | None) -> FileProbe:
     size = path.stat().st_size
     max_bytes = settings.max_file_bytes if settings else _DEFAULT_MAX_BYTES
     if size == 0:
@@ -250,10 +283,10 @@ def _probe(path: Path, settings: Settings | None) -> tuple[FileProbe, PdfWords |
         head = handle.read(2048)
     is_pdf = b"%PDF-" in head[:1024]
     is_xml = _looks_like_xml(head)
-    is_image = head.startswith(_IMAGE_MAGIC)
+    is_image = image_format(head) is not None
     words = _pdf_words(path, settings) if is_pdf else None
     has_text = words is not None and words.char_count >= _MIN_TEXT_CHARS
-    return FileProbe(path, head, is_pdf, is_image, is_xml, has_text, words), words
+    return FileProbe(path, head, is_pdf, is_image, is_xml, has_text, words)
 
 
 def _pdf_words(path: Path, settings: Settings | None) -> PdfWords:
@@ -277,6 +310,6 @@ def _kind_of(path: Path) -> DocumentKind:
     suffix = path.suffix.lower()
     if suffix == ".xml":
         return DocumentKind.EINVOICE
-    if suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+    if suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"):
         return DocumentKind.SCANNED
     return DocumentKind.DIGITAL

@@ -41,6 +41,15 @@ layer without opening the file again. Measured in one run (``bench/extract_digit
 --generated 20 --speed-rounds 5 --speed-generated 60``, words + fields, pages/s, before ->
 after): generated PDFs (no images) 137 -> 170; corpus PDFs (logos on most pages) 105 -> 100.
 
+A page with ``/Rotate`` (90, 180, 270) is read in its reading frame (`extractors.layout`): its
+characters' boxes, in the page's own coordinates, turned by the quarters that make most of
+their baselines run left to right (pdfium's character angles, a sample of them), so that an
+upright invoice shown sideways and a sideways one turned upright by ``/Rotate`` are both read;
+``PdfWords.turns`` says how each page's words lie on the page as shown (the web app draws the
+evidence there). Before, boxes were flipped by the page's shown height (a quarter-turned
+page's words lay partly above it) and a page turned upright by ``/Rotate`` came out one word
+per character.
+
 Every page and text page is closed as soon as it has been read. Errors from pdfium are turned
 into the typed errors of ``arflow.errors`` (encrypted, corrupt, empty). PDFium is not
 thread-safe: every call here runs under ``PDFIUM_LOCK`` (other modules that use pdfium in a
@@ -69,6 +78,7 @@ from arflow.errors import (
     EmptyDocument,
     EncryptedDocument,
 )
+from extractors.layout import PageTurn, reading_quarters, turn_box, turned_size
 from models.domain import WordBox
 
 if TYPE_CHECKING:
@@ -128,6 +138,8 @@ class PdfWords:
     heights: list[float]
     layers: tuple[PageLayer, ...] = ()   # pdfium only; empty from pdfplumber
     qr_codes: tuple[QrCode, ...] = ()    # read_pdf(..., qr=True) only
+    # how each page's words (and `widths`, `heights`) lie on the page as shown
+    turns: tuple[PageTurn, ...] = ()
 
     @property
     def page_count(self) -> int:
@@ -178,9 +190,12 @@ def read_pdf(path: Path, max_pages: int | None = None, engine: str = "pdfium", *
     ``max_pages`` pages raises `DocumentTooLarge`, an unknown engine `ConfigError`.
     ``qr=True`` also searches the pages' QR-like regions for codes (``PdfWords.qr_codes``)."""
     if engine == "pdfplumber":
-        from extractors.digital_plumber import read_pdf_plumber  # noqa: PLC0415 (~100 ms import)
+        from extractors.digital_plumber import (  # noqa: PLC0415 (~100 ms import)
+            read_pdf_plumber_turned,
+        )
 
-        words = read_pdf_plumber(path, max_pages)
+        words, turns = read_pdf_plumber_turned(path, max_pages)
+        words = replace(words, turns=turns)
         if not qr:
             return words
         found = read_pdf(path, max_pages, qr=True)  # pdfium's pass for the page objects
@@ -200,6 +215,7 @@ def _read_pdf(path: Path, max_pages: int | None, qr: bool) -> PdfWords:
     heights: list[float] = []
     layers: list[PageLayer] = []
     codes: list[QrCode] = []
+    turns: list[PageTurn] = []
     chars = 0
     with PDFIUM_LOCK:
         doc = open_pdf(path)
@@ -218,15 +234,16 @@ def _read_pdf(path: Path, max_pages: int | None, qr: bool) -> PdfWords:
                     if objects > MAX_PAGE_OBJECTS:
                         raise DocumentTooLarge(f"{where}: {objects:,} drawing objects, more "
                                                f"than the {MAX_PAGE_OBJECTS:,} an invoice has")
-                    words, text = _page_words(page, index, height, where)
+                    words, text, turn = _page_words(page, index, where)
                     share, regions = _scan_objects(page.raw, width * height)
                     crops = (_render_regions(page, index, regions, width, height)
                              if qr and regions and _has_text(text, share) else [])
                 finally:
                     page.close()
             pages.append(words)
-            widths.append(width)
-            heights.append(height)
+            widths.append(turn.width)
+            heights.append(turn.height)
+            turns.append(turn)
             layers.append(PageLayer(text, share))
             chars += len(text)
             check_text_size(path.name, chars, MAX_TEXT_CHARS)
@@ -234,7 +251,7 @@ def _read_pdf(path: Path, max_pages: int | None, qr: bool) -> PdfWords:
     finally:
         with PDFIUM_LOCK:
             doc.close()
-    return PdfWords(pages, widths, heights, tuple(layers), tuple(codes))
+    return PdfWords(pages, widths, heights, tuple(layers), tuple(codes), tuple(turns))
 
 
 def _has_text(text: str, image_share: float) -> bool:
@@ -359,16 +376,20 @@ def check_text_size(where: str, chars: int, limit: int) -> None:
                                f"{limit:,} an invoice's reading takes")
 
 
-def _page_words(page: pdfium.PdfPage, index: int, height: float,
-                where: str) -> tuple[list[WordBox], str]:
-    """The page's words and its raw text (refused when it holds more than
-    `MAX_PAGE_CHARS` characters)."""
+def _page_words(page: pdfium.PdfPage, index: int,
+                where: str) -> tuple[list[WordBox], str, PageTurn]:
+    """The page's words in its reading frame, its raw text (refused when it holds more than
+    `MAX_PAGE_CHARS` characters) and how the frame lies on the page as shown."""
+    shown = page.get_rotation() // 90
+    width, height = page.get_size()
+    own = turned_size(width, height, shown)  # the size before /Rotate (an odd turn swaps)
     textpage = page.get_textpage()
     try:
         check_text_size(where, pdfium_c.FPDFText_CountChars(textpage.raw), MAX_PAGE_CHARS)
-        return _words_from_textpage(textpage.raw, index, height)
+        words, text, quarters = _words_from_textpage(textpage.raw, index, *own)
     finally:
         textpage.close()
+    return words, text, PageTurn((shown - quarters) % 4, *turned_size(*own, quarters))
 
 
 class _WordBuilder:
@@ -410,12 +431,19 @@ class _WordBuilder:
         return left - cur_right > size * GAP_FACTOR or left < cur_left - size
 
 
-def _words_from_textpage(raw: object, index: int, height: float) -> tuple[list[WordBox], str]:
+_ANGLE_SAMPLE = 200  # characters whose angle decides which way a page reads
+
+
+def _words_from_textpage(raw: object, index: int, width: float,
+                         height: float) -> tuple[list[WordBox], str, int]:
+    """The words of a page `width` x `height` (its own coordinates, before /Rotate), turned
+    by the returned clockwise quarters into its reading frame."""
     count = pdfium_c.FPDFText_CountChars(raw)
-    builder = _WordBuilder(index, height)
     if count <= 0:
-        return [], ""
+        return [], "", 0
     text = _page_text(raw, count)
+    quarters = reading_quarters(_directions(raw, text, count))
+    builder = _WordBuilder(index, turned_size(width, height, quarters)[1])
     rect = pdfium_c.FS_RECTF()
     ref = ctypes.byref(rect)
     for i in range(count):
@@ -425,9 +453,32 @@ def _words_from_textpage(raw: object, index: int, height: float) -> tuple[list[W
             continue
         if not pdfium_c.FPDFText_GetLooseCharBox(raw, i, ref):
             continue
-        builder.add(char, rect.left, rect.right, rect.bottom, rect.top)
+        if quarters:
+            builder.add(char, *_turned(rect, quarters, width, height))
+        else:
+            builder.add(char, rect.left, rect.right, rect.bottom, rect.top)
     builder.flush()
-    return builder.words, text
+    return builder.words, text, quarters
+
+
+def _directions(raw: object, text: str, count: int) -> Iterator[tuple[float, float]]:
+    """Baselines of a sample of the page's characters, y downwards (pdfium's angle is
+    clockwise from the x axis)."""
+    for i in range(0, count, max(1, count // _ANGLE_SAMPLE)):
+        if not text[i].isspace():
+            angle = pdfium_c.FPDFText_GetCharAngle(raw, i)
+            if angle >= 0:
+                yield math.cos(angle), math.sin(angle)
+
+
+def _turned(rect: Any, quarters: int, width: float,
+            height: float) -> tuple[float, float, float, float]:
+    """A character's box (left, right, bottom, top; y upwards) on the page turned
+    `quarters` clockwise, as `_WordBuilder.add` takes it."""
+    x0, top, x1, bottom = turn_box((rect.left, height - rect.top, rect.right,
+                                    height - rect.bottom), quarters, width, height)
+    turned_height = turned_size(width, height, quarters)[1]
+    return x0, x1, turned_height - bottom, turned_height - top
 
 
 def _page_text(raw: object, count: int) -> str:

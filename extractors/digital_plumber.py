@@ -7,6 +7,13 @@ Characters are taken in content-stream order (``use_text_flow``), as pdfium does
 instead, a space drawn over a line's first letter split "F actuurnummer:" in a corpus invoice
 and lost its invoice number. Glyphs without a Unicode mapping (``(cid:N)``) are dropped, so
 such a text layer counts as empty and goes to OCR, as with pdfium.
+
+pdfplumber places characters on the page as shown, turned by its ``/Rotate``. Each page is
+read in its reading frame (`extractors.layout`): turned so that most characters' baselines
+run left to right. Before, a page shown sideways (an upright invoice given ``/Rotate 90``)
+came out as one word per character, and its invoice number was read as "0"; a page turned
+upright by ``/Rotate`` (its text drawn sideways) reads as it did. Boxes and the page's size are
+those of the reading frame, as pdfium's; `page_turns` tells how it lies on the page as shown.
 Each page is closed as soon as its words are read (pdfplumber keeps ~2 MiB of objects per open
 page otherwise). pdfminer's failures become the typed errors of ``arflow.errors``.
 
@@ -24,6 +31,7 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 from pdfminer.psexceptions import PSException
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
+from pdfplumber.utils.text import extract_words
 
 from arflow.errors import DocumentError, DocumentTooLarge, EmptyDocument, EncryptedDocument
 from extractors.digital import (
@@ -33,6 +41,7 @@ from extractors.digital import (
     PdfWords,
     check_text_size,
 )
+from extractors.layout import PageTurn, quarters_of, reading_quarters, turn_box, turned_size
 from models.domain import WordBox
 
 if TYPE_CHECKING:
@@ -47,6 +56,12 @@ _PARSE_ERRORS = (PdfminerException, MalformedPDFException, PSException, TypeErro
 
 def read_pdf_plumber(path: Path, max_pages: int | None = None) -> PdfWords:
     """Every page's words via pdfplumber; more than ``max_pages`` raises `DocumentTooLarge`."""
+    return read_pdf_plumber_turned(path, max_pages)[0]
+
+
+def read_pdf_plumber_turned(path: Path, max_pages: int | None = None,
+                            ) -> tuple[PdfWords, tuple[PageTurn, ...]]:
+    """`read_pdf_plumber`, and how each page's words lie on the page as shown."""
     try:
         with path.open("rb") as stream, pdfplumber.open(stream) as pdf:
             return _read_pages(path, pdf.pages, max_pages)
@@ -54,7 +69,8 @@ def read_pdf_plumber(path: Path, max_pages: int | None = None) -> PdfWords:
         raise _load_error(path, exc) from exc
 
 
-def _read_pages(path: Path, pages: list[Page], max_pages: int | None) -> PdfWords:
+def _read_pages(path: Path, pages: list[Page], max_pages: int | None,
+                ) -> tuple[PdfWords, tuple[PageTurn, ...]]:
     count = len(pages)
     if count == 0:
         raise EmptyDocument(f"{path.name}: the PDF has no pages")
@@ -63,23 +79,51 @@ def _read_pages(path: Path, pages: list[Page], max_pages: int | None) -> PdfWord
     words: list[list[WordBox]] = []
     widths: list[float] = []
     heights: list[float] = []
+    turns: list[PageTurn] = []
     chars = 0
     for index, page in enumerate(pages):
         try:
             chars += len(page.chars)  # the limits of `extractors.digital`, before the words
             check_text_size(f"{path.name} page {index + 1}", len(page.chars), MAX_PAGE_CHARS)
             check_text_size(path.name, chars, MAX_TEXT_CHARS)
-            words.append(_page_words(page, index))
-            widths.append(float(page.width))
-            heights.append(float(page.height))
+            page_words, turn = _page_words(page, index)
+            words.append(page_words)
+            widths.append(turn.width)
+            heights.append(turn.height)
+            turns.append(turn)
         finally:
             page.close()
-    return PdfWords(words, widths, heights)
+    return PdfWords(words, widths, heights), tuple(turns)
 
 
-def _page_words(page: Page, index: int) -> list[WordBox]:
-    raw = page.extract_words(x_tolerance_ratio=GAP_FACTOR, use_text_flow=True)
-    return [box for word in raw if (box := _word_box(word, index)) is not None]
+def _direction(char: dict[str, Any]) -> tuple[float, float]:
+    """The character's baseline on the page as shown, y downwards (its matrix is y upwards)."""
+    a, b = char["matrix"][:2]
+    return float(a), -float(b)
+
+
+def _page_words(page: Page, index: int) -> tuple[list[WordBox], PageTurn]:
+    """The page's words in its reading frame, and how that frame lies on the page as shown."""
+    width, height = float(page.width), float(page.height)
+    chars = page.chars
+    quarters = reading_quarters(_direction(c) for c in chars)
+    if quarters:
+        chars = [_turned(c, quarters, width, height) for c in chars]
+    raw = extract_words(chars, x_tolerance_ratio=GAP_FACTOR, use_text_flow=True)
+    read_width, read_height = turned_size(width, height, quarters)
+    return ([box for word in raw if (box := _word_box(word, index)) is not None],
+            PageTurn((4 - quarters) % 4, read_width, read_height))
+
+
+def _turned(char: dict[str, Any], quarters: int, width: float, height: float,
+            ) -> dict[str, Any]:
+    """`char` on the page turned `quarters` clockwise; upright there if it reads left to
+    right (characters running another way are kept apart, as pdfplumber keeps them)."""
+    x0, top, x1, bottom = turn_box((char["x0"], char["top"], char["x1"], char["bottom"]),
+                                   quarters, width, height)
+    upright = quarters_of(*_direction(char)) == quarters
+    return {**char, "x0": x0, "top": top, "x1": x1, "bottom": bottom, "doctop": top,
+            "upright": upright}
 
 
 def _word_box(word: dict[str, Any], index: int) -> WordBox | None:

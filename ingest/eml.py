@@ -31,7 +31,9 @@ TAKEN_TYPES = {"application/pdf": ".pdf", "application/xml": ".xml", "text/xml":
                "image/png": ".png", "image/jpeg": ".jpg", "image/tiff": ".tif"}
 TAKEN_SUFFIXES = (".pdf", ".xml", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 SAME_KIND = {".jpg": (".jpg", ".jpeg"), ".tif": (".tif", ".tiff")}
-# The image formats the extractors read (`extractors.api`), by their first bytes.
+# The image formats taken from mail, by their first bytes. The extractors also read BMP,
+# WebP and GIF (`extractors.api.image_format`); in mail those are signature logos and
+# icons far more often than invoices, so they are left with the message.
 IMAGE_MAGIC = ((b"\x89PNG", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"II*\x00", ".tif"),
                (b"MM\x00*", ".tif"))
 PDF_HEADER_WITHIN = 1024  # where a PDF reader (and `extractors.api`) looks for `%PDF-`

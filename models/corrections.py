@@ -64,7 +64,7 @@ TYPE_FIELD = "invoice_type"  # invoice, credit_note or corrected_invoice
 EDITABLE = (*TEXT_FIELDS, *DATE_FIELDS, *MONEY_FIELDS, TYPE_FIELD)
 # Findings that only extraction raises; validation raises the others again.
 EXTRACTION_ONLY = (Reason.LOW_CONFIDENCE, Reason.EINVOICE_MISMATCH, Reason.QR_MISMATCH,
-                   Reason.OCR_FAILED)
+                   Reason.OCR_FAILED, Reason.EINVOICE_UNREADABLE)
 FREE_TEXT = ("payment_terms", "description")  # several lines allowed
 FREE_TEXT_MAX = 2000  # characters of a corrected free text (its column has no bound)
 

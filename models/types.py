@@ -29,13 +29,25 @@ JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
 def quantize(value: Decimal) -> Decimal:
-    """Round to the stored precision; raise ValueError for values the column cannot hold."""
+    """Round to the stored precision; raise ValueError for values the column cannot hold.
+
+    The magnitude is checked before rounding: `Decimal.quantize` of a number with more
+    digits than the context's precision (28) raises `decimal.InvalidOperation` (1e400 did);
+    and again after it, since rounding can carry up to the limit (99999999999999.99995)."""
     if not value.is_finite():
-        raise ValueError(f"not a finite number: {value}")
+        raise ValueError(f"not a finite number: {_shown(value)}")
+    if value.copy_abs() >= MAX_ABS:  # copy_abs: abs() would round, and overflow at 1e1000000
+        raise ValueError(f"{_shown(value)} exceeds NUMERIC(18, {SCALE})")
     rounded = value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
     if abs(rounded) >= MAX_ABS:
-        raise ValueError(f"{value} exceeds NUMERIC(18, {SCALE})")
+        raise ValueError(f"{_shown(value)} exceeds NUMERIC(18, {SCALE})")
     return rounded
+
+
+def _shown(value: Decimal, most: int = 40) -> str:
+    """The number as written, cut to `most` characters (it may have thousands of digits)."""
+    text = str(value)
+    return text if len(text) <= most else text[:most] + "..."
 
 
 def plain(value: Decimal) -> Decimal:

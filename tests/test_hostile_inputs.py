@@ -169,12 +169,16 @@ def test_xml_declaring_an_encoding_python_cannot_read_fails_with_a_reason(
     assert "encoding" in result.errors[0].message
 
 
-def test_a_factur_x_pdf_embedding_such_xml_fails_with_a_reason(tmp_path: Path) -> None:
+def test_a_factur_x_pdf_embedding_such_xml_is_read_from_its_print(tmp_path: Path) -> None:
+    """Before 2026-12-07 the whole PDF failed; its print is readable, so it is read from the
+    print and flagged EINVOICE_UNREADABLE with the XML's own reason."""
     xml = _ubl(b'encoding="UTF-8"', b'encoding="x-nonexistent"')
     path = _write(tmp_path / "fx.pdf", _pdf_with_files([(b"factur-x.xml", zlib.compress(xml))]))
     result = extract_file(path)
-    assert result.status == ExtractionStatus.FAILED
-    assert _codes(result) == [Reason.UNREADABLE_DOCUMENT]
+    assert result.status != ExtractionStatus.FAILED and result.kind == "digital"
+    assert _codes(result) == [Reason.EINVOICE_UNREADABLE]
+    assert "encoding" in result.errors[-1].message
+    assert result.invoice.invoice_number == "INV-2026-0001"
 
 
 def test_utf16_xml_with_a_byte_order_mark_is_read_as_an_einvoice(tmp_path: Path) -> None:

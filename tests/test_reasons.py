@@ -19,3 +19,4 @@ def test_readme_documents_every_reason_code() -> None:
 def test_describe_unknown_code_returns_code() -> None:
     assert describe("NOT_A_CODE") == "NOT_A_CODE"
     assert describe("INVALID_IBAN") == REASONS[Reason.INVALID_IBAN]
+    assert "database refused" in describe("STORAGE_ERROR")

@@ -1,7 +1,25 @@
-"""Page images from scans and photos (PNG, JPEG, TIFF incl. multi-page, BMP, WebP) and from
-image-only PDFs (rendered with pypdfium2), one page at a time so a long document never sits
-in memory as a whole. Pillow (a dependency of pdfplumber) reads the images: it gives the DPI
-from the file's metadata, multi-page TIFFs and the EXIF orientation of phone photos.
+"""Page images from scans and photos (PNG, JPEG, TIFF, BMP, WebP and GIF) and from image-only
+PDFs (rendered with pypdfium2), one page at a time so a long document never sits in memory
+as a whole. Pillow (a dependency of pdfplumber) reads the images: it gives the DPI from the
+file's metadata, the frames of multi-page files and the EXIF orientation of phone photos.
+
+What a file is comes from its first bytes (`extractors.api.image_format`, as the probe
+judges it), not from its name: a GIF named ``scan.png`` or a PNG without a suffix is read.
+
+Every frame of a multi-frame GIF or WebP is a page, as in a multi-page TIFF: pages saved
+into one such file are its frames, and a file holding several invoices that way is found
+as such (`extractors.bundles`; it cannot be split as a PDF or TIFF is, so it keeps the first
+invoice's fields and waits for review). Taking the first frame alone would silently drop
+the others. The frames of an animated GIF are read as Pillow composes them, each a whole
+picture. The page limit (`Settings.max_pages`) counts the frames before any is decoded.
+
+No frame larger than `extractors.render_limits.MAX_PAGE_PIXELS` is decoded: a few dozen
+bytes of WebP or PNG may claim 16,383 x 10,000 pixels (Pillow's own decompression-bomb
+error only starts at 179 million; that header alone took 0.6 s and 660 MB before failing),
+so such a file fails as too large (FILE_TOO_LARGE) before its pixels are allocated. A
+JPEG that large (a 108-megapixel phone photo) is decoded at half, a quarter or an eighth of
+its size instead, which libjpeg does without decoding it whole, and its resolution scaled
+with it; beyond Pillow's own limit (179 million pixels) any file is refused when opened.
 """
 
 from __future__ import annotations
@@ -16,9 +34,10 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from arflow.errors import DocumentError, DocumentTooLarge, EmptyDocument, UnsupportedFormat
+from extractors.api import image_format
 from extractors.digital import PDFIUM_LOCK
 from extractors.ocr.textlayer import open_pdf
-from extractors.render_limits import render_dpi
+from extractors.render_limits import MAX_PAGE_PIXELS, render_dpi
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
 MIN_TRUSTED_DPI = 100   # 72/96 dpi in a photo's metadata is a default, not a measurement
@@ -38,15 +57,35 @@ class PageImage:
 
 
 def load_pages(path: Path, *, dpi: int = 300, max_pages: int | None = None) -> Iterator[PageImage]:
-    """Yield the pages of an image file or a PDF (rendered at ``dpi``) as grey images."""
+    """Yield the pages of an image file or a PDF (rendered at ``dpi``) as grey images; the
+    file's first bytes say which it is, its suffix only when they say neither."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".pdf":
+    kind = _kind_of(path)
+    if kind == _PDF:
         yield from _pdf_pages(path, dpi, max_pages)
-    elif suffix in IMAGE_SUFFIXES:
+    elif kind == _IMAGE:
         yield from _image_pages(path, max_pages)
     else:
+        suffix = path.suffix.lower()
         raise UnsupportedFormat(f"{path.name}: not an image or PDF ({suffix or 'no suffix'})")
+
+
+_PDF, _IMAGE = "pdf", "image"
+
+
+def _kind_of(path: Path) -> str | None:
+    """PDF or image by the first bytes (as `extractors.api` probes them), else by suffix."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+    except OSError:
+        head = b""  # the reader below names the problem
+    if image_format(head) is not None:
+        return _IMAGE
+    if b"%PDF-" in head:
+        return _PDF
+    suffix = path.suffix.lower()
+    return _PDF if suffix == ".pdf" else _IMAGE if suffix in IMAGE_SUFFIXES else None
 
 
 def _pdf_pages(path: Path, dpi: int, max_pages: int | None) -> Iterator[PageImage]:
@@ -104,10 +143,30 @@ def _image_pages(path: Path, max_pages: int | None) -> Iterator[PageImage]:
         _check_count(path, getattr(img, "n_frames", 1), max_pages)
         try:
             for index, frame in enumerate(ImageSequence.Iterator(img)):
-                _check_size(f"{path.name} page {index + 1}", *frame.size)
-                yield PageImage(index, _to_gray(frame), _file_dpi(frame))
+                where = f"{path.name} page {index + 1}"
+                reduced = _reduction(frame, where)
+                _check_size(where, *frame.size)
+                dpi = _file_dpi(frame)
+                yield PageImage(index, _to_gray(frame), dpi / reduced if dpi else None)
         except OSError as exc:
             raise DocumentError(f"{path.name}: damaged image data ({exc})") from exc
+
+
+def _reduction(frame: Image.Image, where: str) -> int:
+    """By how much a frame over `MAX_PAGE_PIXELS` is reduced while decoded (a JPEG: 2, 4 or
+    8, libjpeg's own scaling); 1 for one within the limit. Any other frame that large is
+    refused before it is decoded (`DocumentTooLarge`)."""
+    width, height = frame.size
+    if width * height <= MAX_PAGE_PIXELS:
+        return 1
+    if frame.format == "JPEG":
+        factor = next((f for f in (2, 4, 8) if (width / f) * (height / f) <= MAX_PAGE_PIXELS), 0)
+        if factor:
+            frame.draft(frame.mode, (width // factor, height // factor))
+            if frame.size[0] * frame.size[1] <= MAX_PAGE_PIXELS:
+                return round(width / frame.size[0])
+    raise DocumentTooLarge(f"{where}: {width:,} x {height:,} pixels is more than the "
+                           f"{MAX_PAGE_PIXELS / 1e6:.0f} million pixels a page may have")
 
 
 def _to_gray(frame: Image.Image) -> npt.NDArray[np.uint8]:
