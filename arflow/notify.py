@@ -111,7 +111,8 @@ def compose(digest: Digest, now: datetime, options: NotifyOptions,
     if len(items) > MAX_LISTED:
         rest = f"... and {len(items) - MAX_LISTED} more"
         lines.append(f"{rest}: {options.base_url}/queue" if options.base_url else rest)
-    lines += ["", "Oldest first. Each needs your sign-off or a rejection with a reason.",
+    lines += ["", "Oldest first. Each needs your sign-off or a rejection with a reason "
+              "(one on hold, once its hold is released).",
               "-- arflow"]
     message.set_content("\n".join(lines) + "\n")
     return message
@@ -121,7 +122,7 @@ def _item_line(item: Waiting, now: datetime, options: NotifyOptions) -> str:
     amount = "amount unknown" if item.total is None else (
         f"{item.total:,.2f} {_one_line(item.currency or '')}".strip())
     late = "  OVERDUE" if item.age(now) > options.overdue_after else ""
-    held = " (on hold)" if item.status == "on_hold" else ""
+    held = " (on hold: release the hold to decide it)" if item.status == "on_hold" else ""
     second = "  second approval (signed: " + ", ".join(item.signed) + ")" if item.signed else ""
     link = f"  {options.base_url}/items/{item.item_id}" if options.base_url else ""
     return (f"#{item.item_id}{held}  {_days(item.age(now))}  "

@@ -292,3 +292,21 @@ def test_only_a_lost_or_slow_server_is_retried() -> None:
     assert not retry(None, None, failed(ConfigError("ARFLOW_SMTP_HOST missing")))
     assert not retry(None, None, failed(KeyError("bug")))
     assert not retry(None, None, Completed(data=1))
+
+
+def test_an_item_on_hold_is_listed_as_waiting_for_its_release(
+    engine: Engine, load_master: Loader, smtp: tuple[Inbox, SmtpConfig],
+) -> None:
+    """A hold blocks deciding (`models.approvals`): the digest says so on the item's line."""
+    ids = _queue(engine, load_master)
+    with Session(engine) as session:
+        ana = session.scalars(select(User).where(User.name == "ana")).one()
+        approvals.hold(session, ids["clerk"], user=ana, expected_version=1,
+                       note="waiting for the delivery note")
+        session.commit()
+    inbox, config = smtp
+    notify(_sessions(engine), MATRIX, config, NotifyOptions())
+    body = inbox.messages["ana@example.com"].get_payload(decode=True)
+    assert isinstance(body, bytes)
+    line = next(ln for ln in body.decode().splitlines() if ln.startswith(f"#{ids['clerk']}"))
+    assert "(on hold: release the hold to decide it)" in line
