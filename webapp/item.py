@@ -105,6 +105,12 @@ class ItemView:
     part_of: str | None = None  # the file of several invoices this one was split from
     siblings: list[Sibling] = field(default_factory=list)
     bank: BankChange | None = None  # an account to accept (`models.bank_details`)
+    page_count: int = 0  # the document's pages; `pages` may show fewer (`MAX_PAGES_SHOWN`)
+
+    @property
+    def first_pages(self) -> int:
+        """How many first pages of a long document are shown (`MAX_PAGES_SHOWN`)."""
+        return MAX_PAGES_SHOWN
 
     @property
     def first_field(self) -> str | None:
@@ -150,13 +156,15 @@ def _boxes(document: Document, settings: Settings, fields: list[str]) -> list[Bo
 MAX_PAGES_SHOWN = 20  # a longer document shows these and the pages with highlighted evidence
 
 
-def _pages(document: Document, settings: Settings, boxes: list[Box]) -> list[PageView]:
+def _pages(document: Document, settings: Settings, boxes: list[Box],
+           every: bool = False) -> list[PageView]:
     """Every page, so an approver sees the whole invoice (the browser loads all but the first
     as they are scrolled to); of a longer document the first `MAX_PAGES_SHOWN` and those
-    with highlighted evidence."""
+    with highlighted evidence, unless `every` (the page's "show all pages" link)."""
     sizes = _page_sizes(document, settings)
     highlighted = {b.page for b in boxes if b.reason}
-    wanted = sorted(set(range(min(len(sizes), MAX_PAGES_SHOWN))) | highlighted)
+    first = len(sizes) if every else min(len(sizes), MAX_PAGES_SHOWN)
+    wanted = sorted(set(range(first)) | highlighted)
     return [PageView(i, *sizes[i]) for i in wanted if i < len(sizes)]
 
 
@@ -198,7 +206,7 @@ def _refusal(session: Session, item: ReviewItem, user: User, matrix: ApprovalMat
 
 
 def item_view(session: Session, item_id: int, user: User, settings: Settings,
-              matrix: ApprovalMatrix) -> ItemView | None:
+              matrix: ApprovalMatrix, *, every_page: bool = False) -> ItemView | None:
     item = session.get(ReviewItem, item_id)
     if item is None:
         return None
@@ -209,7 +217,8 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
     lines = _line_pairs(session, document)
     return ItemView(
         item=item, document=document, fields=_fields(document, hot), reasons=reasons,
-        pages=_pages(document, settings, boxes), boxes=boxes,
+        pages=_pages(document, settings, boxes, every_page), boxes=boxes,
+        page_count=len(_page_sizes(document, settings)),
         lines=lines, order_number=_order_number(session, document),
         history=[entry(event) for event in approvals.history(session, item.id)],
         approvers=approvals.approvers(session, item.id),

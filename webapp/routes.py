@@ -219,16 +219,19 @@ def suppliers(request: Request) -> Response:
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, item_id: ItemId, done: str = "") -> Response:
-    return _item_response(request, item_id, message=DONE.get(done, ""), status=200)
+def item_page(request: Request, item_id: ItemId, done: str = "", pages: str = "") -> Response:
+    """`pages=all`: every page of a long document, not only the first ones."""
+    return _item_response(request, item_id, message=DONE.get(done, ""), status=200,
+                          every_page=pages == "all")
 
 
 def _item_response(request: Request, item_id: int, *, message: str, status: int,
-                   error: bool = False) -> Response:
+                   error: bool = False, every_page: bool = False) -> Response:
     ctx = _ctx(request)
     with session_scope(ctx.engine) as session:
         logged = require_login(request, session)
-        view = item_view(session, item_id, logged.user, ctx.settings, ctx.matrix)
+        view = item_view(session, item_id, logged.user, ctx.settings, ctx.matrix,
+                         every_page=every_page)
         if view is None:
             return error_page(ctx, request, f"There is no review item {item_id}.", 404,
                               logged=logged, title="Not found")
