@@ -320,8 +320,10 @@ def _switch(session: Session, item_id: int, *, user: User, expected_version: int
 
 def escalate(session: Session, item_id: int, *, user: User, expected_version: int,
              matrix: ApprovalMatrix, note: str = "") -> ReviewItem:
-    """Route the item to the next higher role (and reopen it); needs the role the item
-    needs, so nobody passes on (or reopens) an item that is not theirs to decide."""
+    """Route the item to the next higher role; needs the role the item needs, so nobody
+    passes on an item that is not theirs to decide. A held item stays on hold (a payment
+    block is lifted by a release, never as a side effect): the higher role sees the hold
+    and its note, and releases it to decide."""
     note = checked_note(note)
     item = lock_item(session, item_id, expected_version)
     _check_open(item)
@@ -330,7 +332,7 @@ def escalate(session: Session, item_id: int, *, user: User, expected_version: in
     if current + 1 >= len(ROLES):
         raise ApprovalRefused(f"review item {item.id} is already with the highest role")
     return _decide(session, item, user=user, expected_version=expected_version,
-                   status=ReviewStatus.OPEN, action="review.escalate",
+                   status=ReviewStatus(item.status), action="review.escalate",
                    extra={"note": note}, assign=ROLES[current + 1])
 
 

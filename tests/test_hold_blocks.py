@@ -242,3 +242,32 @@ def test_in_a_browser_a_held_item_shows_its_hold_and_cannot_be_approved(
     expect(browser_page.locator("#message")).to_have_text("The hold is released.")
     expect(browser_page.locator("#hold")).to_have_count(0)
     expect(browser_page.locator("form.decide button[value=approve]")).to_be_enabled()
+
+
+def test_escalating_a_held_item_keeps_the_hold(db_session: Session, load_master: Loader) -> None:
+    """Before: escalating reopened a held item, lifting the block and dropping its note as a
+    side effect. Now the item goes up still held; the higher role sees who holds it and why,
+    and releases it to decide."""
+    load_master(db_session)
+    item = make_item(db_session, sample_invoice("999.00", "HOLD-ESC"))
+    cleo = make_user(db_session, "cleo", "clerk", "1000")
+    max_ = make_user(db_session, "max", "manager", "10000")
+    approvals.hold(db_session, item.id, user=cleo, expected_version=item.version,
+                   matrix=MATRIX, note="asking for the delivery note")
+    approvals.escalate(db_session, item.id, user=cleo, expected_version=item.version,
+                       matrix=MATRIX, note="over my head")
+    db_session.commit()
+    assert (item.status, item.assigned_role) == (ReviewStatus.ON_HOLD, "manager")
+    hold = approvals.current_hold(db_session, item)
+    assert hold is not None and (hold.actor, hold.note) == ("cleo", "asking for the delivery note")
+    with pytest.raises(ApprovalRefused, match=r"on hold \(held by cleo"):
+        approvals.approve(db_session, item.id, user=max_, expected_version=item.version,
+                          matrix=MATRIX)
+    db_session.rollback()
+    approvals.release(db_session, item.id, user=max_, expected_version=item.version,
+                      matrix=MATRIX, note="delivery note received")
+    approvals.approve(db_session, item.id, user=max_, expected_version=item.version,
+                      matrix=MATRIX)
+    db_session.commit()
+    assert _actions(db_session, item.id) == [
+        "review.hold", "review.escalate", "review.release", "review.approve"]
