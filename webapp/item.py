@@ -29,6 +29,7 @@ from models.db import (
 from models.queries import to_domain
 from webapp.evidence import hot_boxes
 from webapp.pages import document_path, has_pages, page_sizes
+from webapp.queue import next_item
 
 SHOWN_FIELDS = ("invoice_number", "issue_date", "due_date", "currency", "order_number",
                 "seller.name", "seller.tax_id", "buyer.name", "buyer.tax_id", "subtotal",
@@ -106,6 +107,7 @@ class ItemView:
     siblings: list[Sibling] = field(default_factory=list)
     bank: BankChange | None = None  # an account to accept (`models.bank_details`)
     page_count: int = 0  # the document's pages; `pages` may show fewer (`MAX_PAGES_SHOWN`)
+    next_item: int | None = None  # the next open item the viewer's role may take
 
     @property
     def first_pages(self) -> int:
@@ -219,6 +221,7 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
         item=item, document=document, fields=_fields(document, hot), reasons=reasons,
         pages=_pages(document, settings, boxes, every_page), boxes=boxes,
         page_count=len(_page_sizes(document, settings)),
+        next_item=next_item(session, matrix, user.role, item.id),
         lines=lines, order_number=_order_number(session, document),
         history=[entry(event) for event in approvals.history(session, item.id)],
         approvers=approvals.approvers(session, item.id),

@@ -231,3 +231,21 @@ def counterparty_counts(session: Session, status: str) -> list[tuple[str, int]]:
              .outerjoin(Invoice, Invoice.document_id == Document.id).group_by(name))
     rows = session.execute(with_status(query, status)).all()
     return sorted(((str(n), int(c)) for n, c in rows), key=lambda kv: (-kv[1], kv[0]))
+
+
+NEXT_LOOKAHEAD = 200  # open items read to find the next one a user may decide
+
+
+def next_item(session: Session, matrix: ApprovalMatrix, role: str, current: int) -> int | None:
+    """The oldest open item, other than `current`, routed to `role` or below (one this user's
+    role may take: the queue's default order, held items aside), for the item page's "next
+    item" link; None when none of the oldest `NEXT_LOOKAHEAD` is."""
+    query = (_items("all").where(ReviewItem.status == ReviewStatus.OPEN,
+                                  ReviewItem.id != current)
+             .order_by(ReviewItem.created_at, ReviewItem.id).limit(NEXT_LOOKAHEAD))
+    for item, source, seller, amount, currency in session.execute(query):
+        row = _row(item, (source, seller, amount, currency), matrix)
+        if rank(row.role) <= rank(role):
+            return row.item_id
+    return None
+
