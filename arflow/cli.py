@@ -20,6 +20,7 @@ from arflow.errors import (
     ArflowError,
     DocumentError,
     InternalError,
+    StorageError,
     ToolError,
     ToolMissing,
     ToolTimeout,
@@ -45,9 +46,10 @@ EXIT_UNEXPECTED = 70
 # (spelled out so that `arflow --help` does not import the ORM)
 STATUSES = ("received", "auto_approved", "needs_review", "approved", "rejected", "failed",
             "split")
-# the codes a failed document can carry: the reasons, and an external tool's failure
+# the codes a failed document can carry: the reasons, an external tool's failure, a bug, and
+# a value the database refused (`arflow.pipeline.refused_outcome`)
 RETRY_CODES = (*(str(r) for r in Reason), ToolError.code, ToolTimeout.code, ToolMissing.code,
-               InternalError.code)
+               InternalError.code, StorageError.code)
 
 
 class ListenError(ArflowError):

@@ -4,7 +4,10 @@ SQLite gets WAL, foreign keys, a busy timeout, BEGIN IMMEDIATE transactions (wri
 queue instead of failing; two overlapping transactions in one thread therefore wait for
 each other until the busy timeout) and `SQLITE_LOWER`, a lower() for every letter;
 PostgreSQL goes through psycopg 3 with a connect timeout. Every driver failure leaves this
-module as `StorageError`, with the URL's password masked.
+module as `StorageError`, with the URL's password masked; so does a text the driver cannot
+send (a lone surrogate is no UTF-8: sqlite3 and psycopg raise UnicodeEncodeError, which
+SQLAlchemy passes on as it is), a value refused like any other
+(`arflow.pipeline.storage_refused`).
 """
 
 from __future__ import annotations
@@ -123,6 +126,9 @@ def storage_errors(url: str | URL | None = None) -> Iterator[None]:
         raise _operational(err, where) from err
     except exc.SQLAlchemyError as err:
         raise StorageError(f"database error{where}: {_first_line(err)}", code="DB_ERROR") from err
+    except UnicodeEncodeError as err:  # text the driver cannot send (a lone surrogate)
+        raise StorageError(f"database error{where}: text it cannot store: {err}",
+                           code="DB_ERROR") from err
 
 
 _BUSY = ("database is locked", "database is busy", "deadlock detected", "could not serialize",

@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError
 
 from arflow.completeness import held_back, incomplete_wait
 from arflow.errors import ConfigError
-from arflow.names import path_text
+from arflow.names import path_text, short_name
 from arflow.settings import Settings, env_number
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".swp", "~")
@@ -223,9 +223,11 @@ def stage(file: InboxFile, folder: Path, chunk: int = 1 << 20) -> InboxFile | Wa
     extraction reads and quarantine keeps, so both are exactly the fingerprinted bytes
     whatever happens to the original afterwards. The copy keeps the file's name, as text
     (`path_text`: messages and split parts are named after it), and its modification time.
+    A name whose text is too long for a file name (a 200-byte Latin-1 name is up to 800
+    bytes as text) is shortened (`short_name`): it was left for the next run, on every run.
     Bytes that differ from the fingerprint (the file changed in between) are not kept:
     left for the next run."""
-    target = folder / file.sha256 / file.name
+    target = folder / file.sha256 / short_name(file.name)
     target.parent.mkdir(parents=True)
     digest = hashlib.sha256()
     try:

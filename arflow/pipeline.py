@@ -14,7 +14,7 @@ import logging
 import multiprocessing
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -28,9 +28,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from arflow import intake, leftovers, progress
-from arflow.db import session_scope
+from arflow.db import session_scope, storage_errors
 from arflow.errors import ConfigError, StorageError
 from arflow.intake import InboxFile, Waiting, unique_by_content
+from arflow.names import short_name
 from arflow.quality import quality_problems
 from arflow.settings import Settings
 from arflow.splitting import Extracted, split_bundles
@@ -154,7 +155,16 @@ def extract_all(
         items = [Extracted(v, r) for v, r in zip(views, results, strict=True)]
         split = split_bundles(items, settings.split_dir,
                               lambda parts: read_files(parts, cached, _no_progress))
-        return [replace(item, file=found_as.get(id(item.file), item.file)) for item in split]
+        names = {f.sha256: f.name for f in files}  # a long name's copy has a short one
+        return [replace(item, file=found_as.get(id(item.file), item.file),
+                        part=_named(item.part, names)) for item in split]
+
+
+def _named(part: Part | None, names: dict[str, str]) -> Part | None:
+    """`part` named after its file as found, not as its private copy is named."""
+    if part is None or part.of_sha256 not in names:
+        return part
+    return replace(part, of_name=names[part.of_sha256])
 
 
 @contextmanager
@@ -246,6 +256,62 @@ def persist_all(
     return out
 
 
+def persist_isolated(session: Session, batch_id: int,
+                     outcomes: Sequence[DocumentOutcome]) -> list[DocumentOutcome]:
+    """`persist_all` for the per-document channels (drop folder, mailbox, `arflow retry`),
+    whose transaction holds their document's row: a value the database refuses
+    (`storage_refused`) fails its document alone, as in `store_batch`, and the transaction
+    goes on. Tried in a savepoint; refused, each outcome is stored in a savepoint of its own,
+    and each one the database still refuses as failed (`refused_outcome`): a refused file
+    with none of its invoices, a refused invoice of a file alone. The outcomes as stored.
+
+    Savepoints, not transactions of their own as in `store_batch`: the document's row stays
+    locked, and these channels store one file at a time, so nothing is tried again after a
+    deadlock. A failure of the database itself is raised as it is."""
+    try:
+        _persist_in_savepoint(session, batch_id, outcomes)
+        return list(outcomes)
+    except StorageError as err:
+        if not storage_refused(err):
+            raise
+        log.warning("storing %s: the database refused a document (%s); storing its "
+                    "documents one at a time", outcomes[0].file.where if outcomes else "",
+                    _refusal(err))
+    stored: list[DocumentOutcome] = []
+    refused_files: set[str] = set()
+    for outcome in outcomes:
+        if outcome.part is not None and outcome.part.of_sha256 in refused_files:
+            continue  # its file failed as a whole: `arflow retry` reads and splits it again
+        try:
+            _persist_in_savepoint(session, batch_id, [outcome])
+        except StorageError as err:
+            if not storage_refused(err):
+                raise
+            failed = refused_outcome(outcome, err)
+            log.warning("%s", failed.decision.reasons[0].message)
+            repo.save_outcomes(session, batch_id=batch_id, outcomes=[failed], fit=True)
+            if outcome.part is None:
+                refused_files.add(outcome.file.sha256)
+            stored.append(failed)
+        else:
+            stored.append(outcome)
+    return stored
+
+
+def _persist_in_savepoint(session: Session, batch_id: int,
+                          outcomes: Sequence[DocumentOutcome]) -> None:
+    """`persist_all` in a savepoint, rolled back on any error (a driver's error as a
+    `StorageError`, `arflow.db.storage_errors`), with the outcomes' decisions put back as
+    they came in (a number found held sends one to review as a duplicate, in place)."""
+    before = [(o.decision, o.decision.status, list(o.decision.reasons)) for o in outcomes]
+    try:
+        with storage_errors(session.get_bind().engine.url), session.begin_nested():
+            persist_all(session, batch_id, outcomes)
+    except BaseException:
+        _put_back(before)
+        raise
+
+
 def store_batch(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcome]) -> Stored:
     """`persist_all` and `finish_batch` in a transaction of their own (`arflow run`, the
     batch flow), tried again once when PostgreSQL aborts it as a deadlock. A file whose
@@ -274,8 +340,11 @@ def store_batch(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcom
     as failed (STORAGE_ERROR), nothing of what was read from them, and quarantined by the
     caller like any failed file; the others are stored and decided as in one transaction.
     A failure of the database itself (connection lost, disk full, busy, not migrated) fails
-    the batch, and so does a refusal of every document on its own, which is more likely the
-    database's fault (a constraint it gained) than every document's."""
+    the batch. So does a refusal of the failed record itself (what the database gained, a
+    constraint, say, then refuses every document whatever it holds). A batch of refused
+    documents alone does not fail: blocking every later run on one hostile file is worse
+    than quarantining it, and `arflow retry --reason STORAGE_ERROR` reads such files again
+    should the database have been at fault."""
     try:
         stored = _attempt(partial(_store_once, engine, batch_id, outcomes), outcomes,
                           f"batch {batch_id}")
@@ -324,7 +393,7 @@ def _store_apart(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutco
     transaction; then each document the database refused on its own, as failed
     (`refused_outcome`); then the batch's counts. A refused file takes its invoices with it
     (its parts, not stored): it fails as a whole, and `arflow retry` reads and splits it
-    again. Raises when the database refused every document it was given."""
+    again. Raises when the database refuses even a failed record."""
     created: set[int] = set()  # the documents this batch created, its to store onto
     placed: dict[int, tuple[DocumentOutcome, bool]] = {}  # index -> (as stored, stored?)
     refused: dict[int, BaseException] = {}
@@ -350,8 +419,6 @@ def _store_apart(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutco
         placed[index] = (outcome, mine)
         if not mine and outcome.part is None:
             found_files.add(outcome.file.sha256)
-    if refused and not any(mine for _, mine in placed.values()):
-        raise _all_refused(batch_id, [outcomes[i] for i in refused], refused.values())
     for index, why in refused.items():
         placed[index] = _store_refused(engine, batch_id, outcomes[index], why, created)
     _attempt(partial(_finish, engine, batch_id), [], f"batch {batch_id}")
@@ -390,14 +457,15 @@ def _finish(engine: Engine, batch_id: int) -> None:
 def storage_refused(err: BaseException) -> bool:
     """Whether the database refused a value it was given (a constraint, a value its column
     cannot hold, text that is not UTF-8: the sqlite3 and psycopg drivers raise
-    UnicodeEncodeError, passed on by SQLAlchemy as it is), rather than failed itself
+    UnicodeEncodeError, passed on by SQLAlchemy as it is and by `arflow.db.storage_errors`
+    as a StorageError), rather than failed itself
     (connection lost, disk full, busy, not migrated: `arflow.db` says DB_UNAVAILABLE,
     DB_BUSY or DB_SCHEMA)."""
     if isinstance(err, UnicodeEncodeError):
         return True
     cause = err.__cause__ if isinstance(err, StorageError) else None
-    if isinstance(cause, sa_exc.IntegrityError | sa_exc.DataError):
-        return True
+    if isinstance(cause, sa_exc.IntegrityError | sa_exc.DataError | UnicodeEncodeError):
+        return True  # UnicodeEncodeError: as `arflow.db.storage_errors` passes it on
     # a value the column type itself refuses on its way in (`models.types.quantize`)
     return isinstance(cause, sa_exc.StatementError) and not isinstance(cause, sa_exc.DBAPIError)
 
@@ -423,14 +491,6 @@ def refused_outcome(outcome: DocumentOutcome, err: BaseException) -> DocumentOut
                               kind=read.kind, pages=read.pages, errors=[problem])
     return replace(outcome, extraction=failed,
                    decision=Decision(status=DocumentStatus.FAILED, reasons=[problem]))
-
-
-def _all_refused(batch_id: int, outcomes: Sequence[DocumentOutcome],
-                 errors: Iterable[BaseException]) -> StorageError:
-    said = sorted({_refusal(err) for err in errors})
-    names = ", ".join(o.file.where if o.part is None else o.part.name for o in outcomes)
-    return StorageError(f"batch {batch_id}: the database refused every document on its own, "
-                        f"nothing was stored ({'; '.join(said)}): {names}", code="DB_ERROR")
 
 
 def _deadlocked(err: StorageError) -> bool:
@@ -463,6 +523,8 @@ def quarantine_failed(outcomes: Sequence[DocumentOutcome], settings: Settings) -
         copy, sha256, note = _keep_read_bytes(outcome.file, target)
         record = {"source": outcome.file.where, "sha256": sha256,
                   "reasons": [p.to_json() for p in outcome.decision.reasons]}
+        if short_name(outcome.file.name) != outcome.file.name:
+            record["name"] = outcome.file.name  # the copy's name was shortened
         if note:
             record["note"] = note
         copy.with_name(copy.name + ".reason.json").write_text(repo.dumps(record),
@@ -473,15 +535,18 @@ def quarantine_failed(outcomes: Sequence[DocumentOutcome], settings: Settings) -
 
 def _keep_read_bytes(file: InboxFile, folder: Path) -> tuple[Path, str, str | None]:
     """The copy `<hash prefix>-<name>` of the bytes that were read, their hash, and a note
-    when the file where it was found changed since it was fingerprinted.
+    when the file where it was found changed since it was fingerprinted. A name too long
+    for that (over about 200 bytes) is shortened (`names.short_name`): the copy could not
+    be written after the commit, and the next run skipped the file, its bytes never kept.
 
     A file that was not staged (an outcome built elsewhere) is copied from where it was
     found and hashed again: other bytes than the fingerprinted ones are named after their own
     hash, never the document's, and the note says they are not what was read."""
-    copy = folder / f"{file.sha256[:12]}-{file.name}"
+    name = short_name(file.name)
+    copy = folder / f"{file.sha256[:12]}-{name}"
     shutil.copy2(file.content, copy)
     if file.staged is None and (digest := intake.sha256_of(copy)) != file.sha256:
-        other = copy.replace(copy.with_name(f"{digest[:12]}-{file.name}"))
+        other = copy.replace(copy.with_name(f"{digest[:12]}-{name}"))
         return other, digest, ("the file changed after it was fingerprinted; this copy holds "
                                "its bytes as they were when quarantined, not those read")
     now = intake.signature(file.path)

@@ -5,7 +5,9 @@ language pack, a corrupt file. Its original bytes are always kept (quarantine co
 ledger target, mail archive or the inbox itself), so after the cause is fixed the document can
 be read again: found by content hash (a copy whose bytes changed is never used), extracted,
 validated and matched like a new one, stored over its failed result under a row lock (a
-second `arflow retry` skips what the first holds), and audited.
+second `arflow retry` skips what the first holds), and audited. A document the database
+still refuses (STORAGE_ERROR: a value its column cannot hold) fails again, with what it
+refused, and the retry goes on with the others (`pipeline.persist_isolated`).
 
 Documents left `received` (claimed by a worker that crashed, and not taken up again because
 their file left the drop folder by hand) are retried too once they are `STUCK_AFTER` old, so
@@ -25,9 +27,10 @@ from sqlalchemy.orm import Session
 from arflow import pipeline
 from arflow.db import session_scope
 from arflow.intake import InboxFile, fingerprint
+from arflow.names import path_text
 from arflow.settings import Settings
 from matching.types import MasterData
-from models import db, repo
+from models import db
 from models.audit import append_audit
 from models.domain import DocumentStatus
 from models.types import utcnow
@@ -105,17 +108,25 @@ def _retry_one(session: Session, document_id: int, settings: Settings,
         return None  # another worker holds it, or it was handled meanwhile
     state = {"status": document.status, "error_code": document.error_code}
     before = document.error_code if document.status == DocumentStatus.FAILED else "received"
-    file = find_bytes(kept_copies(session, document, settings), document.sha256)
-    if file is None:
+    kept = find_bytes(kept_copies(session, document, settings), document.sha256)
+    if kept is None:
         return Retried(document.id, document.source_name, before, None)
-    outcome, *parts = pipeline.process_one(file, settings, master)
-    repo.save_extraction(session, document, outcome.extraction, outcome.decision)
+    outcome, *parts = pipeline.process_one(as_received(document, kept), settings, master)
     named = [replace(o, part=replace(o.part, of_name=document.source_name)) if o.part else o
              for o in parts]  # after the file as received, not its kept copy
-    pipeline.persist_all(session, document.batch_id or 0, named)  # a file of several invoices
+    # a file of several invoices with them; what the database still refuses fails again
+    outcome, *_ = pipeline.persist_isolated(session, document.batch_id or 0,
+                                            [outcome, *named])
     append_audit(session, actor=ACTOR, action="document.retry", entity="document",
                  entity_id=document.id, before=state,
                  after={"status": document.status, "error_code": document.error_code,
-                        "read_from": str(file.path)})
+                        "read_from": path_text(kept.path)})
     codes = sorted({str(p.code) for p in outcome.decision.reasons})
     return Retried(document.id, document.source_name, before, document.status, codes)
+
+
+def as_received(document: db.Document, kept: InboxFile) -> InboxFile:
+    """The kept bytes as the document's file: read from the kept copy (`staged`), named
+    after the document, as received (its messages, its invoices' names)."""
+    folder = Path(document.original_path).parent if document.original_path else Path()
+    return replace(kept, path=folder / document.source_name, staged=kept.path)

@@ -20,6 +20,7 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from arflow.intake import InboxFile, fingerprint
+from arflow.names import short_name
 from models.domain import ExtractionResult, ExtractionStatus, Invoice
 from models.repo import Part
 
@@ -77,7 +78,8 @@ def _write_parts(item: Extracted, split_dir: Path) -> list[tuple[InboxFile, Part
         split_dir.mkdir(parents=True, exist_ok=True)
         written = []
         for first, last in item.result.invoice_pages:
-            name = f"{item.file.sha256[:12]}-{item.file.path.stem}-p{first + 1}-{last + 1}"
+            stem = Path(short_name(item.file.name)).stem  # a long name: cut (`short_name`)
+            name = f"{item.file.sha256[:12]}-{stem}-p{first + 1}-{last + 1}"
             target = split_dir / f"{name}{suffix}"
             write(item.file.path, first, last, target)
             written.append((fingerprint(target), Part(item.file.sha256, item.file.name, first,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from arflow import pipeline
 from arflow.db import session_scope
 from arflow.engines import engine_for
+from arflow.errors import StorageError
 from arflow.intake import InboxFile
 from arflow.settings import Settings
 from matching.context import Context, build_context
@@ -47,6 +48,8 @@ class IngestContext:
     batch_id: int | None = None
     _master: MasterData | None = field(default=None, repr=False)
     _matching: Context | None = field(default=None, repr=False)
+    # content hash -> why the database refused the name or path of its document (`claim`)
+    refused: dict[str, StorageError] = field(default_factory=dict, repr=False)
 
     def master(self) -> MasterData:
         if self._master is None:
@@ -66,6 +69,7 @@ class IngestContext:
             with session_scope(self.engine) as session:
                 repo.finish_batch(session, self.batch_id)
         self.batch_id, self._master, self._matching = None, None, None
+        self.refused.clear()
 
 
 def open_context(settings: Settings, source: str) -> IngestContext:
@@ -84,15 +88,30 @@ class Taken:
 
 
 def claim(ctx: IngestContext, file: InboxFile) -> None:
-    """Make sure a document row exists for the file's content (committed at once)."""
+    """Make sure a document row exists for the file's content (committed at once).
+
+    A name or path the database refuses (a file nested so deep that its path is longer
+    than its column, on PostgreSQL) is stored cut to its column (`repo.receive_claimed`'s
+    `fit`), and the refusal kept in `ctx.refused`: `process_locked` then stores the file as
+    failed, as a batch does (`pipeline.store_batch`), rather than stopping every pass."""
+    try:
+        _claim(ctx, file, fit=False)
+    except StorageError as err:
+        if not pipeline.storage_refused(err):
+            raise
+        _claim(ctx, file, fit=True)
+        ctx.refused[file.sha256] = err
+
+
+def _claim(ctx: IngestContext, file: InboxFile, *, fit: bool) -> None:
+    batch_id = ctx.batch_id
     with session_scope(ctx.engine) as session:
         if repo.get_document_by_sha256(session, file.sha256) is not None:
             return
-        if ctx.batch_id is None:
-            ctx.batch_id = repo.start_batch(session, ctx.source)
-        repo.claim_document(session, sha256=file.sha256, source_name=file.name,
-                            size_bytes=file.size, original_path=file.where,
-                            batch_id=ctx.batch_id)
+        if batch_id is None:
+            batch_id = repo.start_batch(session, ctx.source)
+        repo.receive_claimed(session, batch_id=batch_id, file=file, fit=fit)
+    ctx.batch_id = batch_id  # once committed: a refused claim takes its new batch with it
 
 
 @contextmanager
@@ -109,11 +128,17 @@ def locked(ctx: IngestContext, file: InboxFile) -> Iterator[tuple[Session, db.Do
 def process_locked(
     ctx: IngestContext, session: Session, document: db.Document, file: InboxFile
 ) -> Taken:
-    """Process the locked document unless an earlier run already did."""
+    """Process the locked document unless an earlier run already did. A document the
+    database refuses fails alone, with STORAGE_ERROR (`pipeline.persist_isolated`), as
+    does one whose name or path it refused (`claim`): the caller quarantines it like any
+    failed file, and the other files and messages go on."""
     if document.status != db.DOC_RECEIVED:
         return _taken(document, processed=False)
     outcomes = pipeline.process_one(file, ctx.settings, ctx.master(), within=ctx.matching())
-    pipeline.persist_all(session, document.batch_id or 0, outcomes)
+    refused = ctx.refused.pop(file.sha256, None)
+    if refused is not None:  # the file as a whole, none of its invoices (`claim`)
+        outcomes = [pipeline.refused_outcome(outcomes[0], refused)]
+    pipeline.persist_isolated(session, document.batch_id or 0, outcomes)
     return _taken(document, processed=True)
 
 

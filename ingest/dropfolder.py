@@ -22,17 +22,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import String
 from sqlalchemy.orm import Session
 
 from arflow.completeness import held_back, incomplete_wait
 from arflow.db import session_scope
 from arflow.errors import ConfigError, StorageError
 from arflow.intake import IGNORED_SUFFIXES, SIDECAR_SUFFIXES, InboxFile, fingerprint
-from arflow.names import path_of, path_text
+from arflow.names import path_text, short_name
 from arflow.reasons import Reason
 from arflow.settings import Settings
 from ingest import documents, ledger, locks, moves
@@ -42,7 +44,7 @@ from ingest.ledger import DropOutcome
 from ingest.mail_ledger import MailOutcome
 from ingest.mailbox import read_message
 from ingest.stability import StabilityTracker, wait_for_stable
-from models import db
+from models import db, repo
 from models.domain import Problem
 
 log = logging.getLogger(__name__)
@@ -160,9 +162,37 @@ class MovePlan:
     sha256: str | None = None  # what was taken: a link's bytes are checked against it
 
     @classmethod
-    def of(cls, row: db.DropFile, *, resumed: bool) -> MovePlan:
-        return cls(row.id, path_of(row.original_path), Path(row.target_path), row.outcome,
-                   row.reasons, resumed, row.sha256)
+    def of(cls, row: db.DropFile, file: InboxFile, *, resumed: bool) -> MovePlan:
+        """The plan of `row`, recorded for `file`: moved from where the file was found (the
+        row's path may be cut, `as_recorded`)."""
+        return cls(row.id, file.path, Path(row.target_path), row.outcome, row.reasons,
+                   resumed, row.sha256)
+
+
+def _chars(column: str) -> int:
+    """What a text column of the ledger holds, in characters."""
+    kind = db.DropFile.__table__.c[column].type
+    return kind.length if isinstance(kind, String) and kind.length else sys.maxsize
+
+
+_NAME_CHARS, _PATH_CHARS = _chars("name"), _chars("original_path")
+
+
+def as_recorded(file: InboxFile) -> InboxFile:
+    """`file` as its ledger row names it: a name or a path longer than the ledger's columns
+    (PostgreSQL refused them, and every pass stopped on the file) is cut to them, the name
+    kept at the path's end, with "…" where it was cut. The row is found again by the same
+    cut path (`ledger.pending_move`); the file is moved from where it was found
+    (`MovePlan.of`), and its reason file names it in full."""
+    name, where = file.name, file.where
+    if len(name) <= _NAME_CHARS and len(where) <= _PATH_CHARS:
+        return file
+    name = repo.fitted(name, _NAME_CHARS)
+    folder = path_text(file.path.parent)
+    room = _PATH_CHARS - len(name) - 1
+    if len(folder) > room:
+        folder = folder[:room - 1] + "…"
+    return replace(file, path=Path(folder) / name)
 
 
 def take_file(ctx: IngestContext, folder: DropFolder, path: Path) -> str | None:
@@ -224,14 +254,14 @@ def _take_link(ctx: IngestContext, folder: DropFolder, path: Path) -> str | None
 
 def _plan_link(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePlan:
     with session_scope(ctx.engine) as session:
-        row = ledger.pending_move(session, file)
+        row = ledger.pending_move(session, as_recorded(file))
         if row is not None:
-            return MovePlan.of(row, resumed=True)
+            return MovePlan.of(row, file, resumed=True)
         outcome = DropOutcome.QUARANTINED
         reason = Problem(Reason.UNREADABLE_DOCUMENT, link_problem(file.path)).to_json()
-        row = ledger.record(session, file, outcome, document_id=None,
+        row = ledger.record(session, as_recorded(file), outcome, document_id=None,
                             target=folder.target_for(file, outcome), reasons=[reason])
-        return MovePlan.of(row, resumed=False)
+        return MovePlan.of(row, file, resumed=False)
 
 
 def link_problem(link: Path) -> str:
@@ -254,10 +284,10 @@ def _plan(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePlan |
     with documents.locked(ctx, file) as (session, document):
         if document is None or not file.path.exists():
             return None
-        row = ledger.pending_move(session, file)
+        row = ledger.pending_move(session, as_recorded(file))
         if row is not None:
-            return MovePlan.of(row, resumed=True)
-        return MovePlan.of(_decide(ctx, folder, session, document, file), resumed=False)
+            return MovePlan.of(row, file, resumed=True)
+        return MovePlan.of(_decide(ctx, folder, session, document, file), file, resumed=False)
 
 
 def is_eml(path: Path) -> bool:
@@ -278,15 +308,15 @@ def _plan_eml(ctx: IngestContext, folder: DropFolder, file: InboxFile) -> MovePl
     """An .eml file: its attachments are taken like a mailbox message's, then it is moved.
     A rerun after a crash re-reads it; its attachments are known documents by then."""
     with session_scope(ctx.engine) as session:
-        row = ledger.pending_move(session, file)
+        row = ledger.pending_move(session, as_recorded(file))
         duplicate = row is None and ledger.taken_before(session, file.sha256)
     if row is not None:
-        return MovePlan.of(row, resumed=True)
+        return MovePlan.of(row, file, resumed=True)
     outcome, reasons = (DropOutcome.DUPLICATE, None) if duplicate else _read_eml(ctx, file)
     with session_scope(ctx.engine) as session:
-        row = ledger.record(session, file, outcome, document_id=None,
+        row = ledger.record(session, as_recorded(file), outcome, document_id=None,
                             target=folder.target_for(file, outcome), reasons=reasons)
-        return MovePlan.of(row, resumed=False)
+        return MovePlan.of(row, file, resumed=False)
 
 
 def _read_eml(ctx: IngestContext, file: InboxFile) -> tuple[DropOutcome, list[Any] | None]:
@@ -307,7 +337,7 @@ def _decide(ctx: IngestContext, folder: DropFolder, session: Session,
     else:
         outcome = DropOutcome.QUARANTINED if taken.failed else DropOutcome.PROCESSED
     reasons = taken.reasons if outcome == DropOutcome.QUARANTINED else None
-    return ledger.record(session, file, outcome, document_id=taken.document_id,
+    return ledger.record(session, as_recorded(file), outcome, document_id=taken.document_id,
                          target=folder.target_for(file, outcome), reasons=reasons)
 
 
@@ -328,7 +358,10 @@ def carry_out(ctx: IngestContext, plan: MovePlan) -> None:
     placed = moves.place(plan.source, plan.target, plan.sha256)
     target = placed or plan.target
     if plan.outcome == DropOutcome.QUARANTINED:
-        moves.write_reason(target, {"source": path_text(plan.source), "reasons": plan.reasons})
+        record: dict[str, Any] = {"source": path_text(plan.source), "reasons": plan.reasons}
+        if short_name(name := path_text(plan.source.name)) != name:
+            record["name"] = name  # the copy's name was shortened (`moves.free_name`)
+        moves.write_reason(target, record)
     if placed is not None:
         moves.remove_source(plan.source)
     with session_scope(ctx.engine) as session:

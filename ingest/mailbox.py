@@ -3,8 +3,10 @@
 Per message: size check (over the cap: recorded `oversized`, never fetched) → fetch without
 setting \\Seen → parse (`ingest.eml`) → each attachment stored content-addressed under
 `archive/mail/` and taken as a document (claimed in the database: at most once; one that
-cannot be read also gets a copy and a reason file under `quarantine/`, as in a batch) →
-ledger row committed → only then flagged `$ArflowDone` (or moved) on the server →
+cannot be read, or that the database refuses — STORAGE_ERROR, that attachment alone, the
+others go on: `pipeline.persist_isolated` — also gets a copy and a reason file under
+`quarantine/`, as in a batch) → ledger row committed (`ingested`, naming every attachment
+taken, failed ones included) → only then flagged `$ArflowDone` (or moved) on the server →
 `acknowledged_at`.
 
 No message goes by unseen: one without an invoice, an oversized or a malformed one is
@@ -26,6 +28,7 @@ from pathlib import Path
 from arflow.db import session_scope
 from arflow.errors import DocumentError
 from arflow.intake import fingerprint
+from arflow.names import short_name
 from ingest import documents, mail_ledger, moves
 from ingest.documents import IngestContext
 from ingest.eml import Attachment, MailLimits, OversizedMessage, ParsedMessage, parse_message
@@ -58,9 +61,11 @@ class MessageResult:
 
 
 def store_attachment(archive: Path, attachment: Attachment) -> Path:
-    """Write the attachment once, named by content: archive/mail/<ab>/<sha12>-<name>."""
+    """Write the attachment once, named by content: archive/mail/<ab>/<sha12>-<name>. A name
+    of many bytes (120 characters of 3 or 4 bytes each, `eml.safe_name`) is shortened
+    (`names.short_name`): the file could not be written, and the pass stopped on it."""
     digest = hashlib.sha256(attachment.data).hexdigest()
-    target = archive / "mail" / digest[:2] / f"{digest[:12]}-{attachment.name}"
+    target = archive / "mail" / digest[:2] / f"{digest[:12]}-{short_name(attachment.name)}"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.partial")

@@ -1,7 +1,8 @@
 """Where a drop-folder file goes once its result is committed, and moving it there safely.
 
 `archive/YYYY/MM/<name>` for processed files and duplicates, `quarantine/<name>` with a
-`<name>.reason.json` beside it for files that cannot be processed. A move is idempotent: a
+`<name>.reason.json` beside it for files that cannot be processed; a name too long for what
+is added to it there is shortened (`arflow.names.short_name`). A move is idempotent: a
 missing source means the move already happened (a restart, or another worker). A move never
 overwrites: it links the new name first (exclusive), so a name taken meanwhile gets a
 variant, and across file systems it copies to a temporary name first, so the target is
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from arflow.intake import InboxFile, sha256_of
+from arflow.names import short_name
 from models.queries import dumps
 
 REASON_SUFFIX = ".reason.json"
@@ -65,7 +67,11 @@ def quarantine_target(quarantine_root: Path, name: str, tag: str) -> Path:
 
 
 def free_name(folder: Path, name: str, tag: str) -> Path:
-    """`name` in `folder`, else `<stem>.<tag><suffix>`, else `<stem>.<tag>-<n><suffix>`."""
+    """`name` in `folder`, else `<stem>.<tag><suffix>`, else `<stem>.<tag>-<n><suffix>`.
+    A name too long to take a variant, a reason file or a temporary name beside it (over
+    about 200 bytes) is shortened first (`names.short_name`): its copy, or its reason file,
+    could not be written, and the file stayed in the drop folder, failing on every pass."""
+    name = short_name(name)
     candidate = folder / name
     stem, suffix = os.path.splitext(name)
     attempt = 0
@@ -91,8 +97,12 @@ def keep_in_quarantine(root: Path, file: InboxFile, reasons: list[Any]) -> Path:
     the mail archive), as `quarantine/<sha12>-<name>`, where `arflow retry` looks; the reason
     file is written first, so the copy is never there without it."""
     tag = file.sha256[:12]
-    target = root / (file.name if file.name.startswith(f"{tag}-") else f"{tag}-{file.name}")
-    write_reason(target, {"source": file.where, "reasons": reasons})
+    name = file.name.removeprefix(f"{tag}-")
+    target = root / f"{tag}-{short_name(name)}"
+    record: dict[str, Any] = {"source": file.where, "reasons": reasons}
+    if short_name(name) != name:
+        record["name"] = name  # the copy's name was shortened
+    write_reason(target, record)
     with suppress(FileExistsError):  # kept before (a rerun, another worker)
         _copy_exclusive(file.path, target, file.sha256)
     return target

@@ -3,14 +3,14 @@
 `arflow run` stores a batch in one transaction (`pipeline.store_batch`). Before, one value the
 checks before storage let through and the database refused stopped the whole batch: nothing
 of it stored, and the next run stopped on the same file again, and so on for every later
-batch. Two such values, found by trying (2027-01): an e-invoice total of
+batch. Two such values, found by trying (2026-12): an e-invoice total of
 99999999999999.99995, under the 14 integer digits `extractors.api.unstorable` checks but
 rounded to 10**14 on its way into NUMERIC(18, 4) (SQLite and PostgreSQL); and, on
 PostgreSQL, a file in folders nested so deep that its path is longer than
 `documents.original_path` (VARCHAR(2048)). Now such a document alone fails, with
 STORAGE_ERROR saying what the database refused (never its URL), and is quarantined with its
-bytes; the others are stored and decided as in any batch. A failure of the database itself,
-or a refusal of every document, still fails the batch.
+bytes; the others are stored and decided as in any batch. A failure of the database itself
+still fails the batch.
 """
 
 from __future__ import annotations
@@ -196,26 +196,20 @@ def test_a_path_longer_than_its_column_fails_that_file_on_postgresql(
     assert run_batch(settings, inbox).skipped == len(GOOD) + 2
 
 
-def test_a_batch_of_refused_documents_alone_still_fails_until_a_good_one_comes(
+def test_a_batch_of_refused_documents_alone_fails_them_not_the_batch(
     settings: Settings, tmp_path: Path,
 ) -> None:
-    """Every document refused on its own: that may be the database's fault (a constraint it
-    gained, say), not theirs, so the batch fails as before and nothing is stored. With a
-    good file beside them, the next run stores it and fails them."""
+    """Every document of the batch refused on its own: each is stored as failed and
+    quarantined, the run completes, and later runs skip them (before 2026-12-07 such a batch
+    failed as a whole, on every run, until a good file came beside them)."""
     bad = {"big.xml": BIG, "big2.xml": _ubl("Snippet-BIG2", REFUSED_TOTAL)}
     inbox = _inbox(tmp_path, bad)
-    with pytest.raises(StorageError) as raised:
-        run_batch(settings, inbox)
-    assert f"{REFUSED_TOTAL} exceeds NUMERIC(18, 4)" in raised.value.message
-    assert _documents(settings.database_url) == {}
-
-    (inbox / "ubl.xml").write_bytes(UBL)
     summary = run_batch(settings, inbox)
-
     stored = _documents(settings.database_url)
-    assert stored["ubl.xml"]["status"] in {"auto_approved", "needs_review"}
     assert [stored[name]["codes"] for name in bad] == [[STORAGE_ERROR]] * 2
-    assert (summary.processed, summary.by_status["failed"]) == (3, 2)
+    assert (summary.processed, summary.by_status["failed"]) == (2, 2)
+    assert len(summary.quarantined) == 2
+    assert run_batch(settings, inbox).skipped == 2
 
 
 # --- `pipeline.store_batch` on outcomes built here ---------------------------------------
