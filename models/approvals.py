@@ -262,15 +262,41 @@ def approve(session: Session, item_id: int, *, user: User, expected_version: int
     before = _state(session, item)
     needed = 2 if needs_two(matrix, item_amount(session, item, matrix),
                             routing_codes(item)) else 1
-    signed = [*approvers(session, item.id), user.name]
+    standing, lapsed = standing_signatures(session, item, matrix)
+    signed = [*standing, user.name]
     if len(signed) >= needed:
         _set_status(session, item, ReviewStatus.APPROVED)
     save_change(session, item, expected_version)  # one UPDATE, one version step
     session.add(ReviewApproval(review_item_id=item.id, actor=user.name))
+    after = {**_state(session, item), "approvers": signed, "needed": needed}
+    if lapsed:
+        after["lapsed"] = lapsed
     append_audit(session, actor=user.name, action="review.approve", entity="review_item",
-                 entity_id=item.id, before=before,
-                 after={**_state(session, item), "approvers": signed, "needed": needed})
+                 entity_id=item.id, before=before, after=after)
     return item
+
+
+def standing_signatures(session: Session, item: ReviewItem, matrix: ApprovalMatrix
+                        ) -> tuple[list[str], dict[str, str]]:
+    """The earlier signatures of an item still waiting for more, split into those that
+    count and those that lapsed (signer -> why): a signature counts while its signer may
+    still approve the item (active, of the role it needs, within their limit for its
+    amount now). A signer deactivated, demoted or given a lower limit since (someone who
+    left, or whose authority was withdrawn) no longer counts towards the four eyes; their
+    signature stays in the history."""
+    role, amount = effective_role(session, item, matrix), item_amount(session, item, matrix)
+    standing, lapsed = [], {}
+    for name in approvers(session, item.id):
+        signer = session.scalar(select(User).where(User.name == name))
+        if signer is None or not signer.active:
+            lapsed[name] = f"{name} is no longer an active user"
+            continue
+        why = refusal(signer, role, amount, matrix.currency, signed=(), corrected=False)
+        if why is None:
+            standing.append(name)
+        else:
+            lapsed[name] = why
+    return standing, lapsed
 
 
 def reject(session: Session, item_id: int, *, user: User, expected_version: int,

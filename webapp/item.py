@@ -24,6 +24,7 @@ from models.db import (
     OrderLine,
     Party,
     ReviewItem,
+    ReviewStatus,
     User,
 )
 from models.queries import to_domain
@@ -224,7 +225,7 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
         next_item=next_item(session, matrix, user.role, item.id),
         lines=lines, order_number=_order_number(session, document),
         history=[entry(event) for event in approvals.history(session, item.id)],
-        approvers=approvals.approvers(session, item.id),
+        approvers=_signers(session, item, matrix),
         role=approvals.effective_role(session, item, matrix),
         amount=document.invoice.total if document.invoice is not None else None,
         valued=approvals.item_amount(session, item, matrix), matrix_currency=matrix.currency,
@@ -234,6 +235,15 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
         editable=list(EDITABLE) + [f"lines[{p.index}].{c}" for p in lines
                                    for c in ("quantity", "unit_price", "amount")],
         bank=_bank_change(session, item, document), **_split_from(session, document))
+
+
+def _signers(session: Session, item: ReviewItem, matrix: ApprovalMatrix) -> list[str]:
+    """Who signed; on an item still waiting, a signature that lapsed says why
+    (`approvals.standing_signatures`)."""
+    if item.status not in (ReviewStatus.OPEN, ReviewStatus.ON_HOLD):
+        return approvals.approvers(session, item.id)
+    standing, lapsed = approvals.standing_signatures(session, item, matrix)
+    return standing + [f"{name} (no longer counts: {why})" for name, why in lapsed.items()]
 
 
 def _bank_change(session: Session, item: ReviewItem, document: Document) -> BankChange | None:
