@@ -184,9 +184,23 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
     from alembic import command  # noqa: PLC0415
 
     config = alembic_config(url)
-    with storage_errors(url):
-        command.upgrade(config, revision)
+    make_engine(url).dispose()  # cannot be reached: DB_UNAVAILABLE, as anywhere else
+    try:
+        with storage_errors(url):
+            command.upgrade(config, revision)
+    except StorageError as err:
+        if err.code == "DB_BUSY":  # another program holds it: try again later
+            raise
+        detail = err.message.split(": ", 1)[-1]  # a database reached a moment ago: the
+        raise _migration_failed(url, revision, detail) from err.__cause__  # migration's SQL
+    except Exception as err:  # a migration's own check (`migrations/env.py`)
+        raise _migration_failed(url, revision, str(err)) from err
     log.debug("database at %s upgraded to %s", masked(url), revision)
+
+
+def _migration_failed(url: str | URL, revision: str, detail: str) -> StorageError:
+    return StorageError(f"migrating the database at {masked(url)} to {revision} failed: "
+                        f"{detail}", code="DB_MIGRATION")
 
 
 def current_revision(engine: Engine) -> str | None:

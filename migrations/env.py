@@ -35,10 +35,40 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
-    with context.begin_transaction():
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:  # before any transaction: SQLite ignores this pragma inside one
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))
+            context.run_migrations()
+            if sqlite:
+                _check_foreign_keys(connection)
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    """SQLite alters a table by copying it to a new one and dropping the old (Alembic's batch
+    mode); with foreign keys enforced, that DROP deletes every row referring to the old
+    table through ON DELETE CASCADE (downgrading 0013 emptied review_approvals). So they are
+    off while migrations run, and checked once they are done (`_check_foreign_keys`)."""
+    if connection.in_transaction():
+        connection.commit()
+    # on the driver's connection: through SQLAlchemy the statement would first BEGIN
+    # (`arflow.db` begins every transaction explicitly), and the pragma would do nothing
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration left {len(broken)} row(s) referring to rows that "
+                           f"do not exist, first: {tuple(broken[0])}")
 
 
 def run_migrations_offline() -> None:
