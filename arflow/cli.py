@@ -255,7 +255,8 @@ def retry(codes: tuple[str, ...]) -> None:
     engine = engine_for(settings.database_url)
     with session_scope(engine) as session:
         master = repo.load_master_data(session)
-    done = retry_failed(engine, settings, master, codes)
+    with progress_bar():
+        done = retry_failed(engine, settings, master, codes)
     for item in done:
         now = item.status or "bytes not found: left failed"
         why = f" ({', '.join(item.reasons)})" if item.reasons else ""

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session
 
-from arflow import pipeline
+from arflow import pipeline, progress
 from arflow.db import session_scope
 from arflow.intake import InboxFile, fingerprint
 from arflow.names import path_text
@@ -90,12 +90,14 @@ def retry_failed(engine: Engine, settings: Settings, master: MasterData,
     """Read again every document `retry_ids` selects; one transaction each."""
     with session_scope(engine) as session:
         ids = retry_ids(session, codes)
+    progress.started(len(ids))  # the CLI's progress bar: a document may take seconds (OCR)
     out = []
     for document_id in ids:
         with session_scope(engine) as session:
             done = _retry_one(session, document_id, settings, master)
         if done is not None:
             out.append(done)
+        progress.advanced(done.source_name if done is not None else str(document_id))
     return out
 
 

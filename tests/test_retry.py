@@ -12,10 +12,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from arflow import progress
 from arflow.cli import cli
 from arflow.db import session_scope
 from arflow.engines import engine_for
 from arflow.intake import fingerprint
+from arflow.retry import retry_failed
 from arflow.settings import load_settings
 from generator.scanned import render_scanned
 from models import repo
@@ -144,3 +146,28 @@ def test_a_file_arflow_fails_on_unexpectedly_does_not_stop_the_batch(
     fixed = runner.invoke(cli, ["retry", "--reason", "INTERNAL_ERROR"])
     assert fixed.exit_code == 0, fixed.output
     assert _report(runner)["poison.pdf"]["status"] in ("auto_approved", "needs_review")
+
+
+def test_retry_reports_its_progress(runner: CliRunner, tmp_path: Path) -> None:
+    """`arflow retry` may read many documents again (OCR: seconds each): it tells the
+    progress listener (the CLI's progress bar) how many and each one done."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    assert runner.invoke(cli, ["run", "--inbox", str(inbox), "--engine", "plain"]).exit_code == 0
+    events: list[tuple[str, object]] = []
+
+    class Recorder:
+        def started(self, total: int) -> None:
+            events.append(("started", total))
+
+        def advanced(self, item: str) -> None:
+            events.append(("advanced", item))
+
+    settings = load_settings()
+    engine = engine_for(settings.database_url)
+    with session_scope(engine) as session:
+        master = repo.load_master_data(session)
+    with progress.listening(Recorder()):
+        retry_failed(engine, settings, master)
+    assert events == [("started", 1), ("advanced", "broken.pdf")]
