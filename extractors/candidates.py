@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from extractors.dates import parse_date, search_date
@@ -101,11 +101,26 @@ def _text_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
 
 def _amount_reader(words: list[WordBox], ctx: DocContext) -> Read[Any] | None:
     """The last amount after the label; the last one with cents if there is one ("Total
-    5.50 4": an OCR speck after the amount, "Total Qty 4 ... 91.16")."""
+    5.50 4": an OCR speck after the amount, "Total Qty 4 ... 91.16"); with none, an OCR
+    word read with a colon for its decimal point ("Total Payable: 26:58")."""
     amounts = read_amounts(words, ctx.mark)
     with_cents = [a for a in amounts if any(_CENTS.search(w.text) for w in a.words)]
-    chosen = with_cents or amounts
+    chosen = with_cents or amounts or _colon_for_point(words, ctx.mark)
     return chosen[-1] if chosen else None
+
+
+_COLON_CENTS = re.compile(r"^\d{1,7}:\d{2}$")
+
+
+def _colon_for_point(words: list[WordBox], mark: str | None) -> list[Read[Any]]:
+    """OCR words after an amount label shaped "26:58", read with the document's decimal
+    mark for the colon (a time of day never stands after an amount label)."""
+    out: list[Read[Any]] = []
+    for word in words:
+        if word.conf < 1.0 and _COLON_CENTS.match(word.text):
+            text = word.text.replace(":", mark or ".")
+            out += [Read(a.value, [word]) for a in read_amounts([replace(word, text=text)], mark)]
+    return out
 
 
 READERS: dict[str, Reader] = {

@@ -260,7 +260,11 @@ def _amounts(
     (cash - change, rounding adjustments)."""
     printed = PrintedAmounts(lambda start: [(line.index, a.value) for line in lines
                                             if line.index >= start
-                                            for a in read_amounts(line.words, mark)])
+                                            for a in read_amounts(line.words, mark)],
+                             lambda index, value: next(
+                                 (a.words for line in lines if line.index == index
+                                  for a in read_amounts(line.words, mark) if a.value == value),
+                                 []))
     runs = digit_runs(" ".join(w.text for w in line.words) for line in lines)
     totals = choose_totals(cands, items, printed, runs)
     _set_totals(result, totals)

@@ -8,7 +8,8 @@ layer is taken as printed).
 - typographic apostrophes (Tesseract's) are the ASCII one printed ("KING’S" -> "KING'S");
 - a space lost after a bracketed qualifier is put back ("(KL)SDN" -> "(KL) SDN");
 - the Malaysian legal form "SDN BHD" with one letter off in one half or in both ("SON BHD",
-  "SDN BILD", "SON GHD" -> "SDN BHD").
+  "SDN BILD", "SON GHD" -> "SDN BHD"), and its short form "S/B" with a look-alike for a
+  letter ("S/3", "$/B", "5/8" -> "S/B").
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ _LETTERS_WITH_A_DIGIT = re.compile(
     r"^(?=(?:.*[A-Za-z]){2})(?!.*\d\d)[A-Za-z.()'&-]*[0158][A-Za-z.()'&0158-]*$"
 )
 _PAIR = ("SDN", "BHD")
+# "S/B" (Sendirian Berhad) with OCR's look-alikes: S as 5 or $, B as 3 or 8.
+_SHORT_FORM = re.compile(r"^[S5$]/[B38](?=[.,]?$)")
 # A word glued to a closing bracket: "(KL)SDN" is "(KL) SDN" (OCR lost the space).
 _GLUED_AFTER_BRACKET = re.compile(r"^(\([^()\s]{1,8}\))(?=[A-Za-z])")
 
@@ -40,6 +43,7 @@ def repair_name(words: Sequence[WordBox]) -> list[str]:
             texts[i] = "&"
         elif _LETTERS_WITH_A_DIGIT.match(text):
             texts[i] = text.translate(_DIGIT_AS_LETTER)
+        texts[i] = _SHORT_FORM.sub("S/B", texts[i])
         if texts[i].upper() == "SDNBHD":  # the space lost: "SDN.BHD." keeps its dot
             texts[i] = texts[i][:3] + " " + texts[i][3:]
         texts[i] = _GLUED_AFTER_BRACKET.sub(r"\1 ", texts[i].replace("’", "'").replace("‘", "'"))

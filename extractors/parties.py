@@ -28,6 +28,7 @@ _NOT_NAME = re.compile(
 _REGISTRATION = re.compile(r"\s*\(\s*[\w .-]*\d[\w .-]*\)?\s*$")
 _MONEY = re.compile(r"[€$£]\s?\d|\d\s?[€$£]")
 _BLOCK_LINES = 7
+_FIRST_HALVES = frozenset(("sdn", "co"))
 
 
 @dataclass
@@ -156,6 +157,14 @@ def find_labels_text_only(row: list[WordBox]) -> bool:
 
 def company_score(text: str) -> float:
     return 1.0 if _COMPANY.search(text) else 0.0
+
+
+def ends_with_legal_form(text: str) -> bool:
+    """``text`` ends with a legal form ("... SDN BHD", "... S/B", "... GmbH"); not with the
+    first half of one ("SDN." of "SDN. BHD.", "Co." of "& Co. KG")."""
+    end = len(text.rstrip(" .,"))
+    return any(m.end() >= end and m.group().rstrip(". ").lower() not in _FIRST_HALVES
+               for m in _COMPANY.finditer(text))
 
 
 def as_line(words: list[WordBox]) -> Line:

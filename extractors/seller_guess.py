@@ -9,6 +9,11 @@ is not the shop).
 OCR can split one name into several segments, so runs of close segments are tried whole,
 and a name whose line holds little more than the legal form takes the line above it
 ("KEDAI UBAT & RUNCIT HONG" / "NING SDN. BHD.").
+A company number printed under a receipt's line or after it ("(0005583085-K)",
+"Co.No:001684044-P") marks the registered company as a legal form does: the brand logo above
+it ("CALTEX") and handwriting on the paper are not the issuer. A run of segments ends with a
+legal form ("HUGO TRADING SDN BHD" | "Tota" of a "Total" printed beside it), and a line that
+holds a totals label anywhere ("INCL. TOTAL") is no name.
 """
 
 from __future__ import annotations
@@ -20,7 +25,14 @@ from dataclasses import dataclass
 from extractors.labels import find_labels
 from extractors.layout import Line, norm
 from extractors.name_repair import repair_name
-from extractors.parties import PartyRead, as_line, clean_name, company_score, name_text
+from extractors.parties import (
+    PartyRead,
+    as_line,
+    clean_name,
+    company_score,
+    ends_with_legal_form,
+    name_text,
+)
 from extractors.values import text_of
 from models.domain import WordBox
 
@@ -47,6 +59,14 @@ _TITLE_WORDS = frozenset((
 ))
 # A company registration line ("Co.No:001684044-P", "(CO.REG :860671-D)", "Co-REG:...").
 _REGISTRATION_LINE = re.compile(r"^\W*(?:co|company|reg)\b\W*(?:no|reg|regn)\b", re.IGNORECASE)
+# A line that is only a company number ("(0005583085-K)", "1188096-W", "Co.No:001684044-P",
+# "Co-REG:860671-D"), or a name line ending with one in brackets.
+_COMPANY_NUMBER = re.compile(
+    r"^\W*(?:(?:co|company|reg)\b\W*(?:no|reg|regn)?\b\W*)?\d{5,}[\dO]?\s?-\s?[A-Z]\W*$",
+    re.IGNORECASE)
+_NUMBER_AFTER_NAME = re.compile(r"\s\(\d{5,}[\dO]?\s?-\s?[A-Z]\)$", re.IGNORECASE)
+# Amount labels of a totals block: a line holding one anywhere is a row, not a name.
+_TOTALS_FIELDS = frozenset(("subtotal", "tax_total", "total", "line_total"))
 # Words naming the kind of business; alone on a line they end the name above ("TRADING").
 _TRADE_WORDS = frozenset((
     "trading", "enterprise", "enterprises", "traders", "hardware", "restaurant", "store",
@@ -105,11 +125,13 @@ def _first_page(lines: Sequence[Line], tax_line: Line | None) -> _Page | None:
 
 
 def _candidates(line: Line, skip: set[WordBox]) -> list[list[WordBox]]:
-    """Each segment, then runs of close segments taken whole (an OCR-split name)."""
+    """Each segment, then runs of close segments taken whole (an OCR-split name); a run
+    ends with a segment that ends with a legal form: what stands right of "SDN BHD" is
+    another text on the line, not the name's end."""
     out = [[w for w in seg.words if w not in skip] for seg in line.segments]
     run: list[WordBox] = []
     for seg in line.segments:
-        if run and seg.x0 - run[-1].x1 > _RUN_GAP * line.height:
+        if run and (seg.x0 - run[-1].x1 > _RUN_GAP * line.height or _ends_legal(run)):
             out.append(run)
             run = []
         run = run + [w for w in seg.words if w not in skip]
@@ -118,18 +140,23 @@ def _candidates(line: Line, skip: set[WordBox]) -> list[list[WordBox]]:
     return [words for words in out if words]
 
 
+def _ends_legal(words: list[WordBox]) -> bool:
+    """The words end with a legal form ("... SDN BHD", "... S/B", "... GmbH")."""
+    return ends_with_legal_form(name_text(words))
+
+
 def _name_score(words: list[WordBox], line: Line, rank: int, page: _Page) -> float:
     alpha = sum(any(c.isalpha() for c in w.text) for w in words)
     if clean_name(words) is None or alpha > 8 or not _readable(words):
         return 0.0
-    text = text_of(words)
     company = company_score(name_text(words))
-    if find_labels(as_line(words)) and not company:
+    if not company and _holds_label(words):
         return 0.0
-    if _not_a_name(text, page.receipt):
+    if _not_a_name(name_text(words), page.receipt):
         return 0.0
     tall = 0.6 if line.height > page.median * 1.15 else 0.0
     if page.receipt:
+        company = max(company, _registered(words, rank, page))
         legal = 1.5 * company if rank < _RECEIPT_TOP_LINES else 0.3 * company
         return legal + 2.0 * (1.0 - min(rank, 10) / 10) + tall
     score = 2.0 * company + 1.0 - min(line.top / max(page.bottom, 1.0), 1.0) + tall
@@ -138,6 +165,27 @@ def _name_score(words: list[WordBox], line: Line, rank: int, page: _Page) -> flo
         distance = tax_line.index - line.index
         score += 1.2 if 0 < distance <= 6 and abs(tax_line.x0 - words[0].x0) < 40 else 0.0
     return score
+
+
+def _holds_label(words: list[WordBox]) -> bool:
+    """A label starts the words, or a totals label stands anywhere in them ("INCL. TOTAL",
+    "Sales TOTAL"): the row of a totals block."""
+    if find_labels(as_line(words)):
+        return True
+    return any(h.field in _TOTALS_FIELDS
+               for i in range(1, len(words)) for h in find_labels(as_line(words[i:])))
+
+
+def _registered(words: list[WordBox], rank: int, page: _Page) -> float:
+    """1.0 when a company number follows the name: in brackets at the end of its line, or
+    alone on the line under it (a receipt prints the registered company so)."""
+    if _NUMBER_AFTER_NAME.search(text_of(words)):
+        return 1.0
+    if rank + 1 >= len(page.lines):
+        return 0.0
+    line, below = page.lines[rank], page.lines[rank + 1]
+    close = below.top - line.bottom < 1.5 * max(line.height, below.height)
+    return 1.0 if close and _COMPANY_NUMBER.match(below.text.strip()) else 0.0
 
 
 def _not_a_name(text: str, receipt: bool) -> bool:

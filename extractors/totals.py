@@ -30,7 +30,7 @@ _PAID_BONUS = 0.5  # a total that equals cash minus change (receipts)
 _NO_CENTS_FACTOR = 0.5  # score kept by an OCR amount printed without cents
 _DERIVED_SCORE = 0.6  # label-strength stand-in of a total derived from cash - change
 _ROUNDING = Decimal("0.05")  # cash rounding step (Malaysia, Switzerland, Australia ...)
-_CENTS = re.compile(r"\d[.,]\d{2}(?!\d)")
+_CENTS = re.compile(r"\d[.,:]\d{2}(?!\d)")  # ":" read for the point: "26:58"
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,14 @@ class PrintedAmounts:
     """Every amount printed on the document with the index of its line, read only when a
     rule asks (most documents never need them all): ``at`` in reading order, ``after(i)``
     those on lines below line ``i``, ``counts`` how often each amount is printed. ``read(i)``
-    reads the amounts of the lines from index ``i`` on."""
+    reads the amounts of the lines from index ``i`` on; ``words(i, value)`` the words of
+    ``value`` on line ``i`` (its evidence when a rule takes it)."""
 
-    def __init__(self, read: Callable[[int], Sequence[tuple[int, Decimal]]]) -> None:
+    def __init__(self, read: Callable[[int], Sequence[tuple[int, Decimal]]],
+                 words: Callable[[int, Decimal], list[WordBox]] = lambda index, value: []
+                 ) -> None:
         self._read = read
+        self.words = words
 
     @cached_property
     def at(self) -> Sequence[tuple[int, Decimal]]:
@@ -82,6 +86,7 @@ def choose_totals(
     is the total; a rounding adjustment printed below the total); ``digit_runs`` are the
     digits of every number printed (see `reconcile`)."""
     cands = {name: [_weigh_cents(c) for c in found] for name, found in cands.items()}
+    cands = _tax_included(_whole_totals_dropped(cands, printed), printed)
     paid = _tendered(cands)
     held = [replace(c, value=abs(c.value)) for c in cands.get("withholding", []) if c.value]
     if held:
@@ -104,6 +109,7 @@ def choose_totals(
     chosen = _rounding_adjusted(chosen, printed)
     chosen = _printed_tender(chosen, paid, _handed(cands), printed)
     chosen = reconcile(chosen, line_sum, digit_runs) if digit_runs else chosen
+    chosen = _rounded_sum(chosen, printed)
     chosen = adjusted(chosen, cands, line_sum)
     return withheld(chosen, held, grosses, cands.get("total", [])) if held else chosen
 
@@ -271,6 +277,76 @@ def _weigh_cents(cand: Candidate) -> Candidate:
     if any(w.conf >= 1.0 for w in cand.words) or any(_CENTS.search(w.text) for w in cand.words):
         return cand
     return replace(cand, score=cand.score * _NO_CENTS_FACTOR)
+
+
+def _whole_ocr(cand: Candidate) -> bool:
+    """An OCR amount read as a whole number with no cents printed ("TOTAL 420" for 46.20,
+    "Total Incl. GST:RM 87 55" read as 55, an item count "1")."""
+    return (cand.value == cand.value.to_integral_value()
+            and all(w.conf < 1.0 for w in cand.words)
+            and not any(_CENTS.search(w.text) for w in cand.words))
+
+
+def _whole_totals_dropped(cands: dict[str, list[Candidate]],
+                          printed: PrintedAmounts) -> dict[str, list[Candidate]]:
+    """On a document that prints its amounts with cents, an OCR total read as a whole
+    number without them is a misreading or a count, never the total: it is dropped (the
+    other readings, the arithmetic or the tender may still give the total)."""
+    whole = [c for c in cands.get("total", []) if _whole_ocr(c)]
+    if not whole or all(v == v.to_integral_value() for _, v in printed.at):
+        return cands
+    return {**cands, "total": [c for c in cands["total"] if c not in whole]}
+
+
+_RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
+_TAX_WORD = re.compile(r"\b(?:gst|vat|tax|iva|sst|tva|mwst|btw|igic)\b", re.IGNORECASE)
+_INCLUDED_SLACK = Decimal("0.01")  # a cent of rounding beyond the half-cent of printing
+
+
+def _tax_included(cands: dict[str, list[Candidate]],
+                  printed: PrintedAmounts) -> dict[str, list[Candidate]]:
+    """A total label on a line naming a tax and its rate whose amount is that rate's share
+    of a larger amount printed on the document ("(Total Included GST @ 6% : 0.56)" under
+    "Due 9.90": 9.90 × 6/106 = 0.56) states the tax included in that amount: the amount is
+    a tax, and the larger amount the total: one printed twice or more, as a receipt prints
+    its total (item, total, amount due), so that a lone amount matching by chance is not."""
+    out = dict(cands)
+    for cand in cands.get("total", []):
+        line = " ".join(w.text for w in cand.hit.line.words)
+        rate = _RATE.search(line)
+        if rate is None or not _TAX_WORD.search(line) or cand.value <= 0:
+            continue
+        share = Decimal(rate.group(1).replace(",", ".")) / 100
+        if not 0 < share < 1:
+            continue
+        grosses = [(printed.counts[v], i, v) for i, v in printed.at
+                   if v > cand.value and printed.counts[v] >= 2
+                   and abs(v * share / (1 + share) - cand.value) <= _CENT / 2 + _INCLUDED_SLACK]
+        if not grosses:
+            continue
+        _, index, gross = max(grosses)
+        out["total"] = [c for c in out["total"] if c is not cand] + [
+            Candidate("total", gross, cand.score, printed.words(index, gross), cand.hit)]
+        out["tax_total"] = [*out.get("tax_total", []), replace(cand, field="tax_total")]
+    return out
+
+
+def _rounded_sum(totals: Totals, printed: PrintedAmounts) -> Totals:
+    """No total read, but the subtotal plus the tax, rounded to 5 cents as a cash till
+    rounds it, is printed below them ("SUB TOTAL 14.00", "GST 6% 0.84", "14.85" printed
+    big over its label "NET TOTAL"): that printed amount is the total."""
+    sub, tax = totals.subtotal, totals.tax_total
+    if totals.total is not None or sub is None or tax is None or tax.value <= 0:
+        return totals
+    exact = sub.value + tax.value
+    cash = (exact / _ROUNDING).quantize(Decimal(1)) * _ROUNDING
+    below = max(sub.hit.line.index, tax.hit.line.index)
+    for index, value in printed.after(below):
+        if value in (exact, cash):
+            total = Candidate("total", value, min(sub.score, tax.score) * _FIX_FACTOR,
+                              printed.words(index, value), sub.hit)
+            return replace(totals, total=total)
+    return totals
 
 
 def _cash_rounded(totals: Totals, found: Sequence[Candidate]) -> Totals:
