@@ -14,7 +14,7 @@ Python, whatever the number of items.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -65,6 +65,7 @@ def digests(session: Session, matrix: ApprovalMatrix) -> Digests:
     """Every waiting item given to the users who may approve it (see the module)."""
     users = list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
     items, amounts = _waiting(session, matrix)
+    items = [_standing(item, users, amounts[item.item_id], matrix) for item in items]
     corrected = _corrections(session)
     given: dict[int, list[Waiting]] = defaultdict(list)
     unassignable: list[Waiting] = []
@@ -81,6 +82,17 @@ def digests(session: Session, matrix: ApprovalMatrix) -> Digests:
                 given[user.id].append(item)
     per_user = [Digest(u, given[u.id]) for u in users if given.get(u.id)]
     return Digests(per_user, unassignable)
+
+
+def _standing(item: Waiting, users: list[User], amount: Decimal | None,
+              matrix: ApprovalMatrix) -> Waiting:
+    """`item` with only the signatures that still count (`approvals.standing_signatures`:
+    the signer active and still allowed to sign it); a lapsed one is not listed as signed,
+    and its signer, no longer allowed, is not asked either."""
+    active = {u.name: u for u in users}
+    standing = tuple(name for name in item.signed if name in active and refusal(
+        active[name], item.role, amount, matrix.currency, signed=(), corrected=False) is None)
+    return replace(item, signed=standing)
 
 
 def _waiting(session: Session,

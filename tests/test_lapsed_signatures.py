@@ -14,6 +14,7 @@ from test_approvals import MATRIX, make_item, make_user, sample_invoice
 
 from models import approvals
 from models.db import AuditEvent, ReviewStatus
+from models.digest import Waiting, digests
 from models.users import add_user, deactivate_user
 from webapp.item import _signers
 
@@ -80,3 +81,25 @@ def test_a_signer_given_back_their_authority_counts_again(
     db_session.commit()
     assert item.status == ReviewStatus.APPROVED
     assert "lapsed" not in _last_approval(db_session)
+
+
+def test_the_digest_lists_only_signatures_that_count(
+    db_session: Session, load_master: Loader,
+) -> None:
+    load_master(db_session)
+    item = make_item(db_session, sample_invoice(AMOUNT))
+    fay = make_user(db_session, "fay", "finance_lead", None)
+    make_user(db_session, "fin", "finance_lead", None)
+    approvals.approve(db_session, item.id, user=fay, expected_version=item.version,
+                      matrix=MATRIX)
+    db_session.commit()
+    assert _waiting_for(db_session, "fin").signed == ("fay",)
+    deactivate_user(db_session, "fay")
+    db_session.commit()
+    assert _waiting_for(db_session, "fin").signed == ()  # two signatures still needed
+
+
+def _waiting_for(session: Session, name: str) -> Waiting:
+    found = [d for d in digests(session, MATRIX).per_user if d.user.name == name]
+    assert len(found) == 1 and len(found[0].items) == 1
+    return found[0].items[0]
