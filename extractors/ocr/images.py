@@ -13,13 +13,15 @@ invoice's fields and waits for review). Taking the first frame alone would silen
 the others. The frames of an animated GIF are read as Pillow composes them, each a whole
 picture. The page limit (`Settings.max_pages`) counts the frames before any is decoded.
 
-No frame larger than `extractors.render_limits.MAX_PAGE_PIXELS` is decoded: a few dozen
-bytes of WebP or PNG may claim 16,383 x 10,000 pixels (Pillow's own decompression-bomb
-error only starts at 179 million; that header alone took 0.6 s and 660 MB before failing),
-so such a file fails as too large (FILE_TOO_LARGE) before its pixels are allocated. A
-JPEG that large (a 108-megapixel phone photo) is decoded at half, a quarter or an eighth of
-its size instead, which libjpeg does without decoding it whole, and its resolution scaled
-with it; beyond Pillow's own limit (179 million pixels) any file is refused when opened.
+A page is read within `extractors.render_limits.MAX_PAGE_PIXELS` (64 million). A JPEG
+larger than that (a 108-megapixel phone photo) is decoded at half, a quarter or an eighth of
+its size, which libjpeg does without decoding it whole; another frame of at most
+`MAX_DECODED_PIXELS` (100 million: an A3 page scanned at 600 dpi is 70) is decoded whole
+and halved; either way its resolution is scaled with it. A larger frame fails as too large
+(FILE_TOO_LARGE) before its pixels are allocated: a few dozen bytes of WebP or PNG may
+claim 16,383 x 10,000 pixels (Pillow's own decompression-bomb error only starts at 179
+million; that header alone took 0.6 s and 660 MB before failing). Beyond Pillow's own limit
+any file is refused when opened.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from extractors.digital import PDFIUM_LOCK
 from extractors.ocr.textlayer import open_pdf
 from extractors.render_limits import MAX_PAGE_PIXELS, render_dpi
 
+MAX_DECODED_PIXELS = 100_000_000  # a frame other than a JPEG is decoded whole up to this
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
 MIN_TRUSTED_DPI = 100   # 72/96 dpi in a photo's metadata is a default, not a measurement
 # More than a document scanner takes is not a measurement either: 100,000,000 dpi, trusted,
@@ -144,39 +147,48 @@ def _image_pages(path: Path, max_pages: int | None) -> Iterator[PageImage]:
         try:
             for index, frame in enumerate(ImageSequence.Iterator(img)):
                 where = f"{path.name} page {index + 1}"
-                reduced = _reduction(frame, where)
+                reduced, after = _reduction(frame, where)
                 _check_size(where, *frame.size)
                 dpi = _file_dpi(frame)
-                yield PageImage(index, _to_gray(frame), dpi / reduced if dpi else None)
+                yield PageImage(index, _to_gray(frame, after), dpi / reduced if dpi else None)
         except OSError as exc:
             raise DocumentError(f"{path.name}: damaged image data ({exc})") from exc
 
 
-def _reduction(frame: Image.Image, where: str) -> int:
-    """By how much a frame over `MAX_PAGE_PIXELS` is reduced while decoded (a JPEG: 2, 4 or
-    8, libjpeg's own scaling); 1 for one within the limit. Any other frame that large is
-    refused before it is decoded (`DocumentTooLarge`)."""
+def _reduction(frame: Image.Image, where: str) -> tuple[int, int]:
+    """By how much a frame over `MAX_PAGE_PIXELS` is reduced: (overall factor, the part
+    left to do once decoded). A JPEG is reduced while decoded (2, 4 or 8, libjpeg's own
+    scaling); another frame of at most `MAX_DECODED_PIXELS` (an A3 page scanned at 600 dpi
+    is 70 million) is decoded whole and halved; (1, 1) for one within the limit. Any other
+    frame that large is refused before it is decoded (`DocumentTooLarge`)."""
     width, height = frame.size
     if width * height <= MAX_PAGE_PIXELS:
-        return 1
+        return 1, 1
     if frame.format == "JPEG":
         factor = next((f for f in (2, 4, 8) if (width / f) * (height / f) <= MAX_PAGE_PIXELS), 0)
         if factor:
             frame.draft(frame.mode, (width // factor, height // factor))
             if frame.size[0] * frame.size[1] <= MAX_PAGE_PIXELS:
-                return round(width / frame.size[0])
+                return round(width / frame.size[0]), 1
+    elif width * height <= MAX_DECODED_PIXELS:
+        return 2, 2
+    limit = MAX_PAGE_PIXELS if frame.format == "JPEG" else MAX_DECODED_PIXELS
     raise DocumentTooLarge(f"{where}: {width:,} x {height:,} pixels is more than the "
-                           f"{MAX_PAGE_PIXELS / 1e6:.0f} million pixels a page may have")
+                           f"{limit / 1e6:.0f} million pixels a page may have")
 
 
-def _to_gray(frame: Image.Image) -> npt.NDArray[np.uint8]:
-    """Grey pixels of a frame, turned upright by its EXIF orientation (phone photos)."""
+def _to_gray(frame: Image.Image, shrink: int = 1) -> npt.NDArray[np.uint8]:
+    """Grey pixels of a frame, turned upright by its EXIF orientation (phone photos), and
+    reduced `shrink` times in each direction (box average)."""
     upright = ImageOps.exif_transpose(frame) or frame
     if upright.mode in ("RGBA", "LA", "P"):
         upright = upright.convert("RGBA")
         white = Image.new("RGBA", upright.size, (255, 255, 255, 255))
         upright = Image.alpha_composite(white, upright)
-    return np.asarray(upright.convert("L"), dtype=np.uint8).copy()
+    gray = upright.convert("L")
+    if shrink > 1:
+        gray = gray.reduce(shrink)
+    return np.asarray(gray, dtype=np.uint8).copy()
 
 
 def _file_dpi(frame: Image.Image) -> float | None:
