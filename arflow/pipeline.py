@@ -348,7 +348,7 @@ def store_batch(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutcom
     try:
         stored = _attempt(partial(_store_once, engine, batch_id, outcomes), outcomes,
                           f"batch {batch_id}")
-    except (StorageError, UnicodeEncodeError) as err:
+    except StorageError as err:  # session_scope translates the driver's errors
         if not storage_refused(err):
             raise
         log.warning("storing batch %s: the database refused a document (%s); storing its "
@@ -409,7 +409,7 @@ def _store_apart(engine: Engine, batch_id: int, outcomes: Sequence[DocumentOutco
         try:
             mine = _attempt(partial(_store_one, engine, batch_id, outcome, created), [outcome],
                             outcome.file.where)
-        except (StorageError, UnicodeEncodeError) as err:
+        except StorageError as err:
             if not storage_refused(err):
                 raise
             refused[index] = err

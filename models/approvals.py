@@ -288,15 +288,22 @@ def standing_signatures(session: Session, item: ReviewItem, matrix: ApprovalMatr
     standing, lapsed = [], {}
     for name in approvers(session, item.id):
         signer = session.scalar(select(User).where(User.name == name))
-        if signer is None or not signer.active:
-            lapsed[name] = f"{name} is no longer an active user"
-            continue
-        why = refusal(signer, role, amount, matrix.currency, signed=(), corrected=False)
+        why = lapse(name, signer, role, amount, matrix.currency)
         if why is None:
             standing.append(name)
         else:
             lapsed[name] = why
     return standing, lapsed
+
+
+def lapse(name: str, signer: User | None, role: str, amount: Decimal | None,
+          currency: str) -> str | None:
+    """Why the signature of `name` (`signer`: their user row, None when gone) no longer
+    counts on an item that needs `role` and is worth `amount`; None while it counts. Pure:
+    the approval and the approvers' digest (`models.digest`) count alike."""
+    if signer is None or not signer.active:
+        return f"{name} is no longer an active user"
+    return refusal(signer, role, amount, currency, signed=(), corrected=False)
 
 
 def reject(session: Session, item_id: int, *, user: User, expected_version: int,

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.approval_matrix import ApprovalMatrix, rank, required_role
-from models.approvals import refusal
+from models.approvals import lapse, refusal
 from models.db import AuditEvent, Document, Invoice, ReviewApproval, ReviewItem, ReviewStatus, User
 
 WAITING = (ReviewStatus.OPEN, ReviewStatus.ON_HOLD)
@@ -90,8 +90,8 @@ def _standing(item: Waiting, users: list[User], amount: Decimal | None,
     the signer active and still allowed to sign it); a lapsed one is not listed as signed,
     and its signer, no longer allowed, is not asked either."""
     active = {u.name: u for u in users}
-    standing = tuple(name for name in item.signed if name in active and refusal(
-        active[name], item.role, amount, matrix.currency, signed=(), corrected=False) is None)
+    standing = tuple(name for name in item.signed
+                     if lapse(name, active.get(name), item.role, amount, matrix.currency) is None)
     return replace(item, signed=standing)
 
 

@@ -256,12 +256,12 @@ def test_every_page_of_a_document_is_shown(demo: Settings) -> None:
     """A two-page invoice whose evidence is all on page 1 shows both pages, not only those
     with highlighted evidence (QA pass 2: approvers must see the whole invoice)."""
     from models.db import Document
-    from webapp.item import Box, _pages
+    from webapp.item import Box, _page_sizes, _pages
 
     two_pages = Path(__file__).resolve().parents[1] / "data" / "invoices" / "005_talleres_la.pdf"
     document = Document(source_name=two_pages.name, original_path=str(two_pages), sha256="0")
     evidence = [Box(0, 10, 10, 50, 12, "total", "1.0", True)]
-    assert [p.index for p in _pages(document, demo, evidence)] == [0, 1]
+    assert [p.index for p in _pages(_page_sizes(document, demo), evidence)] == [0, 1]
 
 
 def test_missing_items_and_pages_are_error_pages_not_500s(client: TestClient) -> None:

@@ -126,7 +126,10 @@ def reason_fields(item: ReviewItem) -> list[str]:
     return sorted({str(p["field"]) for p in item.reasons or [] if p.get("field")})
 
 
-def _page_sizes(document: Document, settings: Settings) -> tuple[tuple[float, float], ...]:
+PageSizes = tuple[tuple[float, float], ...]
+
+
+def _page_sizes(document: Document, settings: Settings) -> PageSizes:
     """Each page's size in points, as the stored word boxes are (a PDF's pages, or an image's:
     pixels at the resolution the OCR read them, `webapp.pages`); none without the file."""
     path = document_path(document, settings)
@@ -138,8 +141,7 @@ def _page_sizes(document: Document, settings: Settings) -> tuple[tuple[float, fl
         return ()
 
 
-def _boxes(document: Document, settings: Settings, fields: list[str]) -> list[Box]:
-    sizes = _page_sizes(document, settings)
+def _boxes(document: Document, sizes: PageSizes, fields: list[str]) -> list[Box]:
     if not sizes:
         return []
     evidence = (document.extraction or {}).get("evidence") or {}
@@ -159,12 +161,10 @@ def _boxes(document: Document, settings: Settings, fields: list[str]) -> list[Bo
 MAX_PAGES_SHOWN = 20  # a longer document shows these and the pages with highlighted evidence
 
 
-def _pages(document: Document, settings: Settings, boxes: list[Box],
-           every: bool = False) -> list[PageView]:
+def _pages(sizes: PageSizes, boxes: list[Box], every: bool = False) -> list[PageView]:
     """Every page, so an approver sees the whole invoice (the browser loads all but the first
     as they are scrolled to); of a longer document the first `MAX_PAGES_SHOWN` and those
     with highlighted evidence, unless `every` (the page's "show all pages" link)."""
-    sizes = _page_sizes(document, settings)
     highlighted = {b.page for b in boxes if b.reason}
     first = len(sizes) if every else min(len(sizes), MAX_PAGES_SHOWN)
     wanted = sorted(set(range(first)) | highlighted)
@@ -215,13 +215,13 @@ def item_view(session: Session, item_id: int, user: User, settings: Settings,
         return None
     document = session.get_one(Document, item.document_id)
     hot = reason_fields(item)
-    boxes = _boxes(document, settings, hot)
+    sizes = _page_sizes(document, settings)  # finds and opens the file: once
+    boxes = _boxes(document, sizes, hot)
     reasons = [{**p, "plain": describe(str(p["code"]))} for p in item.reasons or []]
     lines = _line_pairs(session, document)
     return ItemView(
         item=item, document=document, fields=_fields(document, hot), reasons=reasons,
-        pages=_pages(document, settings, boxes, every_page), boxes=boxes,
-        page_count=len(_page_sizes(document, settings)),
+        pages=_pages(sizes, boxes, every_page), boxes=boxes, page_count=len(sizes),
         next_item=next_item(session, matrix, user.role, item.id),
         lines=lines, order_number=_order_number(session, document),
         history=[entry(event) for event in approvals.history(session, item.id)],
